@@ -1,0 +1,1 @@
+"""RevivaTech Analytics: the shared domain package bundled into every function."""

@@ -1,0 +1,74 @@
+"""Runtime configuration, read from the environment when a handler first needs it.
+
+Nothing here runs at import time: handlers call `load_settings()` inside their logic, so tests and
+the local runtime can set the environment first. Resource names default to the names the local
+runtime creates; CDK sets them explicitly in AWS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything a function needs to find its resources and secrets."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    stage: str = Field(default="local", alias="REVIVA_STAGE")
+    aws_region: str = Field(default="us-east-1", alias="AWS_REGION")
+    aws_endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
+
+    events_stream: str = Field(default="reviva-events", alias="EVENTS_STREAM")
+    visitors_table: str = Field(default="reviva-visitors", alias="VISITORS_TABLE")
+    identities_table: str = Field(default="reviva-identities", alias="IDENTITIES_TABLE")
+    counters_table: str = Field(default="reviva-counters", alias="COUNTERS_TABLE")
+    rejected_table: str = Field(default="reviva-rejected", alias="REJECTED_TABLE")
+    dead_letter_queue_url: str | None = Field(default=None, alias="DEAD_LETTER_QUEUE_URL")
+
+    lake_bucket: str = Field(default="reviva-lake", alias="LAKE_BUCKET")
+    lake_namespace: str = Field(default="reviva", alias="LAKE_NAMESPACE")
+    lake_table: str = Field(default="events", alias="LAKE_TABLE")
+    # "glue" in AWS; "sql" (a SQLite catalog file) locally, where Glue is emulated poorly.
+    lake_catalog: str = Field(default="sql", alias="LAKE_CATALOG")
+    lake_catalog_uri: str | None = Field(default=None, alias="LAKE_CATALOG_URI")
+
+    # Comma-separated list; each entry is a write key a tracker or SDK may use.
+    write_keys: str = Field(default="", alias="REVIVA_WRITE_KEYS")
+    write_key: str = Field(default="", alias="REVIVA_WRITE_KEY")
+    admin_token: str = Field(default="", alias="REVIVA_ADMIN_TOKEN")
+    pseudonymization_key: str = Field(default="", alias="REVIVA_PSEUDONYMIZATION_KEY")
+    allowed_origins: str = Field(default="*", alias="REVIVA_ALLOWED_ORIGINS")
+    journey_rules_path: str | None = Field(default=None, alias="REVIVA_JOURNEY_RULES")
+
+    def accepted_write_keys(self) -> frozenset[str]:
+        """All write keys that authenticate a sender."""
+        keys = {k.strip() for k in self.write_keys.split(",") if k.strip()}
+        if self.write_key:
+            keys.add(self.write_key)
+        return frozenset(keys)
+
+    def origins(self) -> tuple[str, ...]:
+        """Origins allowed by CORS; "*" allows any."""
+        return tuple(o.strip() for o in self.allowed_origins.split(",") if o.strip())
+
+    def hmac_key(self) -> bytes:
+        """The pseudonymization key; refuses to run without one outside tests."""
+        if not self.pseudonymization_key:
+            raise RuntimeError("REVIVA_PSEUDONYMIZATION_KEY is not set")
+        return hashlib.sha256(self.pseudonymization_key.encode()).digest()
+
+
+@lru_cache(maxsize=1)
+def load_settings() -> Settings:
+    """Read the settings once per process (a Lambda container or the local runtime)."""
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    """Forget cached settings (tests and the local runtime change the environment)."""
+    load_settings.cache_clear()

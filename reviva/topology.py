@@ -1,0 +1,146 @@
+"""The stack's topology, declared once.
+
+CDK (`infra/cdk_app.py`) builds AWS resources from these declarations and the local runtime
+(`reviva.local`) builds the emulated stack from the same ones, so the two cannot drift. Tables
+are declared by their pynamodb models (keys, indexes and TTL live in the code that uses them);
+this module names everything else: functions, routes, the stream and its consumer mapping,
+queues, buckets and schedules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+AuthKind = Literal["write_key", "admin", "public"]
+FunctionName = Literal["ingest", "enrich", "score", "erasure", "query"]
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """A Lambda function: its folder under `functions/` and its handler module."""
+
+    name: FunctionName
+    handler_module: str  # importable from the repository root, e.g. "functions.ingest.handler"
+    memory_mb: int = 512
+    timeout_seconds: int = 30
+    uses_ml_layer: bool = False
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """An HTTP route on the API (HTTP API, payload format 2.0)."""
+
+    method: Literal["GET", "POST", "OPTIONS", "DELETE", "PUT"]
+    path: str  # API Gateway syntax: "/v1/visitors/{visitor_id}"
+    function: FunctionName
+    auth: AuthKind
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """The Kinesis stream events travel on (partition key = visitor)."""
+
+    logical_name: str
+    retention_hours: int = 24
+
+
+@dataclass(frozen=True)
+class StreamMappingSpec:
+    """The event source mapping that feeds a stream to a consumer function.
+
+    `parallelization_factor` stays 1: the consumer's exactly-once watermarks for the lake and the
+    live counters are per shard and need one ordered batch at a time per shard.
+    """
+
+    stream: str
+    function: FunctionName
+    batch_size: int = 500
+    max_batching_window_seconds: int = 1
+    parallelization_factor: int = 1
+    bisect_batch_on_error: bool = True
+    maximum_retry_attempts: int = 5
+    maximum_record_age_seconds: int = 3600
+    report_batch_item_failures: bool = True
+    on_failure_queue: str = "enrich-dead-letter"
+    starting_position: Literal["TRIM_HORIZON", "LATEST"] = "TRIM_HORIZON"
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    logical_name: str
+    retention_days: int = 14
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    logical_name: str
+    purpose: str
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    logical_name: str
+    function: FunctionName
+    expression: str  # EventBridge: "rate(1 hour)" or "cron(...)"
+    payload: dict[str, str] = field(default_factory=dict)
+
+
+INGEST_PATHS: tuple[str, ...] = (
+    "/v1/batch",
+    "/v1/track",
+    "/v1/page",
+    "/v1/screen",
+    "/v1/identify",
+    "/v1/alias",
+    "/v1/group",
+    # analytics.js short paths
+    "/v1/t",
+    "/v1/p",
+    "/v1/s",
+    "/v1/i",
+    "/v1/a",
+    "/v1/g",
+)
+
+FUNCTIONS: tuple[FunctionSpec, ...] = (
+    FunctionSpec("ingest", "functions.ingest.handler", memory_mb=512, timeout_seconds=10),
+    FunctionSpec("enrich", "functions.enrich.handler", memory_mb=1024, timeout_seconds=120),
+    FunctionSpec("score", "functions.score.handler", memory_mb=2048, timeout_seconds=900, uses_ml_layer=True),
+    FunctionSpec("erasure", "functions.erasure.handler", memory_mb=1024, timeout_seconds=300),
+    FunctionSpec("query", "functions.query.handler", memory_mb=1024, timeout_seconds=30),
+)
+
+ROUTES: tuple[RouteSpec, ...] = (
+    *(RouteSpec("POST", path, "ingest", "write_key") for path in INGEST_PATHS),
+    *(RouteSpec("OPTIONS", path, "ingest", "public") for path in INGEST_PATHS),
+    RouteSpec("GET", "/health", "query", "public"),
+    RouteSpec("GET", "/v1/rejected", "query", "admin"),
+    RouteSpec("GET", "/v1/visitors/{visitor_id}", "query", "admin"),
+    RouteSpec("GET", "/v1/stats/realtime", "query", "admin"),
+)
+
+EVENTS_STREAM = StreamSpec("events")
+
+STREAM_MAPPINGS: tuple[StreamMappingSpec, ...] = (StreamMappingSpec(stream="events", function="enrich"),)
+
+QUEUES: tuple[QueueSpec, ...] = (QueueSpec("enrich-dead-letter"),)
+
+BUCKETS: tuple[BucketSpec, ...] = (
+    BucketSpec("lake", "Iceberg data and metadata of the events table"),
+    BucketSpec("models", "trained model artefacts"),
+    BucketSpec("athena-results", "Athena query results"),
+)
+
+SCHEDULES: tuple[ScheduleSpec, ...] = (
+    ScheduleSpec("retrain-daily", "score", "rate(1 day)", {"task": "retrain"}),
+    ScheduleSpec("score-hourly", "score", "rate(1 hour)", {"task": "score"}),
+)
+
+
+def function_spec(name: FunctionName) -> FunctionSpec:
+    """Return the declaration of one function."""
+    for spec in FUNCTIONS:
+        if spec.name == name:
+            return spec
+    raise KeyError(name)

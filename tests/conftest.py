@@ -1,0 +1,30 @@
+"""Fixtures shared by every test: fake credentials and a clean settings cache."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from reviva.settings import reset_settings_cache
+
+
+@pytest.fixture(autouse=True)
+def aws_test_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Never let a test reach a real account: fake credentials, a fixed region, test secrets."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("REVIVA_PSEUDONYMIZATION_KEY", "test-pseudonymization-key")
+    monkeypatch.setenv("REVIVA_WRITE_KEYS", "test-write-key")
+    monkeypatch.setenv("REVIVA_ADMIN_TOKEN", "test-admin-token")
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "reviva-test")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "RevivaTest")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    reset_settings_cache()
+    yield
+    reset_settings_cache()

@@ -11,7 +11,6 @@ from typing import Any
 
 from pynamodb.attributes import (
     BinaryAttribute,
-    BooleanAttribute,
     JSONAttribute,
     MapAttribute,
     NumberAttribute,
@@ -24,7 +23,7 @@ from reviva.settings import Settings
 
 
 class VisitorItem(Model):
-    """One visitor's profile (sk = "PROFILE") or one of its sessions (sk = "SESSION#<start>#<id>").
+    """One visitor's profile (sk = "PROFILE") or one of its sessions (sk = "SESSION#<session id>").
 
     A single table keeps a visitor's profile and sessions under one partition so that one
     transaction updates them together and one query reads them back.

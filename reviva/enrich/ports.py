@@ -1,0 +1,103 @@
+"""The adapters the enrich service writes through. Real ones live in `reviva.storage` and
+`reviva.lake`; tests and benchmarks pass fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from reviva.enrich.visitor_state import SessionState, VisitorState
+from reviva.events import EnrichedEvent
+
+
+class ConcurrentUpdate(Exception):
+    """The stored item changed since it was read: recompute from fresh state."""
+
+
+@dataclass
+class StoredVisitor:
+    """A visitor's state as read, with what makes the next write exactly-once."""
+
+    state: VisitorState
+    version: int = 0
+    watermarks: dict[str, str] = field(default_factory=dict)
+    recent_ids: bytes | None = None
+
+
+@dataclass
+class VisitorCommit:
+    """Everything one visitor's transaction writes, atomically."""
+
+    visitor_key: str
+    expected_version: int  # 0 = the item must not exist yet
+    state: VisitorState
+    watermarks: dict[str, str]
+    recent_ids: bytes
+    sessions: list[SessionState]
+    identity_links: list[tuple[str, str, str]]
+
+
+class VisitorRepository(Protocol):
+    """Profiles, sessions and identity links (DynamoDB in AWS)."""
+
+    def load(self, visitor_keys: Sequence[str]) -> dict[str, StoredVisitor]:
+        """The stored state of each key that exists."""
+        ...
+
+    def commit(self, commit: VisitorCommit) -> None:
+        """Write one visitor's changes in one transaction; raise ConcurrentUpdate on a version clash."""
+        ...
+
+
+@dataclass
+class MinuteCounts:
+    """Live counters of one minute bucket."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    visitors: set[str] = field(default_factory=set)
+
+
+class CounterRepository(Protocol):
+    """Per-minute live counters with a per-shard watermark (DynamoDB in AWS)."""
+
+    def watermark(self, shard_id: str) -> str | None:
+        """The last sequence number of `shard_id` already counted."""
+        ...
+
+    def commit(
+        self, shard_id: str, expected: str | None, new_watermark: str, minutes: dict[str, MinuteCounts]
+    ) -> None:
+        """Add `minutes` and move the watermark, atomically; ConcurrentUpdate if it moved meanwhile."""
+        ...
+
+
+class LakeSink(Protocol):
+    """The lake's events table, appended with a per-shard watermark in the same commit."""
+
+    def watermark(self, shard_id: str) -> str | None:
+        """The last sequence number of `shard_id` already in the lake."""
+        ...
+
+    def append(self, shard_id: str, rows: list[EnrichedEvent], last_sequence: str) -> int:
+        """Append rows and advance the watermark to `last_sequence` in one commit; rows written."""
+        ...
+
+
+@dataclass(frozen=True)
+class PoisonItem:
+    """A stream record that can never be processed, kept for an operator with its reason."""
+
+    shard_id: str
+    sequence_number: str
+    partition_key: str
+    reason: str
+    raw: bytes
+
+
+class PoisonSink(Protocol):
+    """Where poison records go (the rejected-events store)."""
+
+    def record_poison(self, items: list[PoisonItem]) -> None:
+        """Store poison records so they can be listed and counted."""
+        ...

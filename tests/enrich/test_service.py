@@ -1,0 +1,214 @@
+"""The enrich service's exactly-once behaviour, on in-memory adapters."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from reviva.enrich.journey_rules import load_journey_rules
+from reviva.enrich.service import EnrichPorts, process_batch
+from reviva.enrich.stream_records import StreamRecord
+from tests.enrich.builders import GOOGLEBOT_UA, T0, Stream, event
+from tests.enrich.fakes import MemoryCounters, MemoryLake, MemoryPoison, MemoryVisitors
+
+
+@pytest.fixture
+def ports() -> EnrichPorts:
+    return EnrichPorts(
+        visitors=MemoryVisitors(),
+        counters=MemoryCounters(),
+        lake=MemoryLake(),
+        poison=MemoryPoison(),
+        rules=load_journey_rules(None),
+    )
+
+
+def _visitors(ports: EnrichPorts) -> MemoryVisitors:
+    assert isinstance(ports.visitors, MemoryVisitors)
+    return ports.visitors
+
+
+def _lake(ports: EnrichPorts) -> MemoryLake:
+    assert isinstance(ports.lake, MemoryLake)
+    return ports.lake
+
+
+def _counters(ports: EnrichPorts) -> MemoryCounters:
+    assert isinstance(ports.counters, MemoryCounters)
+    return ports.counters
+
+
+def _browse(anon: str, pages: int) -> list:
+    return [event(anon, at=T0 + timedelta(minutes=i), path=f"/services/p{i}") for i in range(pages)]
+
+
+def test_a_batch_updates_profile_sessions_counters_and_lake(ports: EnrichPorts) -> None:
+    stream = Stream()
+    outcome = process_batch(stream.records(*_browse("v1", 3), *_browse("v2", 2)), ports)
+    assert outcome.failed_sequence_numbers == []
+    profiles = _visitors(ports).profiles
+    assert profiles["a:v1"].state.profile.total_page_views == 3
+    assert profiles["a:v2"].state.profile.total_page_views == 2
+    assert profiles["a:v1"].state.profile.total_sessions == 1
+    assert len(_lake(ports).rows) == 5
+    assert _counters(ports).counts["page"] == 5
+    # One write per visitor, not per event.
+    assert _visitors(ports).commits == 2
+
+
+def test_redelivered_batch_changes_nothing(ports: EnrichPorts) -> None:
+    records = Stream().records(*_browse("v1", 4))
+    process_batch(records, ports)
+    before = _visitors(ports).profiles["a:v1"].state.model_dump()
+    outcome = process_batch(records, ports)
+    assert outcome.stats["already_applied"] == 4
+    assert _visitors(ports).profiles["a:v1"].state.model_dump() == before
+    assert len(_lake(ports).rows) == 4
+    assert _counters(ports).counts["page"] == 4
+
+
+def test_duplicate_message_id_counts_once(ports: EnrichPorts) -> None:
+    first = event("v1", path="/pricing", message_id="m-1")
+    retry = event("v1", at=T0 + timedelta(seconds=5), path="/pricing", message_id="m-1")
+    outcome = process_batch(Stream().records(first, retry), ports)
+    assert outcome.stats["duplicate"] == 1
+    assert _visitors(ports).profiles["a:v1"].state.profile.total_page_views == 1
+    assert [r.message_id for r in _lake(ports).rows] == ["m-1"]
+    assert _counters(ports).counts["page"] == 1
+
+
+def test_duplicate_in_a_later_batch_counts_once(ports: EnrichPorts) -> None:
+    stream = Stream()
+    process_batch(stream.records(event("v1", message_id="m-1")), ports)
+    process_batch(stream.records(event("v1", message_id="m-1")), ports)
+    assert _visitors(ports).profiles["a:v1"].state.profile.total_page_views == 1
+    assert len(_lake(ports).rows) == 1
+
+
+def test_crash_mid_batch_then_redelivery_from_lowest_failure(ports: EnrichPorts) -> None:
+    stream = Stream()
+    records = stream.records(*_browse("ok-before", 2), *_browse("broken", 2), *_browse("ok-after", 2))
+    _visitors(ports).fail_keys.add("a:broken")
+    outcome = process_batch(records, ports)
+    assert outcome.failed_sequence_numbers == [records[2].sequence_number, records[3].sequence_number]
+    # Lambda redelivers from the lowest failed record onwards.
+    _visitors(ports).fail_keys.clear()
+    lowest = outcome.failed_sequence_numbers[0]
+    redelivered = [r for r in records if int(r.sequence_number) >= int(lowest)]
+    again = process_batch(redelivered, ports)
+    assert again.failed_sequence_numbers == []
+    profiles = _visitors(ports).profiles
+    assert {k: p.state.profile.total_page_views for k, p in profiles.items()} == {
+        "a:ok-before": 2,
+        "a:broken": 2,
+        "a:ok-after": 2,
+    }
+    assert len(_lake(ports).rows) == 6
+    assert _counters(ports).counts["page"] == 6
+
+
+def test_lake_failure_fails_the_whole_batch_and_retry_is_exact(ports: EnrichPorts) -> None:
+    records = Stream().records(*_browse("v1", 3))
+    _lake(ports).fail_next = 1
+    with pytest.raises(RuntimeError):
+        process_batch(records, ports)
+    assert _visitors(ports).profiles == {}
+    process_batch(records, ports)
+    assert _visitors(ports).profiles["a:v1"].state.profile.total_page_views == 3
+    assert len(_lake(ports).rows) == 3
+
+
+def test_counter_failure_after_lake_commit_is_retried_exactly(ports: EnrichPorts) -> None:
+    records = Stream().records(*_browse("v1", 3))
+    _counters(ports).fail_next = 1
+    with pytest.raises(RuntimeError):
+        process_batch(records, ports)
+    assert len(_lake(ports).rows) == 3
+    process_batch(records, ports)
+    assert len(_lake(ports).rows) == 3
+    assert _counters(ports).counts["page"] == 3
+    assert _visitors(ports).profiles["a:v1"].state.profile.total_page_views == 3
+
+
+def test_bisected_batches_equal_one_batch(ports: EnrichPorts) -> None:
+    stream = Stream()
+    events = [*_browse("v1", 3), *_browse("v2", 3)]
+    records = stream.records(*events)
+    # Lambda's bisect-on-error: the first half, then the second half, then the whole batch again.
+    process_batch(records[:3], ports)
+    process_batch(records[3:], ports)
+    process_batch(records, ports)
+    assert _visitors(ports).profiles["a:v1"].state.profile.total_page_views == 3
+    assert _visitors(ports).profiles["a:v2"].state.profile.total_page_views == 3
+    assert len(_lake(ports).rows) == 6
+    assert _counters(ports).counts["page"] == 6
+
+
+def test_poison_records_are_kept_and_do_not_block_the_shard(ports: EnrichPorts) -> None:
+    stream = Stream()
+    good = stream.records(event("v1"))
+    poison = [
+        StreamRecord(stream.shard_id, "900", "pk", b"{not json"),
+        StreamRecord(stream.shard_id, "901", "pk", b""),
+    ]
+    outcome = process_batch([*good, *poison], ports)
+    assert outcome.failed_sequence_numbers == []
+    assert outcome.stats["poison"] == 2
+    assert isinstance(ports.poison, MemoryPoison)
+    assert [p.sequence_number for p in ports.poison.items] == ["900", "901"]
+    assert all(p.reason for p in ports.poison.items)
+    assert _visitors(ports).profiles["a:v1"].state.profile.total_page_views == 1
+
+
+def test_bots_are_flagged_and_kept_out_of_visitor_metrics(ports: EnrichPorts) -> None:
+    bot = [
+        event("crawler", at=T0 + timedelta(seconds=i), path=f"/p{i}", user_agent=GOOGLEBOT_UA)
+        for i in range(5)
+    ]
+    process_batch(Stream().records(*bot, event("human")), ports)
+    assert "a:crawler" not in _visitors(ports).profiles
+    assert _counters(ports).counts["bot"] == 5
+    assert _counters(ports).counts["page"] == 1
+    assert sum(r.is_bot for r in _lake(ports).rows) == 5
+
+
+def test_conversion_revenue_and_journey(ports: EnrichPorts) -> None:
+    events = [
+        event("buyer", at=T0, path="/"),
+        event("buyer", at=T0 + timedelta(minutes=1), path="/pricing"),
+        event("buyer", kind="track", name="Booking Started", at=T0 + timedelta(minutes=3), path="/book"),
+        event(
+            "buyer",
+            kind="track",
+            name="Booking Submitted",
+            at=T0 + timedelta(minutes=6),
+            path="/book",
+            properties={"revenue": 89.5, "service": "iphone-screen-repair"},
+        ),
+    ]
+    process_batch(Stream().records(*events), ports)
+    stored = _visitors(ports).profiles["a:buyer"]
+    profile = stored.state.profile
+    assert profile.conversions == 1
+    assert profile.total_revenue == 89.5
+    assert profile.journey_stage == "decision"
+    assert profile.behavioral_traits["booking_submitted"] == 1
+    assert "iphone-screen-repair" in profile.preferred_services
+    session = stored.state.current_session
+    assert session is not None and session.converted
+    touchpoints = session.touchpoints
+    assert [t.sequence_number for t in touchpoints] == list(range(1, len(touchpoints) + 1))
+    assert touchpoints[-1].conversion_event
+    assert touchpoints[0].time_spent == 60
+    conversions = [r for r in _lake(ports).rows if r.is_conversion]
+    assert len(conversions) == 1 and conversions[0].revenue == 89.5
+
+
+def test_identify_links_anonymous_visitor_to_user(ports: EnrichPorts) -> None:
+    identify = event("v1", kind="identify", user_id="u_abc", traits={"plan": "gold"})
+    process_batch(Stream().records(event("v1"), identify), ports)
+    assert ("a:v1", "u:u_abc") in _visitors(ports).links
+    profile = _visitors(ports).profiles["a:v1"].state.profile
+    assert profile.user_id == "u_abc"
+    assert profile.traits == {"plan": "gold"}

@@ -76,7 +76,9 @@ class DynamoVisitorRepository:
             found[item.pk] = StoredVisitor(
                 state=VisitorState.model_validate(item.data),
                 version=int(item.version),
-                watermarks={str(k): str(v) for k, v in (item.watermarks or {}).items()},
+                watermarks={
+                    str(k): str(v) for k, v in (item.watermarks.as_dict() if item.watermarks else {}).items()
+                },
                 recent_ids=item.recent_ids,
             )
         return found

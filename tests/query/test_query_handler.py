@@ -1,0 +1,132 @@
+"""The query function through a real HTTP API v2 event, over DynamoDB on moto."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from reviva.composition import enrich_ports
+from reviva.enrich.service import process_batch
+from reviva.privacy.pseudonymize import pseudonymize_user_id
+from reviva.settings import load_settings
+from reviva.storage.tables import create_tables
+from tests.enrich.builders import Stream, event
+from tests.enrich.fakes import MemoryLake
+
+
+class _Context:
+    function_name = "query"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:query"
+    aws_request_id = "req-1"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def http_event(path: str, token: str | None = "test-admin-token", query: str = "") -> dict[str, Any]:
+    headers = {"host": "localhost"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    params = dict(p.split("=", 1) for p in query.split("&")) if query else None
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers,
+        "queryStringParameters": params,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": "localhost",
+            "http": {
+                "method": "GET",
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "t",
+            },
+            "requestId": "r",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "24/Nov/2026:10:00:00 +0000",
+            "timeEpoch": 0,
+        },
+        "isBase64Encoded": False,
+    }
+
+
+def call(event_: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    from functions.query.handler import handler
+
+    response = handler(event_, _Context())  # type: ignore[arg-type]
+    return response["statusCode"], json.loads(response["body"])
+
+
+@pytest.fixture
+def pipeline() -> Iterator[None]:
+    with mock_aws():
+        create_tables(load_settings())
+        ports = enrich_ports()
+        ports.lake = MemoryLake()  # the lake has its own tests; here the DynamoDB views matter
+        now = datetime.now(UTC) - timedelta(minutes=2)
+        key = load_settings().hmac_key()
+        user = pseudonymize_user_id("cust-42", key)
+        events = [
+            event("phone", at=now, path="/services/iphone-screen-repair"),
+            event("phone", kind="identify", at=now + timedelta(seconds=5), user_id=user),
+            event("laptop", at=now - timedelta(days=2), path="/pricing"),
+            event("laptop", kind="identify", at=now - timedelta(days=2, seconds=-5), user_id=user),
+        ]
+        process_batch(Stream().records(*events), ports)
+        yield
+
+
+def test_visitor_by_raw_user_id_merges_devices(pipeline: None) -> None:
+    status, body = call(http_event("/v1/visitors/cust-42"))
+    assert status == 200
+    assert set(body["identity_keys"]) >= {"a:phone", "a:laptop"}
+    assert body["profile"]["total_sessions"] == 2
+    assert body["profile"]["total_page_views"] == 2
+    assert [s["visitor_key"] for s in body["sessions"]] == ["a:laptop", "a:phone"]
+    times = [step["created_at"] for step in body["journey"]]
+    assert len(times) == 2 and times == sorted(times)
+    assert [step["visitor_key"] for step in body["journey"]] == ["a:laptop", "a:phone"]
+
+
+def test_visitor_by_anonymous_id_and_unknown(pipeline: None) -> None:
+    status, body = call(http_event("/v1/visitors/phone"))
+    assert status == 200 and body["profile"]["total_page_views"] == 2
+    status, body = call(http_event("/v1/visitors/nobody"))
+    assert status == 404
+
+
+def test_admin_token_is_required(pipeline: None) -> None:
+    assert call(http_event("/v1/visitors/phone", token=None))[0] == 401
+    assert call(http_event("/v1/visitors/phone", token="wrong"))[0] == 401
+
+
+def test_realtime_counts_the_last_thirty_minutes(pipeline: None) -> None:
+    status, body = call(http_event("/v1/stats/realtime"))
+    assert status == 200
+    # Only the phone's events are recent; the laptop's are two days old.
+    assert body["events_by_type"] == {"page": 1, "identify": 1}
+    assert body["active_visitors"] == 1
+
+
+def test_rejected_limit_is_validated(pipeline: None) -> None:
+    assert call(http_event("/v1/rejected", query="limit=0"))[0] == 400
+    assert call(http_event("/v1/rejected", query="limit=abc"))[0] == 400
+    status, body = call(http_event("/v1/rejected", query="limit=5"))
+    assert status == 200 and body["count"] == 0
+
+
+def test_health(pipeline: None) -> None:
+    status, body = call(http_event("/health", token=None))
+    assert status == 200 and body["status"] == "ok"

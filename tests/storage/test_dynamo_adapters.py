@@ -1,0 +1,100 @@
+"""The DynamoDB adapters of the enrich stage, on moto: transactions, conflicts, watermarks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from moto import mock_aws
+
+from reviva.enrich.journey_rules import load_journey_rules
+from reviva.enrich.ports import ConcurrentUpdate, MinuteCounts
+from reviva.enrich.service import EnrichPorts, process_batch
+from reviva.settings import Settings
+from reviva.storage.counter_repository import DynamoCounterRepository
+from reviva.storage.tables import create_tables
+from reviva.storage.visitor_repository import DynamoVisitorRepository
+from tests.enrich.builders import T0, Stream, event
+from tests.enrich.fakes import MemoryLake, MemoryPoison
+
+
+@pytest.fixture
+def settings() -> Iterator[Settings]:
+    with mock_aws():
+        settings = Settings()
+        create_tables(settings)
+        yield settings
+
+
+def _ports(settings: Settings) -> EnrichPorts:
+    return EnrichPorts(
+        visitors=DynamoVisitorRepository(settings),
+        counters=DynamoCounterRepository(settings),
+        lake=MemoryLake(),
+        poison=MemoryPoison(),
+        rules=load_journey_rules(None),
+    )
+
+
+def test_profiles_sessions_and_links_round_trip(settings: Settings) -> None:
+    ports = _ports(settings)
+    events = [
+        event("dev-1", at=T0, path="/services/iphone-screen-repair"),
+        event("dev-1", at=T0 + timedelta(minutes=1), path="/pricing"),
+        event("dev-1", kind="identify", at=T0 + timedelta(minutes=2), user_id="u_cust"),
+        event("dev-1", at=T0 + timedelta(hours=3), path="/"),
+    ]
+    outcome = process_batch(Stream().records(*events), ports)
+    assert outcome.failed_sequence_numbers == []
+    repo = DynamoVisitorRepository(settings)
+    stored, sessions = repo.read_visitor("a:dev-1")
+    assert stored is not None
+    assert stored.state.profile.total_sessions == 2
+    assert stored.state.profile.user_id == "u_cust"
+    assert len(sessions) == 2
+    assert repo.linked_keys(["u:u_cust"]) == ["u:u_cust", "a:dev-1"]
+
+
+def test_redelivery_through_dynamodb_is_exact(settings: Settings) -> None:
+    ports = _ports(settings)
+    records = Stream().records(*[event("v", at=T0 + timedelta(seconds=i)) for i in range(5)])
+    process_batch(records, ports)
+    again = process_batch(records, ports)
+    assert again.stats["already_applied"] == 5
+    stored, _ = DynamoVisitorRepository(settings).read_visitor("a:v")
+    assert stored is not None and stored.state.profile.total_page_views == 5
+    assert stored.version == 1
+
+
+def test_stale_version_is_a_concurrent_update(settings: Settings) -> None:
+    ports = _ports(settings)
+    stream = Stream()
+    process_batch(stream.records(event("v")), ports)
+    repo = DynamoVisitorRepository(settings)
+    stale = repo.load(["a:v"])["a:v"]
+    process_batch(stream.records(event("v", at=T0 + timedelta(minutes=1))), ports)
+    from reviva.enrich.ports import VisitorCommit
+
+    with pytest.raises(ConcurrentUpdate):
+        repo.commit(
+            VisitorCommit("a:v", stale.version, stale.state, {}, b"", [], []),
+        )
+
+
+def test_counter_watermark_guards_double_counting(settings: Settings) -> None:
+    counters = DynamoCounterRepository(settings)
+    minute = MinuteCounts(counts={"page": 3, "event:Pricing Viewed": 1}, visitors={"abc", "def"})
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    bucket = now.strftime("%Y-%m-%dT%H:%M")
+    counters.commit("shard-1", None, "10", {bucket: minute})
+    assert counters.watermark("shard-1") == "10"
+    with pytest.raises(ConcurrentUpdate):
+        counters.commit("shard-1", None, "10", {bucket: minute})
+    counters.commit("shard-2", None, "4", {bucket: MinuteCounts(counts={"page": 2}, visitors={"abc"})})
+    window = counters.read_window(now + timedelta(seconds=30))
+    assert len(window) == 1
+    _, totals, visitors = window[0]
+    assert totals["page"] == 5
+    assert totals["event:Pricing Viewed"] == 1
+    assert visitors == {"abc", "def"}

@@ -1,0 +1,33 @@
+"""The lake: the Apache Iceberg `events` table that the enrich function appends to and Athena queries.
+
+`schema` derives the table's shape from `reviva.events.EnrichedEvent`; `catalog` finds the catalog (Glue
+in AWS, a SQLite catalog locally) and creates the table; `writer` appends exactly once per Kinesis
+record and deletes a visitor's rows; `reader` scans the table for tests and the local query layer.
+"""
+
+from reviva.lake.catalog import ensure_events_table, events_table_identifier, load_lake_catalog
+from reviva.lake.reader import scan_events
+from reviva.lake.schema import (
+    EVENTS_ARROW_SCHEMA,
+    EVENTS_PARTITION_SPEC,
+    EVENTS_SCHEMA,
+    EVENTS_SORT_ORDER,
+    events_to_arrow,
+)
+from reviva.lake.writer import LakeSink, LakeWriter, WatermarkConflict, watermark_property
+
+__all__ = [
+    "EVENTS_ARROW_SCHEMA",
+    "EVENTS_PARTITION_SPEC",
+    "EVENTS_SCHEMA",
+    "EVENTS_SORT_ORDER",
+    "LakeSink",
+    "LakeWriter",
+    "WatermarkConflict",
+    "ensure_events_table",
+    "events_table_identifier",
+    "events_to_arrow",
+    "load_lake_catalog",
+    "scan_events",
+    "watermark_property",
+]

@@ -1,0 +1,230 @@
+"""The embedded AWS emulator: moto's server in this process, with the stack's resources in it.
+
+Every resource is created from the declarations in `reviva.topology` and the table models in
+`reviva.storage.tables`; nothing is named or wired here by hand. The environment variables the
+handlers read (endpoint, credentials, resource names) are set for this process and restored on
+`stop()`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reviva.aws_clients import client
+from reviva.settings import Settings, load_settings, reset_settings_cache
+from reviva.storage.tables import create_tables
+from reviva.topology import BUCKETS, EVENTS_STREAM, QUEUES, STREAM_MAPPINGS
+
+logger = logging.getLogger("reviva.local.emulator")
+
+RESOURCE_PREFIX = "reviva-"
+CATALOG_FILE = "catalog.db"
+
+
+class EnvironmentOverlay:
+    """Sets environment variables and puts the previous values back on `restore()`."""
+
+    def __init__(self) -> None:
+        self._previous: dict[str, str | None] = {}
+
+    def set(self, values: Mapping[str, str]) -> None:
+        """Set each variable, remembering its value before the first change."""
+        for name, value in values.items():
+            self._previous.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+
+    def restore(self) -> None:
+        """Undo every change made through this overlay."""
+        for name, value in self._previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._previous.clear()
+
+
+def env_name(logical_name: str, suffix: str) -> str:
+    """ "athena-results", "BUCKET" → "ATHENA_RESULTS_BUCKET"."""
+    return f"{logical_name.upper().replace('-', '_')}_{suffix}"
+
+
+def stream_name(logical_name: str, settings: Settings) -> str:
+    """The physical name of a stream: the settings name for the events stream."""
+    return (
+        settings.events_stream
+        if logical_name == EVENTS_STREAM.logical_name
+        else RESOURCE_PREFIX + logical_name
+    )
+
+
+def bucket_name(logical_name: str, settings: Settings) -> str:
+    """The physical name of a bucket: the settings name for the lake."""
+    return settings.lake_bucket if logical_name == "lake" else RESOURCE_PREFIX + logical_name
+
+
+def queue_name(logical_name: str) -> str:
+    """The physical name of a queue."""
+    return RESOURCE_PREFIX + logical_name
+
+
+@dataclass
+class EmulatedResources:
+    """What the emulator created, by logical name."""
+
+    endpoint_url: str
+    streams: dict[str, str] = field(default_factory=dict)  # logical → name
+    stream_arns: dict[str, str] = field(default_factory=dict)  # logical → ARN
+    queue_urls: dict[str, str] = field(default_factory=dict)  # logical → URL
+    buckets: dict[str, str] = field(default_factory=dict)  # logical → name
+    tables: list[str] = field(default_factory=list)
+
+
+class Emulator:
+    """moto's ThreadedMotoServer on 127.0.0.1 at a free port, holding the whole stack."""
+
+    def __init__(self, data_dir: Path, host: str = "127.0.0.1") -> None:
+        self.data_dir = data_dir
+        self.host = host
+        self.environment = EnvironmentOverlay()
+        self.resources: EmulatedResources | None = None
+        self._server: Any = None
+
+    @property
+    def endpoint_url(self) -> str:
+        if self.resources is None:
+            raise RuntimeError("the emulator is not started")
+        return self.resources.endpoint_url
+
+    def start(self) -> EmulatedResources:
+        """Start moto, point this process's AWS SDK at it and create every resource."""
+        from moto.server import ThreadedMotoServer
+
+        # werkzeug logs every request at INFO unless its logger already has a level.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        server = ThreadedMotoServer(ip_address=self.host, port=0, verbose=False)
+        server.start()
+        self._server = server
+        host, port = server.get_host_and_port()
+        endpoint_url = f"http://{host}:{port}"
+        try:
+            self._point_sdk_at(endpoint_url, port)
+            # moto's backends are process-wide: start from an empty account every time.
+            _moto_api(endpoint_url, "reset", None)
+            _moto_api(endpoint_url, "config", {"stepfunctions": {"execute_state_machine": True}})
+            self.resources = self._create_resources(endpoint_url)
+        except Exception:
+            self.stop()
+            raise
+        return self.resources
+
+    def stop(self) -> None:
+        """Stop moto (all state is lost) and restore the environment."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+            # ThreadedMotoServer.stop() shuts the loop down but leaves the socket open.
+            inner = getattr(server, "_server", None)
+            if inner is not None:
+                inner.server_close()
+        self.environment.restore()
+        reset_settings_cache()
+        self.resources = None
+
+    def _point_sdk_at(self, endpoint_url: str, port: int) -> None:
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        catalog = self.data_dir.resolve() / CATALOG_FILE
+        # moto's state lives as long as this process: a catalog from an earlier run would point
+        # at lake files that no longer exist.
+        catalog.unlink(missing_ok=True)
+        self.environment.set(
+            {
+                "AWS_ENDPOINT_URL": endpoint_url,
+                # Fake credentials: requests to the emulator must never be signed with real ones.
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_SESSION_TOKEN": "local",
+                "AWS_REGION": region,
+                "AWS_DEFAULT_REGION": region,
+                # Step Functions SDK tasks run inside moto and call back to this port.
+                "MOTO_PORT": str(port),
+                "LAKE_CATALOG": "sql",
+                "LAKE_CATALOG_URI": f"sqlite:///{catalog}",
+            }
+        )
+        os.environ.pop("AWS_PROFILE", None)
+        reset_settings_cache()
+
+    def _create_resources(self, endpoint_url: str) -> EmulatedResources:
+        settings = load_settings()
+        resources = EmulatedResources(endpoint_url=endpoint_url)
+        exported: dict[str, str] = {}
+
+        kinesis = client("kinesis", settings)
+        stream_logical_names = {EVENTS_STREAM.logical_name, *(m.stream for m in STREAM_MAPPINGS)}
+        for logical in sorted(stream_logical_names):
+            name = stream_name(logical, settings)
+            kinesis.create_stream(StreamName=name, StreamModeDetails={"StreamMode": "ON_DEMAND"})
+            kinesis.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.1})
+            summary = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
+            resources.streams[logical] = name
+            resources.stream_arns[logical] = summary["StreamARN"]
+            exported[env_name(logical, "STREAM")] = name
+
+        create_tables(settings)
+        resources.tables = [
+            settings.visitors_table,
+            settings.identities_table,
+            settings.counters_table,
+            settings.rejected_table,
+        ]
+
+        sqs = client("sqs", settings)
+        for queue in QUEUES:
+            retention = min(queue.retention_days * 86_400, 1_209_600)  # SQS keeps at most 14 days
+            url = sqs.create_queue(
+                QueueName=queue_name(queue.logical_name),
+                Attributes={"MessageRetentionPeriod": str(retention)},
+            )["QueueUrl"]
+            resources.queue_urls[queue.logical_name] = url
+            exported[env_name(queue.logical_name, "QUEUE_URL")] = url
+        for mapping in STREAM_MAPPINGS:
+            # The consumer's on-failure destination is the dead-letter queue the settings name.
+            if mapping.on_failure_queue in resources.queue_urls:
+                exported["DEAD_LETTER_QUEUE_URL"] = resources.queue_urls[mapping.on_failure_queue]
+
+        s3 = client("s3", settings)
+        for bucket in BUCKETS:
+            name = bucket_name(bucket.logical_name, settings)
+            create_args: dict[str, Any] = {"Bucket": name}
+            if settings.aws_region != "us-east-1":
+                create_args["CreateBucketConfiguration"] = {"LocationConstraint": settings.aws_region}
+            s3.create_bucket(**create_args)
+            resources.buckets[bucket.logical_name] = name
+            exported[env_name(bucket.logical_name, "BUCKET")] = name
+
+        self.environment.set(exported)
+        reset_settings_cache()
+        logger.info("emulated stack ready at %s", endpoint_url)
+        return resources
+
+
+def _moto_api(endpoint_url: str, action: str, payload: dict[str, Any] | None) -> None:
+    """Call moto's own API: "reset" empties every backend, "config" turns on Step Functions execution."""
+    request = urllib.request.Request(
+        f"{endpoint_url}/moto-api/{action}",
+        data=json.dumps(payload or {}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    # No proxies: the emulator is on loopback whatever the environment says.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(request, timeout=10) as response:
+        response.read()

@@ -1,0 +1,570 @@
+"""A local stand-in for API Gateway (HTTP API, payload format 2.0) in front of our handlers.
+
+moto does not implement `AWS_PROXY` integrations, so the local runtime serves the routes itself:
+each request is matched against the topology's routes, turned into the event API Gateway would
+send, passed to the route's handler with a Lambda-like context, and the proxy response written
+back. Routes and the way a function name becomes a handler are arguments, so tests can serve
+their own handlers. Extra prefixes can serve static files (the tracker, demo and dashboard pages).
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+import logging
+import mimetypes
+import re
+import sys
+import threading
+import time
+import traceback
+import urllib.parse
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from reviva.topology import FUNCTIONS, FunctionSpec, RouteSpec
+
+logger = logging.getLogger("reviva.local.gateway")
+
+LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
+LOCAL_API_ID = "reviva-local"
+# API Gateway's own payload limit for HTTP APIs.
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
+
+Handler = Callable[[dict[str, Any], Any], Any]
+HandlerResolver = Callable[[str], Handler]
+
+
+class HandlerUnavailable(Exception):
+    """A function's handler module cannot be imported (or has no `handler`)."""
+
+
+# --------------------------------------------------------------------------- functions
+
+
+@dataclass
+class LocalLambdaContext:
+    """The attributes of Lambda's context object that handlers and Powertools read."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    invoked_function_arn: str
+    aws_request_id: str
+    timeout_seconds: int
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = ""
+    identity: Any = None
+    client_context: Any = None
+    _deadline: float = field(default=0.0, repr=False)
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.timeout_seconds
+        self.log_group_name = self.log_group_name or f"/aws/lambda/{self.function_name}"
+        self.log_stream_name = (
+            self.log_stream_name or f"local/[$LATEST]{self.aws_request_id.replace('-', '')}"
+        )
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left before the function's timeout."""
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def physical_function_name(spec: FunctionSpec) -> str:
+    """The deployed name of a function, as the local stack calls it."""
+    return f"reviva-{spec.name}"
+
+
+def function_arn(spec: FunctionSpec, region: str, account_id: str = LOCAL_ACCOUNT_ID) -> str:
+    """The ARN a function would have in the local account."""
+    return f"arn:aws:lambda:{region}:{account_id}:function:{physical_function_name(spec)}"
+
+
+def project_root() -> Path:
+    """The repository root (holds `functions/`): beside the installed package, else the cwd."""
+    package_parent = Path(__file__).resolve().parents[2]
+    if (package_parent / "functions").is_dir():
+        return package_parent
+    return Path.cwd()
+
+
+def import_handler_resolver(specs: Iterable[FunctionSpec] = FUNCTIONS) -> HandlerResolver:
+    """Resolve a function name to `handler` in its module (e.g. `functions.ingest.handler`).
+
+    A failed import is not remembered: the next request tries again, so fixing the code is
+    enough (a restart is still needed to pick up changes of a module that did import).
+    """
+    modules: dict[str, str] = {spec.name: spec.handler_module for spec in specs}
+    root = str(project_root())
+    if root not in sys.path:
+        sys.path.insert(0, root)
+
+    def resolve(function_name: str) -> Handler:
+        module_name = modules.get(function_name)
+        if module_name is None:
+            raise HandlerUnavailable(f"no function named {function_name!r} in the topology")
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as error:
+            raise HandlerUnavailable(f"cannot import {module_name}: {error!r}") from error
+        handler = getattr(module, "handler", None)
+        if not callable(handler):
+            raise HandlerUnavailable(f"{module_name} has no callable `handler`")
+        return handler  # type: ignore[no-any-return]
+
+    return resolve
+
+
+class FunctionInvoker:
+    """Invokes handlers like Lambda would, one invocation at a time per function.
+
+    Handler modules keep per-invocation state in module globals (Powertools' resolvers and batch
+    processors do), which is safe in Lambda because a container runs one invocation at a time.
+    Here every request shares one module, so invocations of the same function are serialized.
+    """
+
+    def __init__(
+        self,
+        resolver: HandlerResolver,
+        specs: Iterable[FunctionSpec] = FUNCTIONS,
+        region: str = "us-east-1",
+        account_id: str = LOCAL_ACCOUNT_ID,
+    ) -> None:
+        self.resolver = resolver
+        self.specs: dict[str, FunctionSpec] = {spec.name: spec for spec in specs}
+        self.region = region
+        self.account_id = account_id
+        self._locks: dict[str, threading.Lock] = {name: threading.Lock() for name in self.specs}
+
+    def context_for(self, function_name: str) -> LocalLambdaContext:
+        """A fresh context object for one invocation."""
+        spec = self.specs.get(function_name)
+        if spec is None:
+            raise HandlerUnavailable(f"no function named {function_name!r} in the topology")
+        return LocalLambdaContext(
+            function_name=physical_function_name(spec),
+            memory_limit_in_mb=spec.memory_mb,
+            invoked_function_arn=function_arn(spec, self.region, self.account_id),
+            aws_request_id=str(uuid.uuid4()),
+            timeout_seconds=spec.timeout_seconds,
+        )
+
+    def invoke(self, function_name: str, event: dict[str, Any]) -> Any:
+        """Call the function's handler; raises `HandlerUnavailable` or whatever the handler raised."""
+        handler = self.resolver(function_name)
+        context = self.context_for(function_name)
+        with self._locks.setdefault(function_name, threading.Lock()):
+            return handler(event, context)
+
+    def bind(self, function_name: str) -> Callable[[dict[str, Any]], Any]:
+        """`invoke` for one function, as the stream pollers and schedulers take it."""
+        return lambda event: self.invoke(function_name, event)
+
+
+# --------------------------------------------------------------------------- routes
+
+
+@dataclass(frozen=True)
+class CompiledRoute:
+    route: RouteSpec
+    pattern: re.Pattern[str]
+    literal_segments: int
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.route.method} {self.route.path}"
+
+
+def compile_route(route: RouteSpec) -> CompiledRoute:
+    """Turn "/v1/visitors/{visitor_id}" into a regex; "{name+}" is a greedy proxy parameter."""
+    parts: list[str] = []
+    literal_segments = 0
+    for segment in route.path.strip("/").split("/"):
+        match = re.fullmatch(r"\{([A-Za-z0-9_]+)(\+?)\}", segment)
+        if match is None:
+            parts.append(re.escape(segment))
+            literal_segments += 1
+        elif match.group(2):
+            parts.append(f"(?P<{match.group(1)}>.+)")
+        else:
+            parts.append(f"(?P<{match.group(1)}>[^/]+)")
+    pattern = re.compile("/" + "/".join(parts) if parts != [""] else "/")
+    return CompiledRoute(route, pattern, literal_segments)
+
+
+@dataclass(frozen=True)
+class RouteMatch:
+    compiled: CompiledRoute
+    path_parameters: dict[str, str]
+
+
+class RouteTable:
+    """API Gateway's route selection: the most specific matching path wins."""
+
+    def __init__(self, routes: Iterable[RouteSpec]) -> None:
+        compiled = [compile_route(route) for route in routes]
+        # More literal segments first, so "/v1/visitors/me" would beat "/v1/visitors/{id}".
+        self.routes = sorted(compiled, key=lambda c: (-c.literal_segments, -len(c.route.path)))
+
+    def match(self, method: str, path: str) -> RouteMatch | list[str]:
+        """The route for `method path` (decoded), or the methods allowed on it ([] = unknown path)."""
+        allowed: list[str] = []
+        for compiled in self.routes:
+            found = compiled.pattern.fullmatch(path)
+            if found is None:
+                continue
+            if compiled.route.method == method:
+                return RouteMatch(compiled, dict(found.groupdict()))
+            allowed.append(compiled.route.method)
+        return sorted(set(allowed))
+
+
+# --------------------------------------------------------------------------- events
+
+_TEXT_CONTENT_TYPES = re.compile(
+    r"^(text/.*|application/(json|javascript|xml|x-www-form-urlencoded|[\w.+-]+\+json|[\w.+-]+\+xml))$"
+)
+
+
+def body_is_binary(headers: Mapping[str, str], body: bytes) -> bool:
+    """Whether API Gateway would base64-encode this body: compressed, non-text or not UTF-8."""
+    encoding = headers.get("content-encoding", "").strip().lower()
+    if encoding and encoding != "identity":
+        return True
+    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type and not _TEXT_CONTENT_TYPES.match(content_type):
+        return True
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def split_target(target: str) -> tuple[str, str]:
+    """Path and query of a request target, as HTTP APIs deliver them.
+
+    HTTP APIs put the path percent-decoded in `rawPath` (and route on it) but keep the query string
+    encoded in `rawQueryString`; REST APIs and function URLs differ, handlers must not assume more.
+    """
+    path, _, query = target.partition("?")
+    return urllib.parse.unquote(path), query
+
+
+@dataclass(frozen=True)
+class IncomingRequest:
+    """What the gateway needs of an HTTP request, independent of the server library."""
+
+    method: str
+    target: str  # path and query exactly as sent
+    headers: list[tuple[str, str]]
+    body: bytes
+    source_ip: str
+    protocol: str = "HTTP/1.1"
+
+
+def build_http_api_event(
+    request: IncomingRequest,
+    match: RouteMatch,
+    *,
+    region: str,
+    account_id: str = LOCAL_ACCOUNT_ID,
+    api_id: str = LOCAL_API_ID,
+    stage: str = "$default",
+    now: datetime | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """The API Gateway HTTP API (payload format 2.0) event for one request."""
+    now = now or datetime.now(UTC)
+    raw_path, raw_query = split_target(request.target)
+    headers: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in request.headers:
+        lowered = name.lower()
+        if lowered == "cookie":
+            cookies.extend(part.strip() for part in value.split(";") if part.strip())
+            continue
+        headers[lowered] = f"{headers[lowered]},{value}" if lowered in headers else value
+    # What API Gateway adds in front of the integration.
+    forwarded = headers.get("x-forwarded-for")
+    headers["x-forwarded-for"] = f"{forwarded}, {request.source_ip}" if forwarded else request.source_ip
+    headers.setdefault("x-forwarded-proto", "http")
+    host = headers.get("host", "localhost")
+    domain_name, _, port = host.partition(":")
+    headers.setdefault("x-forwarded-port", port or "80")
+    headers["content-length"] = str(len(request.body))
+    request_id = request_id or base64.b32encode(uuid.uuid4().bytes[:10]).decode().rstrip("=")
+    headers.setdefault("x-amzn-trace-id", f"Root=1-{int(now.timestamp()):08x}-{uuid.uuid4().hex[:24]}")
+
+    query: dict[str, str] = {}
+    for key, value in urllib.parse.parse_qsl(raw_query, keep_blank_values=True):
+        query[key] = f"{query[key]},{value}" if key in query else value
+
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": match.compiled.route_key,
+        "rawPath": raw_path,
+        "rawQueryString": raw_query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": account_id,
+            "apiId": api_id,
+            "domainName": domain_name,
+            "domainPrefix": domain_name.split(".")[0],
+            "http": {
+                "method": request.method,
+                "path": raw_path,
+                "protocol": request.protocol,
+                "sourceIp": request.source_ip,
+                "userAgent": headers.get("user-agent", ""),
+            },
+            "requestId": request_id,
+            "routeKey": match.compiled.route_key,
+            "stage": stage,
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    if query:
+        event["queryStringParameters"] = query
+    if match.path_parameters:
+        event["pathParameters"] = match.path_parameters
+    if request.body:
+        if body_is_binary(headers, request.body):
+            event["body"] = base64.b64encode(request.body).decode("ascii")
+            event["isBase64Encoded"] = True
+        else:
+            event["body"] = request.body.decode("utf-8")
+    return event
+
+
+@dataclass
+class HttpResponse:
+    """A response ready to write: status, header pairs (repeats allowed) and bytes."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def json_response(status: int, payload: Any, extra_headers: Iterable[tuple[str, str]] = ()) -> HttpResponse:
+    """A JSON response the gateway itself produces."""
+    return HttpResponse(
+        status, [("content-type", "application/json"), *extra_headers], json.dumps(payload).encode()
+    )
+
+
+def proxy_response(result: Any) -> HttpResponse:
+    """Turn a handler's return value into HTTP as API Gateway does for payload format 2.0.
+
+    A dict with `statusCode` is a proxy response; anything else is JSON-encoded as a 200 body.
+    A response that cannot be interpreted is a 502, as API Gateway reports a malformed integration.
+    """
+    if not (isinstance(result, dict) and "statusCode" in result):
+        return HttpResponse(200, [("content-type", "application/json")], json.dumps(result).encode())
+    try:
+        status = int(result["statusCode"])
+        headers: list[tuple[str, str]] = [
+            (str(k), str(v)) for k, v in (result.get("headers") or {}).items() if v is not None
+        ]
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            headers.extend((str(name), str(value)) for value in values)
+        headers.extend(("set-cookie", str(cookie)) for cookie in result.get("cookies") or [])
+        body = result.get("body")
+        if body is None:
+            payload = b""
+        elif result.get("isBase64Encoded"):
+            payload = base64.b64decode(body)
+        else:
+            payload = str(body).encode("utf-8")
+    except (TypeError, ValueError, AttributeError) as error:
+        return json_response(502, {"message": "Bad Gateway", "error": f"malformed proxy response: {error}"})
+    return HttpResponse(status, headers, payload)
+
+
+# --------------------------------------------------------------------------- server
+
+
+class Gateway:
+    """The request → event → handler → response pipeline, independent of the HTTP server."""
+
+    def __init__(
+        self,
+        routes: Iterable[RouteSpec],
+        invoker: FunctionInvoker,
+        static_mounts: Mapping[str, Path] | None = None,
+        region: str = "us-east-1",
+    ) -> None:
+        self.route_table = RouteTable(routes)
+        self.invoker = invoker
+        self.region = region
+        # Longest prefix first, so "/demo/tracker/" could live beside "/demo/".
+        self.static_mounts = dict(
+            sorted(
+                ((_as_prefix(p), Path(d)) for p, d in (static_mounts or {}).items()), key=lambda i: -len(i[0])
+            )
+        )
+
+    def handle(self, request: IncomingRequest) -> HttpResponse:
+        """Answer one request."""
+        request_id = base64.b32encode(uuid.uuid4().bytes[:10]).decode().rstrip("=")
+        id_header = [("apigw-requestid", request_id)]
+        raw_path = split_target(request.target)[0]
+        found = self.route_table.match(request.method, raw_path)
+        if not isinstance(found, RouteMatch):
+            static = self._static(request.method, raw_path)
+            if static is not None:
+                return static
+            if found:
+                return json_response(
+                    405, {"message": "Method Not Allowed"}, [("allow", ", ".join(found)), *id_header]
+                )
+            return json_response(404, {"message": "Not Found"}, id_header)
+
+        function_name = found.compiled.route.function
+        event = build_http_api_event(request, found, region=self.region, request_id=request_id)
+        try:
+            result = self.invoker.invoke(function_name, event)
+        except HandlerUnavailable as error:
+            logger.error("%s: %s", found.compiled.route_key, error)
+            return json_response(
+                502,
+                {"message": "Bad Gateway", "function": function_name, "error": str(error)},
+                id_header,
+            )
+        except Exception:
+            # API Gateway hides the error from the client; the developer sees it in the log.
+            logger.error("%s raised:\n%s", function_name, traceback.format_exc())
+            return json_response(500, {"message": "Internal Server Error"}, id_header)
+        response = proxy_response(result)
+        response.headers.extend(id_header)
+        return response
+
+    def _static(self, method: str, raw_path: str) -> HttpResponse | None:
+        if method not in ("GET", "HEAD"):
+            return None
+        path = raw_path
+        for prefix, directory in self.static_mounts.items():
+            if path == prefix.rstrip("/"):
+                return HttpResponse(301, [("location", prefix), ("content-length", "0")], b"")
+            if not path.startswith(prefix):
+                continue
+            root = directory.resolve()
+            target = (root / path[len(prefix) :]).resolve()
+            if not target.is_relative_to(root):
+                return json_response(404, {"message": "Not Found"})
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.is_file():
+                return json_response(404, {"message": "Not Found"})
+            content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+            if content_type.startswith("text/") or content_type in (
+                "application/javascript",
+                "application/json",
+            ):
+                content_type += "; charset=utf-8"
+            body = target.read_bytes()
+            return HttpResponse(200, [("content-type", content_type), ("cache-control", "no-cache")], body)
+        return None
+
+
+def _as_prefix(prefix: str) -> str:
+    return "/" + prefix.strip("/") + "/"
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: GatewayServer
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = do_GET
+
+    def _serve(self) -> None:
+        try:
+            body = self._read_body()
+        except ValueError as error:
+            self._write(json_response(413 if "large" in str(error) else 400, {"message": str(error)}))
+            return
+        request = IncomingRequest(
+            method=self.command,
+            target=self.path,
+            headers=list(self.headers.items()),
+            body=body,
+            source_ip=self.client_address[0],
+            protocol=self.request_version,
+        )
+        self._write(self.server.gateway.handle(request))
+
+    def _read_body(self) -> bytes:
+        headers: Message = self.headers
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            chunks: list[bytes] = []
+            total = 0
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return b"".join(chunks)
+                total += size
+                if total > MAX_REQUEST_BYTES:
+                    raise ValueError("Request Entity Too Large")
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(headers.get("content-length") or 0)
+        if length > MAX_REQUEST_BYTES:
+            raise ValueError("Request Entity Too Large")
+        return self.rfile.read(length) if length else b""
+
+    def _write(self, response: HttpResponse) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers:
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("content-length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD" and response.body:
+            self.wfile.write(response.body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s %s", self.address_string(), format % args)
+
+
+class GatewayServer(ThreadingHTTPServer):
+    """The HTTP server; binds in the constructor so a busy port fails before anything starts."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, gateway: Gateway, host: str = "127.0.0.1", port: int = 8000) -> None:
+        self.gateway = gateway
+        self._thread: threading.Thread | None = None
+        super().__init__((host, port), _RequestHandler)
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    def start(self) -> None:
+        """Serve in a background thread."""
+        self._thread = threading.Thread(target=self.serve_forever, args=(0.05,), name="gateway", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        if self._thread is not None:
+            self.shutdown()
+            self._thread.join(5)
+            self._thread = None
+        self.server_close()

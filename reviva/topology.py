@@ -94,7 +94,8 @@ INGEST_PATHS: tuple[str, ...] = (
     "/v1/identify",
     "/v1/alias",
     "/v1/group",
-    # analytics.js short paths
+    # analytics.js short paths ("/v1/b" is its batching mode)
+    "/v1/b",
     "/v1/t",
     "/v1/p",
     "/v1/s",

@@ -1,0 +1,122 @@
+"""The Lambda handler with real API Gateway HTTP API (payload 2.0) events, on moto Kinesis and DynamoDB."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import gzip
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from reviva.events import CollectedEvent
+from reviva.ingest.rejected import RejectedRepository
+from reviva.settings import load_settings
+
+from .conftest import FakePublisher, FakeRejectedStore, basic_auth, load_sample, read_stream, track
+
+handler_module = pytest.importorskip("functions.ingest.handler")
+
+SAMPLE_EVENT: dict[str, Any] = load_sample("triggers/apigw_http_batch.json")
+
+
+@pytest.fixture(autouse=True)
+def fresh_adapters() -> Iterator[None]:
+    handler_module.set_adapters(None)
+    yield
+    handler_module.set_adapters(None)
+
+
+def http_event(
+    path: str,
+    body: str | None,
+    *,
+    method: str = "POST",
+    headers: dict[str, str] | None = None,
+    base64_body: bool = False,
+) -> dict[str, Any]:
+    """An HTTP API v2 proxy event as API Gateway sends it (shape of the checked-in sample)."""
+    event = copy.deepcopy(SAMPLE_EVENT)
+    event["routeKey"] = f"{method} {path}"
+    event["rawPath"] = path
+    event["requestContext"]["http"]["method"] = method
+    event["requestContext"]["http"]["path"] = path
+    event["requestContext"]["routeKey"] = event["routeKey"]
+    event["headers"] = {"content-type": "application/json", "authorization": basic_auth(), **(headers or {})}
+    event["body"] = body
+    event["isBase64Encoded"] = base64_body
+    return event
+
+
+def test_sample_trigger_lands_on_kinesis(aws: None) -> None:
+    response = handler_module.handler(copy.deepcopy(SAMPLE_EVENT), None)
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"]) == {"success": True}
+    landed = [CollectedEvent.model_validate_json(data) for data in read_stream(load_settings().events_stream)]
+    assert len(landed) == 5
+    assert {e.ip_truncated for e in landed} == {"203.0.113.0"}
+    assert {e.geo.country for e in landed} == {"PT"}
+
+
+def test_mixed_batch_valid_to_kinesis_invalid_to_rejected_table(aws: None) -> None:
+    batch = {
+        "batch": [
+            track(messageId="ok-1"),
+            {"type": "track", "anonymousId": "a", "messageId": "bad"},
+            track(messageId="ok-2"),
+        ]
+    }
+    response = handler_module.handler(http_event("/v1/batch", json.dumps(batch)), None)
+    assert response["statusCode"] == 400
+    body = json.loads(response["body"])
+    assert body["accepted"] == 2
+    assert body["rejected"] == [{"index": 1, "messageId": "bad", "reason": "event: Field required"}]
+    stream = read_stream(load_settings().events_stream)
+    assert sorted(json.loads(data)["message_id"] for data in stream) == ["ok-1", "ok-2"]
+    (stored,) = RejectedRepository().list_recent(10)
+    assert (stored["stage"], stored["index"], stored["message_id"]) == ("ingest", 1, "bad")
+    assert stored["reason"] == "event: Field required"
+    assert json.loads(stored["raw"])["messageId"] == "bad"
+
+
+def test_short_path_gzip_base64_body(aws: None) -> None:
+    body = base64.b64encode(gzip.compress(json.dumps(track(messageId="gz")).encode())).decode()
+    event = http_event("/v1/t", body, headers={"content-encoding": "gzip"}, base64_body=True)
+    assert handler_module.handler(event, None)["statusCode"] == 200
+    assert [json.loads(d)["message_id"] for d in read_stream(load_settings().events_stream)] == ["gz"]
+
+
+def test_preflight_not_found_and_limits_through_powertools() -> None:
+    handler_module.set_adapters(FakePublisher(), FakeRejectedStore())
+    preflight = http_event("/v1/batch", None, method="OPTIONS", headers={"origin": "https://shop.example"})
+    response = handler_module.handler(preflight, None)
+    assert response["statusCode"] == 204
+    assert response["headers"]["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in response["headers"]["Access-Control-Allow-Methods"]
+    assert handler_module.handler(http_event("/v1/nope", "{}"), None)["statusCode"] == 404
+    too_many = json.dumps({"batch": [{"type": "page", "anonymousId": "a"}] * 2501})
+    response = handler_module.handler(http_event("/v1/batch", too_many), None)
+    assert response["statusCode"] == 413
+    assert json.loads(response["body"])["limit"] == "batch_messages"
+    response = handler_module.handler(http_event("/v1/batch", "{oops"), None)
+    assert response["statusCode"] == 400 and "not valid JSON" in json.loads(response["body"])["reason"]
+
+
+def test_injected_adapters_and_settings_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    publisher, rejected = FakePublisher(), FakeRejectedStore()
+    handler_module.set_adapters(publisher, rejected)
+    assert (
+        handler_module.handler(http_event("/v1/p", json.dumps({"anonymousId": "a"})), None)["statusCode"]
+        == 200
+    )
+    assert [e.type for e in publisher.events] == ["page"]
+    monkeypatch.setenv("REVIVA_WRITE_KEYS", "rotated-key")
+    from reviva.settings import reset_settings_cache
+
+    reset_settings_cache()
+    assert (
+        handler_module.handler(http_event("/v1/p", json.dumps({"anonymousId": "a"})), None)["statusCode"]
+        == 401
+    )

@@ -14,7 +14,9 @@ _RETRY_CONFIG = Config(retries={"max_attempts": 5, "mode": "adaptive"}, connect_
 
 def client(service: str, settings: Settings) -> Any:
     """Build a client for `service` against the configured endpoint and region."""
-    return boto3.client(
+    # The service name is a runtime value, so boto3-stubs' per-service overloads cannot apply.
+    factory: Any = boto3.client
+    return factory(
         service,
         region_name=settings.aws_region,
         endpoint_url=settings.aws_endpoint_url,

@@ -36,5 +36,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         if record.kinesis.sequence_number in failed:
             raise RedeliveryRequested(record.kinesis.sequence_number)
 
-    response = process_partial_response(event=event, record_handler=report, processor=processor, context=context)
+    response = process_partial_response(
+        event=event, record_handler=report, processor=processor, context=context
+    )
     return dict(response)

@@ -6,8 +6,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from pynamodb.connection import Connection
-from pynamodb.expressions.condition import Condition
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
 from reviva.enrich.ports import ConcurrentUpdate, StoredVisitor, VisitorCommit

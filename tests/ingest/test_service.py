@@ -33,7 +33,7 @@ SHORT = {"t": "track", "p": "page", "s": "screen", "i": "identify", "a": "alias"
 
 def _type_of_path(path: str) -> str | None:
     name = path.removeprefix("/v1/")
-    return None if name == "batch" else SHORT.get(name, name)
+    return None if name in ("batch", "b") else SHORT.get(name, name)
 
 
 @pytest.mark.parametrize("path", INGEST_PATHS)

@@ -38,42 +38,11 @@ from crawlerdetect.crawlerdetect import get_compiled_exclusions_regex
 from crawlerdetect.providers.crawlers import data as crawler_patterns
 
 from reviva.enrich.useragent import MAX_USER_AGENT_LENGTH, parse_user_agent
+from reviva.segment.libraries import is_non_browser_library
 
 BotReason = Literal["missing_user_agent", "headless_browser", "http_client", "crawler"]
 
 BOT_CACHE_SIZE = 8192
-
-# Segment and RudderStack libraries that do not run in a browser (context.library.name),
-# lower-cased: server-side SDKs first, then native mobile SDKs.
-NON_BROWSER_LIBRARIES = frozenset(
-    {
-        "analytics-python",
-        "analytics-node",
-        "@segment/analytics-node",
-        "analytics-node-next",
-        "analytics-ruby",
-        "analytics-go",
-        "analytics-java",
-        "analytics-php",
-        "analytics.net",
-        "analytics-dotnet",
-        "analytics-kotlin",
-        "rudder-sdk-python",
-        "rudder-sdk-node",
-        "@rudderstack/rudder-sdk-node",
-        "rudder-sdk-go",
-        "rudder-sdk-java",
-        "rudder-sdk-ruby",
-        "rudder-sdk-php",
-        "analytics-android",
-        "analytics-ios",
-        "analytics-swift",
-        "analytics-react-native",
-        "analytics-flutter",
-        "rudder-sdk-android",
-        "rudder-sdk-ios",
-    }
-)
 
 HEADLESS_PATTERN = re.compile(
     r"HeadlessChrome|PhantomJS|SlimerJS|Puppeteer|Playwright|Selenium|Cypress", re.I
@@ -177,21 +146,6 @@ def _verdict_for_user_agent(ua: str) -> BotVerdict:
     if device.device_family == "Spider":
         return BotVerdict(True, "crawler", device.browser)
     return HUMAN
-
-
-def _library_name(context: dict[str, Any] | None) -> str | None:
-    if not context:
-        return None
-    library = context.get("library")
-    if isinstance(library, dict):
-        name = library.get("name")
-        return name.lower() if isinstance(name, str) else None
-    return None
-
-
-def is_non_browser_library(context: dict[str, Any] | None) -> bool:
-    """True when the Segment context says a server-side or native mobile SDK sent the event."""
-    return _library_name(context) in NON_BROWSER_LIBRARIES
 
 
 def detect_bot(ua: str | None, context: dict[str, Any] | None = None) -> BotVerdict:

@@ -57,9 +57,9 @@ def _open_session(state: VisitorState, event: CollectedEvent, facts: EventFacts)
         utm_source=traffic.utm_source,
         utm_medium=traffic.utm_medium,
         utm_campaign=traffic.utm_campaign,
-        device_type=facts.device.device_type,
-        browser=facts.device.browser,
-        os=facts.device.os,
+        device_type=facts.device.device_type if event.user_agent else None,
+        browser=facts.device.browser if event.user_agent else None,
+        os=facts.device.os if event.user_agent else None,
         country=event.geo.country,
     )
 
@@ -205,12 +205,20 @@ def apply_event(
     profile.last_seen_at = max(filter(None, (profile.last_seen_at, event.timestamp)))
     profile.last_updated = profile.last_seen_at
     profile.total_events += 1
-    add_distinct(profile.device_types, facts.device.device_type)
+    if event.user_agent:
+        # Server-side calls (an identify from the back office) carry no browser to describe.
+        add_distinct(profile.device_types, facts.device.device_type)
     add_distinct(profile.countries, event.geo.country)
 
     if event.type in SESSION_EVENT_TYPES:
         session = _session_for(state, event, facts)
         applied.session_id = session.session_id
+        if session.device_type is None and event.user_agent:
+            session.device_type, session.browser, session.os = (
+                facts.device.device_type,
+                facts.device.browser,
+                facts.device.os,
+            )
         _count_in_session(state, session, event)
         if event.type in PAGE_EVENT_TYPES:
             _record_page(state, session, facts)

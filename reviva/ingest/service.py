@@ -57,6 +57,7 @@ from reviva.privacy.pseudonymize import (
     scrub,
     scrub_identifier,
 )
+from reviva.segment.libraries import is_non_browser_library
 from reviva.segment.limits import (
     LIMIT_BATCH_MESSAGES,
     LIMIT_MESSAGE_BYTES,
@@ -528,7 +529,8 @@ class IngestService:
         visitor_key = "a:" + anonymous_id if anonymous_id else "u:" + (user_id or "")
 
         user_agent = scrubbed_context.get("userAgent")
-        if not isinstance(user_agent, str) or not user_agent:
+        if (not isinstance(user_agent, str) or not user_agent) and not is_non_browser_library(raw_context):
+            # A browser's request header describes the visitor's device; a server SDK's names the SDK.
             user_agent = context.header_user_agent
 
         fields: dict[str, Any] = {}

@@ -89,3 +89,8 @@ def test_decisions_and_ids_are_deterministic() -> None:
     assert decide_session(None, T0, None) is SessionDecision.NEW
     assert session_id_for("a:x", "m1") == session_id_for("a:x", "m1")
     assert session_id_for("a:x", "m1") != session_id_for("a:x", "m2")
+
+
+def test_events_without_a_user_agent_add_no_device() -> None:
+    state = _apply_all(event(at=T0), event(kind="identify", user_id="u_1", user_agent=""))
+    assert state.profile.device_types == ["desktop"]

@@ -427,7 +427,8 @@ def test_edge_context_user_agent_geo_consent_and_batch_context(harness: Harness)
     }
     assert harness.post("/v1/batch", body, headers=headers).status_code == 200
     first, second, third = harness.publisher.events
-    assert first.user_agent == "Browser/1.0" and second.user_agent == "analytics-python/2.4.0"
+    # A server SDK's header names the SDK, not a device: it is not taken as the visitor's user agent.
+    assert first.user_agent == "Browser/1.0" and second.user_agent is None
     assert first.consent == {"analytics": True, "marketing": False} and second.consent is None
     assert first.geo.country == "PT" and first.geo.region == "11" and first.geo.city == "São Domingos"
     assert second.context["locale"] == "en-GB", "the message's own context keys win"
@@ -478,3 +479,16 @@ def test_cors_preflight_and_origins() -> None:
     )
     assert wildcard.headers["Access-Control-Allow-Origin"] == "*"
     assert "Authorization" in wildcard.headers["Access-Control-Allow-Headers"]
+
+
+def test_header_user_agent_describes_browsers_not_server_sdks(harness: Harness) -> None:
+    browser_ua = (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+    )
+    harness.post("/v1/track", track(), headers={"user-agent": browser_ua})
+    harness.post(
+        "/v1/track",
+        track(context={"library": {"name": "analytics-python", "version": "2.4.0"}}),
+        headers={"user-agent": "analytics-python/2.4.0"},
+    )
+    assert [event.user_agent for event in harness.publisher.events] == [browser_ua, None]

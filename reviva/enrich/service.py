@@ -82,7 +82,8 @@ class _WorkingVisitor:
 def _working_visitor(key: str, stored: StoredVisitor | None, shard_id: str) -> _WorkingVisitor:
     if stored is None:
         return _WorkingVisitor(key, None, VisitorState.new(key), RecentMessageIds(), -1)
-    state = stored.state.model_copy(deep=True)
+    # The repository hands over a freshly read state: this batch owns it and may change it in place.
+    state = stored.state
     state.closed_sessions = []
     mark = stored.watermarks.get(shard_id)
     return _WorkingVisitor(key, stored, state, RecentMessageIds(stored.recent_ids), int(mark) if mark else -1)

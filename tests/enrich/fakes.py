@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections import Counter
 from collections.abc import Sequence
 
@@ -13,15 +12,16 @@ from reviva.enrich.ports import (
     StoredVisitor,
     VisitorCommit,
 )
-from reviva.enrich.visitor_state import SessionState
+from reviva.enrich.visitor_state import SessionState, VisitorState
 from reviva.events import EnrichedEvent
 
 
 class MemoryVisitors:
-    """Visitor items in a dict; `fail_keys` makes a visitor's commit raise (a crash mid-batch)."""
+    """Visitor items stored serialized, as DynamoDB keeps them; `fail_keys` makes a commit raise."""
 
     def __init__(self) -> None:
-        self.profiles: dict[str, StoredVisitor] = {}
+        # visitor key → (version, watermarks, recent ids, state JSON)
+        self._stored: dict[str, tuple[int, dict[str, str], bytes | None, str]] = {}
         self.sessions: dict[str, dict[str, SessionState]] = {}
         self.links: set[tuple[str, str]] = set()
         self.fail_keys: set[str] = set()
@@ -29,27 +29,36 @@ class MemoryVisitors:
         self.commits = 0
 
     def load(self, visitor_keys: Sequence[str]) -> dict[str, StoredVisitor]:
+        """A fresh copy of each stored visitor, parsed from JSON as the DynamoDB adapter does."""
         self.loads += 1
-        return {k: copy.deepcopy(self.profiles[k]) for k in visitor_keys if k in self.profiles}
+        found = {}
+        for key in visitor_keys:
+            if key in self._stored:
+                version, watermarks, recent_ids, state_json = self._stored[key]
+                state = VisitorState.model_validate_json(state_json)
+                found[key] = StoredVisitor(state, version, dict(watermarks), recent_ids)
+        return found
+
+    @property
+    def profiles(self) -> dict[str, StoredVisitor]:
+        """Every stored visitor, freshly parsed (for assertions)."""
+        return {key: self.load([key])[key] for key in self._stored}
 
     def commit(self, commit: VisitorCommit) -> None:
         if commit.visitor_key in self.fail_keys:
             raise RuntimeError(f"injected failure for {commit.visitor_key}")
-        current = self.profiles.get(commit.visitor_key)
-        if (current.version if current else 0) != commit.expected_version:
+        current = self._stored.get(commit.visitor_key)
+        if (current[0] if current else 0) != commit.expected_version:
             raise ConcurrentUpdate(commit.visitor_key)
-        state = commit.state.model_copy(deep=True)
-        state.closed_sessions = []
-        self.profiles[commit.visitor_key] = StoredVisitor(
-            state=state,
-            version=commit.expected_version + 1,
-            watermarks=dict(commit.watermarks),
-            recent_ids=commit.recent_ids,
+        self._stored[commit.visitor_key] = (
+            commit.expected_version + 1,
+            dict(commit.watermarks),
+            commit.recent_ids,
+            commit.state.model_dump_json(exclude={"closed_sessions"}),
         )
         for session in commit.sessions:
-            self.sessions.setdefault(commit.visitor_key, {})[session.session_id] = session.model_copy(
-                deep=True
-            )
+            stored_session = SessionState.model_validate_json(session.model_dump_json())
+            self.sessions.setdefault(commit.visitor_key, {})[session.session_id] = stored_session
         for left, right, _ in commit.identity_links:
             self.links.add((left, right))
             self.links.add((right, left))

@@ -1,0 +1,182 @@
+"""Issue 2's figures: ingest and enrich throughput, and AWS requests per event."""
+
+from __future__ import annotations
+
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from botocore.client import BaseClient
+
+from bench.timing import median_rate
+from bench.traffic import (
+    collected_events,
+    ingest_service,
+    lambda_batches,
+    request_context,
+    simulated_messages,
+)
+from reviva.enrich.journey_rules import load_journey_rules
+from reviva.enrich.service import EnrichPorts, process_batch
+from reviva.events import CollectedEvent
+
+INGEST_BATCH = 500
+DYNAMODB_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
+DYNAMODB_READS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"})
+
+
+@dataclass
+class PipelineFigures:
+    messages: int = 0
+    visitors: int = 0
+    ingest_rate: float = 0.0
+    ingest_runs: list[float] = field(default_factory=list)
+    enrich_rate: float = 0.0
+    enrich_runs: list[float] = field(default_factory=list)
+    enrich_window: float = 0.0
+    per_window: list[dict[str, Any]] = field(default_factory=list)
+    lake_objects_per_commit: float = 0.0
+    kinesis_calls: list[tuple[int, float]] = field(default_factory=list)
+
+
+def bench_ingest(messages: list[dict[str, Any]]) -> tuple[float, list[float]]:
+    """Messages validated and turned into CollectedEvents per second (AWS stubbed)."""
+    service = ingest_service()
+    context = request_context()
+    batches = [messages[i : i + INGEST_BATCH] for i in range(0, len(messages), INGEST_BATCH)]
+
+    def work() -> int:
+        accepted = 0
+        for batch in batches:
+            accepted += len(service.build_events(batch, context).events)
+        return accepted
+
+    return median_rate(work)
+
+
+def _memory_ports() -> EnrichPorts:
+    from tests.enrich.fakes import MemoryCounters, MemoryLake, MemoryPoison, MemoryVisitors
+
+    return EnrichPorts(MemoryVisitors(), MemoryCounters(), MemoryLake(), MemoryPoison(), load_journey_rules(None))
+
+
+def bench_enrich(events: list[CollectedEvent], window: float) -> tuple[float, list[float]]:
+    """Events enriched per second through `process_batch`, stores in memory."""
+    batches = list(lambda_batches(events, window))
+
+    def work() -> int:
+        ports = _memory_ports()
+        done = 0
+        for batch in batches:
+            done += len(batch.records)
+            process_batch(batch.records, ports)
+        return done
+
+    return median_rate(work, repeats=5)
+
+
+@contextmanager
+def counted_aws_calls() -> Iterator[Counter[tuple[str, str]]]:
+    """Count every botocore API call (boto3 and pynamodb both go through it)."""
+    calls: Counter[tuple[str, str]] = Counter()
+    original = BaseClient._make_api_call
+
+    def counting(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
+        calls[(self.meta.service_model.service_name, operation_name)] += 1
+        return original(self, operation_name, api_params)
+
+    BaseClient._make_api_call = counting  # type: ignore[method-assign]
+    try:
+        yield calls
+    finally:
+        BaseClient._make_api_call = original  # type: ignore[method-assign]
+
+
+def requests_per_event(events: list[CollectedEvent], window: float) -> dict[str, Any]:
+    """DynamoDB requests per event through the real adapters on moto (lake in memory)."""
+    from moto import mock_aws
+
+    from reviva.settings import Settings
+    from reviva.storage.counter_repository import DynamoCounterRepository
+    from reviva.storage.tables import create_tables
+    from reviva.storage.visitor_repository import DynamoVisitorRepository
+    from tests.enrich.fakes import MemoryLake, MemoryPoison
+
+    batches = list(lambda_batches(events, window))
+    with mock_aws():
+        settings = Settings()
+        create_tables(settings)
+        ports = EnrichPorts(
+            DynamoVisitorRepository(settings),
+            DynamoCounterRepository(settings),
+            MemoryLake(),
+            MemoryPoison(),
+            load_journey_rules(None),
+        )
+        with counted_aws_calls() as calls:
+            for batch in batches:
+                process_batch(batch.records, ports)
+    writes = sum(n for (svc, op), n in calls.items() if svc == "dynamodb" and op in DYNAMODB_WRITES)
+    reads = sum(n for (svc, op), n in calls.items() if svc == "dynamodb" and op in DYNAMODB_READS)
+    lake_commits = sum(1 for b in batches if b.records)
+    return {
+        "window": window,
+        "events": len(events),
+        "batches": len(batches),
+        "events_per_batch": len(events) / len(batches),
+        "dynamodb_writes_per_event": writes / len(events),
+        "dynamodb_reads_per_event": reads / len(events),
+        "lake_commits_per_event": lake_commits / len(events),
+        "calls": {f"{svc}:{op}": n for (svc, op), n in sorted(calls.items())},
+    }
+
+
+def lake_objects_per_commit(events: list[CollectedEvent], commits: int = 5) -> float:
+    """Objects one lake commit writes (data, manifest, manifest list, metadata), on a file warehouse."""
+    from reviva.enrich.event_facts import describe_event
+    from reviva.enrich.lake_rows import build_lake_row
+    from reviva.enrich.visitor_update import AppliedEvent
+    from reviva.lake.catalog import ensure_events_table, load_lake_catalog
+    from reviva.lake.writer import LakeWriter
+    from reviva.settings import Settings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(LAKE_BUCKET=f"file://{tmp}/lake", LAKE_CATALOG_URI=f"sqlite:///{tmp}/catalog.db")
+        writer = LakeWriter(lambda: ensure_events_table(load_lake_catalog(settings), settings))
+        writer.watermark("warm-up")
+        before = sum(1 for p in Path(tmp, "lake").rglob("*") if p.is_file())
+        batch = list(lambda_batches(events[: commits * 200], window_seconds=1e9, max_batch=200))
+        sequence = 0
+        for shard_batch in batch[:commits]:
+            rows = []
+            for record in shard_batch.records:
+                event = CollectedEvent.model_validate_json(record.data)
+                rows.append(build_lake_row(record, event, describe_event(event), AppliedEvent()))
+            sequence += len(rows)
+            writer.append("shardId-bench", rows, str(sequence))
+        after = sum(1 for p in Path(tmp, "lake").rglob("*") if p.is_file())
+        return (after - before) / max(1, min(commits, len(batch)))
+
+
+def kinesis_calls_per_event(client_batch_sizes: tuple[int, ...] = (1, 10, 100)) -> list[tuple[int, float]]:
+    """PutRecords calls per event: one per ingest request (a request holds at most 2,500 messages)."""
+    return [(size, 1 / size) for size in client_batch_sizes]
+
+
+def run(visitors: int = 300, days: int = 7, windows: tuple[float, ...] = (1, 5, 30, 60)) -> PipelineFigures:
+    """Every figure of the pipeline section."""
+    figures = PipelineFigures(visitors=visitors)
+    messages = simulated_messages(visitors, days)
+    figures.messages = len(messages)
+    figures.ingest_rate, figures.ingest_runs = bench_ingest(messages)
+    events = collected_events(messages)
+    figures.enrich_window = 5
+    figures.enrich_rate, figures.enrich_runs = bench_enrich(events, figures.enrich_window)
+    figures.per_window = [requests_per_event(events, w) for w in windows]
+    figures.lake_objects_per_commit = lake_objects_per_commit(events)
+    figures.kinesis_calls = kinesis_calls_per_event()
+    return figures

@@ -61,7 +61,9 @@ def bench_ingest(messages: list[dict[str, Any]]) -> tuple[float, list[float]]:
 def _memory_ports() -> EnrichPorts:
     from tests.enrich.fakes import MemoryCounters, MemoryLake, MemoryPoison, MemoryVisitors
 
-    return EnrichPorts(MemoryVisitors(), MemoryCounters(), MemoryLake(), MemoryPoison(), load_journey_rules(None))
+    return EnrichPorts(
+        MemoryVisitors(), MemoryCounters(), MemoryLake(), MemoryPoison(), load_journey_rules(None)
+    )
 
 
 def bench_enrich(events: list[CollectedEvent], window: float) -> tuple[float, list[float]]:
@@ -79,6 +81,18 @@ def bench_enrich(events: list[CollectedEvent], window: float) -> tuple[float, li
     return median_rate(work, repeats=5)
 
 
+def _table_of(api_params: dict[str, Any]) -> str | None:
+    """The DynamoDB table a request writes or reads (the first one, for transactions)."""
+    if "TableName" in api_params:
+        return str(api_params["TableName"])
+    for item in api_params.get("TransactItems", []):
+        for action in item.values():
+            return str(action.get("TableName"))
+    for name in api_params.get("RequestItems", {}):
+        return str(name)
+    return None
+
+
 @contextmanager
 def counted_aws_calls() -> Iterator[Counter[tuple[str, str]]]:
     """Count every botocore API call (boto3 and pynamodb both go through it)."""
@@ -87,6 +101,9 @@ def counted_aws_calls() -> Iterator[Counter[tuple[str, str]]]:
 
     def counting(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
         calls[(self.meta.service_model.service_name, operation_name)] += 1
+        table = _table_of(api_params)
+        if table:
+            calls[(f"{self.meta.service_model.service_name}:{table}", operation_name)] += 1
         return original(self, operation_name, api_params)
 
     BaseClient._make_api_call = counting  # type: ignore[method-assign]
@@ -122,6 +139,11 @@ def requests_per_event(events: list[CollectedEvent], window: float) -> dict[str,
                 process_batch(batch.records, ports)
     writes = sum(n for (svc, op), n in calls.items() if svc == "dynamodb" and op in DYNAMODB_WRITES)
     reads = sum(n for (svc, op), n in calls.items() if svc == "dynamodb" and op in DYNAMODB_READS)
+    visitor_writes = sum(
+        n
+        for (svc, op), n in calls.items()
+        if svc == f"dynamodb:{settings.visitors_table}" and op in DYNAMODB_WRITES
+    )
     lake_commits = sum(1 for b in batches if b.records)
     return {
         "window": window,
@@ -129,10 +151,28 @@ def requests_per_event(events: list[CollectedEvent], window: float) -> dict[str,
         "batches": len(batches),
         "events_per_batch": len(events) / len(batches),
         "dynamodb_writes_per_event": writes / len(events),
+        "visitor_writes_per_event": visitor_writes / len(events),
+        "batch_writes_per_event": (writes - visitor_writes) / len(events),
         "dynamodb_reads_per_event": reads / len(events),
         "lake_commits_per_event": lake_commits / len(events),
-        "calls": {f"{svc}:{op}": n for (svc, op), n in sorted(calls.items())},
+        "calls": {f"{svc}:{op}": n for (svc, op), n in sorted(calls.items()) if ":" not in svc},
     }
+
+
+SECONDS_PER_MONTH = 30 * 86_400
+MONTHLY_VOLUMES = (1_000_000, 10_000_000, 100_000_000, 1_000_000_000)
+
+
+def events_per_batch(monthly_events: int, window: float, shards: int = 4, batch_size: int = 500) -> float:
+    """How full a batch gets: a shard's arrivals within the window, at least one, at most a batch."""
+    per_shard_rate = monthly_events / SECONDS_PER_MONTH / shards
+    return max(1.0, min(float(batch_size), per_shard_rate * window))
+
+
+def modelled_writes_per_event(visitor_writes_per_event: float, monthly_events: int, window: float) -> float:
+    """Per-visitor transactions (measured: they depend on each visitor's event density, not on the
+    traffic rate) plus one counters transaction per batch (modelled from the rate)."""
+    return visitor_writes_per_event + 1.0 / events_per_batch(monthly_events, window)
 
 
 def lake_objects_per_commit(events: list[CollectedEvent], commits: int = 5) -> float:

@@ -51,12 +51,20 @@ class StreamMappingSpec:
 
     `parallelization_factor` stays 1: the consumer's exactly-once watermarks for the lake and the
     live counters are per shard and need one ordered batch at a time per shard.
+
+    `max_batching_window_seconds` is the lever between freshness and cost: one visitor's events
+    that share a batch share one DynamoDB transaction, and every batch costs a counters
+    transaction and a lake commit. `make bench` measures the trade-off (docs/performance.md);
+    30 s keeps the simulated mix under 0.5 DynamoDB writes per event while live tiles stay within
+    half a minute. The local runtime uses `local_batching_window_seconds` so a developer sees
+    their events at once.
     """
 
     stream: str
     function: FunctionName
     batch_size: int = 500
-    max_batching_window_seconds: int = 1
+    max_batching_window_seconds: int = 30
+    local_batching_window_seconds: int = 1
     parallelization_factor: int = 1
     bisect_batch_on_error: bool = True
     maximum_retry_attempts: int = 5

@@ -7,6 +7,7 @@ and optional demo traffic goes through the public HTTP endpoint like any client'
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -238,7 +239,10 @@ class LocalRuntime:
             pollers = StreamPollers(
                 kinesis=client("kinesis", settings),
                 stream_name=self.resources.streams[mapping.stream],
-                mapping=mapping,
+                # Locally freshness beats write cost: a developer should see their events at once.
+                mapping=dataclasses.replace(
+                    mapping, max_batching_window_seconds=mapping.local_batching_window_seconds
+                ),
                 invoke=self.invoker.bind(mapping.function),
                 on_failure=self._queue_sender(mapping.on_failure_queue),
                 region=settings.aws_region,

@@ -97,7 +97,9 @@ def _table_of(api_params: dict[str, Any]) -> str | None:
 def counted_aws_calls() -> Iterator[Counter[tuple[str, str]]]:
     """Count every botocore API call (boto3 and pynamodb both go through it)."""
     calls: Counter[tuple[str, str]] = Counter()
-    original = BaseClient._make_api_call
+    # botocore has no public hook that sees every client of every library (pynamodb included).
+    client_class: Any = BaseClient
+    original = client_class._make_api_call
 
     def counting(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
         calls[(self.meta.service_model.service_name, operation_name)] += 1
@@ -106,11 +108,11 @@ def counted_aws_calls() -> Iterator[Counter[tuple[str, str]]]:
             calls[(f"{self.meta.service_model.service_name}:{table}", operation_name)] += 1
         return original(self, operation_name, api_params)
 
-    BaseClient._make_api_call = counting  # type: ignore[method-assign]
+    client_class._make_api_call = counting
     try:
         yield calls
     finally:
-        BaseClient._make_api_call = original  # type: ignore[method-assign]
+        client_class._make_api_call = original
 
 
 def requests_per_event(events: list[CollectedEvent], window: float) -> dict[str, Any]:

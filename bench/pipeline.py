@@ -129,9 +129,10 @@ def requests_per_event(events: list[CollectedEvent], window: float) -> dict[str,
     with mock_aws():
         settings = Settings()
         create_tables(settings)
+        counters = DynamoCounterRepository(settings)
         ports = EnrichPorts(
-            DynamoVisitorRepository(settings),
-            DynamoCounterRepository(settings),
+            DynamoVisitorRepository(settings, counters=counters),
+            counters,
             MemoryLake(),
             MemoryPoison(),
             load_journey_rules(None),

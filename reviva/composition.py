@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from reviva.aws_clients import client as aws_client
 from reviva.enrich.journey_rules import load_journey_rules
 from reviva.enrich.service import EnrichPorts
 from reviva.ingest.rejected import RejectedRepository
@@ -20,6 +24,11 @@ from reviva.storage.counter_repository import DynamoCounterRepository
 from reviva.storage.poison_sink import RejectedPoisonSink
 from reviva.storage.tables import bind_tables
 from reviva.storage.visitor_repository import DynamoVisitorRepository
+
+if TYPE_CHECKING:  # the analytics layer is imported lazily: only the query function needs it
+    from reviva.analytics.service import AnalyticsService
+    from reviva.analytics.spend import SpendStore
+    from reviva.analytics.store import ObjectStore
 
 _lock = threading.Lock()
 _built: dict[str, object] = {}
@@ -45,9 +54,10 @@ def lake_writer(settings: Settings) -> LakeWriter:
 
 def _build_enrich(settings: Settings) -> EnrichPorts:
     bind_tables(settings)
+    counters = DynamoCounterRepository(settings)
     return EnrichPorts(
-        visitors=DynamoVisitorRepository(settings),
-        counters=DynamoCounterRepository(settings),
+        visitors=DynamoVisitorRepository(settings, counters=counters),
+        counters=counters,
         lake=lake_writer(settings),
         poison=RejectedPoisonSink(RejectedRepository(settings.hmac_key())),
         rules=load_journey_rules(settings.journey_rules_path),
@@ -70,10 +80,72 @@ class QueryAdaptersImpl:
     counters: DynamoCounterRepository
     rejected: RejectedRepository
     hmac_key: bytes
+    settings: Settings | None = None
+    _analytics: AnalyticsService | None = None
 
     def pseudonymize_user_id(self, user_id: str) -> str:
         """The stored pseudonym of a raw user id, to look a customer up."""
         return pseudonymize_user_id(user_id, self.hmac_key)
+
+    @property
+    def analytics(self) -> AnalyticsService:
+        """The analytics service, built on first use (its engine and lake reader are heavy imports)."""
+        if self._analytics is None:
+            self._analytics = analytics_service(self.settings or load_settings())
+        return self._analytics
+
+
+def analytics_object_store(settings: Settings) -> ObjectStore:
+    """Where rollups and imported spend live: `analytics/` in the lake bucket (or its directory)."""
+    from reviva.analytics.config import AnalyticsSettings
+    from reviva.analytics.store import DirectoryObjectStore, S3ObjectStore
+
+    bucket = AnalyticsSettings().analytics_bucket or settings.lake_bucket
+    if bucket.startswith("file://"):
+        return DirectoryObjectStore(Path(bucket.removeprefix("file://")) / "analytics")
+    return S3ObjectStore(aws_client("s3", settings), bucket.removeprefix("s3://").rstrip("/"), "analytics/")
+
+
+def analytics_service(settings: Settings) -> AnalyticsService:
+    """The analytics endpoints' service: Athena when the lake's catalog is Glue, DuckDB locally."""
+    from reviva.analytics.config import AnalyticsSettings
+    from reviva.analytics.executors import AthenaExecutor, DuckDBExecutor, QueryExecutor, iceberg_source
+    from reviva.analytics.rollups import RollupService
+    from reviva.analytics.service import AnalyticsService
+    from reviva.analytics.spend import SpendStore
+
+    options = AnalyticsSettings()
+    engine = options.engine or ("athena" if settings.lake_catalog.lower() == "glue" else "duckdb")
+
+    def load_table():  # type: ignore[no-untyped-def]
+        return ensure_events_table(load_lake_catalog(settings), settings)
+
+    source, freshness = iceberg_source(load_table)
+    executor: QueryExecutor
+    if engine == "athena":
+        executor = AthenaExecutor(
+            aws_client("athena", settings),
+            workgroup=options.athena_workgroup,
+            database=options.athena_database or settings.lake_namespace,
+            table=settings.lake_table,
+            freshness=freshness,
+            timeout_seconds=options.athena_timeout_seconds,
+            reuse_minutes=options.athena_reuse_minutes,
+        )
+    elif engine == "duckdb":
+        executor = DuckDBExecutor(source, freshness)
+    else:
+        raise ValueError(f"ANALYTICS_ENGINE must be 'athena' or 'duckdb', not {engine!r}")
+    store = analytics_object_store(settings)
+    rollups = RollupService(executor, store, max_age=timedelta(seconds=options.rollup_max_age_seconds))
+    return AnalyticsService(executor, rollups, SpendStore(store))
+
+
+def spend_store() -> SpendStore:
+    """The imported ad spend (for `reviva import spend`)."""
+    from reviva.analytics.spend import SpendStore
+
+    return SpendStore(analytics_object_store(load_settings()))
 
 
 def _build_query(settings: Settings) -> QueryAdaptersImpl:
@@ -85,6 +157,7 @@ def _build_query(settings: Settings) -> QueryAdaptersImpl:
         counters=DynamoCounterRepository(settings),
         rejected=RejectedRepository(key),
         hmac_key=key,
+        settings=settings,
     )
 
 
@@ -95,4 +168,4 @@ def query_adapters() -> QueryAdaptersImpl:
     return adapters
 
 
-__all__ = ["enrich_ports", "lake_writer", "query_adapters"]
+__all__ = ["analytics_service", "enrich_ports", "lake_writer", "query_adapters", "spend_store"]

@@ -26,8 +26,34 @@ class StoredVisitor:
 
 
 @dataclass
+class MinuteCounts:
+    """Live counters of one minute bucket."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    visitors: set[str] = field(default_factory=set)
+
+
+class CountersMoved(Exception):
+    """The shard's counter watermark moved since it was read: the whole batch must be redelivered."""
+
+
+@dataclass
+class CounterCommit:
+    """One batch's counter increments and the shard watermark they move, applied atomically."""
+
+    shard_id: str
+    expected: str | None  # the watermark as read; None = never counted on this shard
+    new_watermark: str
+    minutes: dict[str, MinuteCounts]
+
+
+@dataclass
 class VisitorCommit:
-    """Everything one visitor's transaction writes, atomically."""
+    """Everything one visitor's transaction writes, atomically.
+
+    `counters`, when set, rides in the same transaction: a batch's counter update costs no write
+    request of its own. Its failure fails the whole batch (see the service).
+    """
 
     visitor_key: str
     expected_version: int  # 0 = the item must not exist yet
@@ -36,6 +62,7 @@ class VisitorCommit:
     recent_ids: bytes
     sessions: list[SessionState]
     identity_links: list[tuple[str, str, str]]
+    counters: CounterCommit | None = None
 
 
 class VisitorRepository(Protocol):
@@ -46,16 +73,11 @@ class VisitorRepository(Protocol):
         ...
 
     def commit(self, commit: VisitorCommit) -> None:
-        """Write one visitor's changes in one transaction; raise ConcurrentUpdate on a version clash."""
+        """Write one visitor's changes (and `commit.counters`) in one transaction.
+
+        Raise ConcurrentUpdate on a version clash of the visitor, CountersMoved on one of the counters.
+        """
         ...
-
-
-@dataclass
-class MinuteCounts:
-    """Live counters of one minute bucket."""
-
-    counts: dict[str, int] = field(default_factory=dict)
-    visitors: set[str] = field(default_factory=set)
 
 
 class CounterRepository(Protocol):
@@ -65,10 +87,8 @@ class CounterRepository(Protocol):
         """The last sequence number of `shard_id` already counted."""
         ...
 
-    def commit(
-        self, shard_id: str, expected: str | None, new_watermark: str, minutes: dict[str, MinuteCounts]
-    ) -> None:
-        """Add `minutes` and move the watermark, atomically; ConcurrentUpdate if it moved meanwhile."""
+    def commit(self, counters: CounterCommit) -> None:
+        """Add the minutes and move the watermark, atomically; CountersMoved if it moved meanwhile."""
         ...
 
 

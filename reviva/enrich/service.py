@@ -6,7 +6,9 @@ Effect-exactly-once rests on three watermarks and one order of writes:
    event ids, times from event timestamps), so a retry recomputes exactly what an earlier attempt
    did.
 2. The lake is written first, then the live counters: each in one atomic commit that also moves a
-   per-shard watermark, and each skips records at or below its own watermark.
+   per-shard watermark, and each skips records at or below its own watermark. The counters ride in
+   the first visitor's transaction (they cost no write request of their own) or, in a batch with
+   no visitor to write, in a transaction of their own.
 3. Visitors are written last, one transaction each, moving a per-visitor, per-shard watermark and
    the visitor's window of recent messageIds (client retries of the same message).
 
@@ -30,6 +32,7 @@ from reviva.enrich.lake_rows import build_lake_row
 from reviva.enrich.live_counters import LiveCounterBatch
 from reviva.enrich.ports import (
     ConcurrentUpdate,
+    CounterCommit,
     CounterRepository,
     LakeSink,
     PoisonItem,
@@ -44,6 +47,8 @@ from reviva.enrich.visitor_update import AppliedEvent, apply_event
 from reviva.events import CollectedEvent, EnrichedEvent
 
 logger = Logger(child=True)
+
+MAX_TRANSACTION_ITEMS = 100
 
 
 @dataclass
@@ -156,20 +161,29 @@ def process_batch(records: Sequence[StreamRecord], ports: EnrichPorts) -> BatchO
         if sequence > counter_mark:
             counters.add(event, facts.is_bot)
 
-    # Failures from here to the visitor writes are whole-batch failures (raised): every store
+    # Failures from here to the first visitor write are whole-batch failures (raised): every store
     # below skips what it already has, so redelivering the whole batch is safe.
     if poison:
         ports.poison.record_poison(poison)
     if rows:
         outcome.stats["lake_rows"] += ports.lake.append(shard_id, rows, last_sequence)
+    dirty = [v for v in visitors.values() if v.dirty and v.last_sequence is not None]
     if counters:
-        ports.counters.commit(
-            shard_id, None if counter_mark < 0 else str(counter_mark), last_sequence, counters.minutes
-        )
+        expected = None if counter_mark < 0 else str(counter_mark)
+        pending = CounterCommit(shard_id, expected, last_sequence, counters.minutes)
+        first = _commit_for(dirty[0], shard_id) if dirty else None
+        if first is not None and _fits_one_transaction(first, pending):
+            # The counters ride in the first visitor's transaction: no write request of their own,
+            # still committed before any other visitor. If it fails, the whole batch is redelivered.
+            first.counters = pending
+            ports.visitors.commit(first)
+            outcome.stats["visitor_writes"] += 1
+            dirty = dirty[1:]
+        else:
+            ports.counters.commit(pending)
+            outcome.stats["counter_writes"] += 1
 
-    for visitor in visitors.values():
-        if not visitor.dirty or visitor.last_sequence is None:
-            continue
+    for visitor in dirty:
         try:
             ports.visitors.commit(_commit_for(visitor, shard_id))
             outcome.stats["visitor_writes"] += 1
@@ -183,6 +197,12 @@ def process_batch(records: Sequence[StreamRecord], ports: EnrichPorts) -> BatchO
             outcome.stats["visitor_failures"] += 1
     outcome.failed_sequence_numbers.sort(key=int)
     return outcome
+
+
+def _fits_one_transaction(commit: VisitorCommit, counters: CounterCommit) -> bool:
+    """DynamoDB transactions hold 100 items: profile, sessions, link pairs, watermark, minutes."""
+    items = 1 + len(commit.sessions) + 2 * len(commit.identity_links) + 1 + len(counters.minutes)
+    return items <= MAX_TRANSACTION_ITEMS
 
 
 def _commit_for(visitor: _WorkingVisitor, shard_id: str) -> VisitorCommit:

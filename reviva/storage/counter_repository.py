@@ -9,13 +9,28 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from reviva.aws_clients import client
-from reviva.enrich.ports import ConcurrentUpdate, MinuteCounts
+from reviva.enrich.ports import CounterCommit, CountersMoved, MinuteCounts
 from reviva.settings import Settings
 
 WATERMARK_PK = "WATERMARK"
 COUNT_PREFIX = "c:"
 VISITORS_ATTRIBUTE = "visitors"
 COUNTER_RETENTION = timedelta(days=2)
+# The live window spans about 66 minutes per batch; a transaction holds 100 items.
+MAX_MINUTES_PER_TRANSACTION = 90
+
+
+def is_condition_failure(error: ClientError) -> bool:
+    """Whether a (transactional) write failed on a condition rather than on capacity or a fault."""
+    code = error.response.get("Error", {}).get("Code")
+    reasons = error.response.get("CancellationReasons") or []
+    return code == "ConditionalCheckFailedException" or (
+        code == "TransactionCanceledException"
+        and (
+            any(r.get("Code") == "ConditionalCheckFailed" for r in reasons)
+            or "ConditionalCheckFailed" in str(error)
+        )
+    )
 
 
 def minute_keys(bucket: str, shard_id: str) -> tuple[str, str]:
@@ -38,21 +53,23 @@ class DynamoCounterRepository:
         ).get("Item")
         return item["sequence"]["S"] if item and "sequence" in item else None
 
-    def commit(
-        self, shard_id: str, expected: str | None, new_watermark: str, minutes: dict[str, MinuteCounts]
-    ) -> None:
-        """Add every minute's counts and move the shard's watermark in one transaction."""
-        if expected is None:
+    def transaction_items(self, counters: CounterCommit) -> list[dict[str, Any]]:
+        """The TransactWriteItems entries that apply `counters`: the watermark move, then each minute.
+
+        The visitor repository adds them to a visitor's transaction, so a batch's counters cost no
+        write request of their own.
+        """
+        if counters.expected is None:
             condition = "attribute_not_exists(#seq)"
-            values: dict[str, Any] = {":new": {"S": new_watermark}}
+            values: dict[str, Any] = {":new": {"S": counters.new_watermark}}
         else:
             condition = "#seq = :old"
-            values = {":new": {"S": new_watermark}, ":old": {"S": expected}}
+            values = {":new": {"S": counters.new_watermark}, ":old": {"S": counters.expected}}
         items: list[dict[str, Any]] = [
             {
                 "Update": {
                     "TableName": self._table,
-                    "Key": {"pk": {"S": WATERMARK_PK}, "sk": {"S": shard_id}},
+                    "Key": {"pk": {"S": WATERMARK_PK}, "sk": {"S": counters.shard_id}},
                     "UpdateExpression": "SET #seq = :new",
                     "ConditionExpression": condition,
                     "ExpressionAttributeNames": {"#seq": "sequence"},
@@ -60,15 +77,20 @@ class DynamoCounterRepository:
                 }
             }
         ]
-        for bucket, counts in sorted(minutes.items())[:99]:
-            items.append({"Update": self._minute_update(bucket, shard_id, counts)})
+        if len(counters.minutes) > MAX_MINUTES_PER_TRANSACTION:
+            # The live window (an hour back, minutes ahead) bounds this; never drop counts silently.
+            raise ValueError(f"{len(counters.minutes)} minute buckets do not fit one transaction")
+        for bucket, minute in sorted(counters.minutes.items()):
+            items.append({"Update": self._minute_update(bucket, counters.shard_id, minute)})
+        return items
+
+    def commit(self, counters: CounterCommit) -> None:
+        """Apply `counters` in a transaction of their own (batches with no visitor to ride along)."""
         try:
-            self._dynamodb.transact_write_items(TransactItems=items)
+            self._dynamodb.transact_write_items(TransactItems=self.transaction_items(counters))
         except ClientError as exc:
-            if exc.response.get("Error", {}).get(
-                "Code"
-            ) == "TransactionCanceledException" and "ConditionalCheckFailed" in str(exc):
-                raise ConcurrentUpdate(shard_id) from exc
+            if is_condition_failure(exc):
+                raise CountersMoved(counters.shard_id) from exc
             raise
 
     def _minute_update(self, bucket: str, shard_id: str, counts: MinuteCounts) -> dict[str, Any]:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.expressions.condition import Condition
-from pynamodb.transactions import TransactWrite
+from botocore.exceptions import ClientError
 
-from reviva.enrich.ports import ConcurrentUpdate, StoredVisitor, VisitorCommit
+from reviva.aws_clients import client
+from reviva.enrich.ports import ConcurrentUpdate, CountersMoved, StoredVisitor, VisitorCommit
 from reviva.enrich.visitor_state import SessionState, VisitorState
 from reviva.settings import Settings
+from reviva.storage.counter_repository import DynamoCounterRepository, is_condition_failure
 from reviva.storage.tables import IdentityLink, VisitorItem, bind_tables
 
 PROFILE_SK = "PROFILE"
@@ -65,9 +65,12 @@ def _link_items(links: Iterable[tuple[str, str, str]], at: str) -> list[Identity
 class DynamoVisitorRepository:
     """Reads and writes visitor items; one transaction per visitor per batch."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, counters: DynamoCounterRepository | None = None) -> None:
         bind_tables(settings)
-        self._connection = Connection(region=settings.aws_region, host=settings.aws_endpoint_url)
+        self._dynamodb = client("dynamodb", settings)
+        self._visitors_table = settings.visitors_table
+        self._identities_table = settings.identities_table
+        self._counters = counters
 
     def load(self, visitor_keys: Sequence[str]) -> dict[str, StoredVisitor]:
         """Profiles of the given keys (BatchGetItem, 100 keys a request)."""
@@ -84,36 +87,49 @@ class DynamoVisitorRepository:
         return found
 
     def commit(self, commit: VisitorCommit) -> None:
-        """Write the profile, touched sessions and new identity links in one transaction."""
+        """Write the profile, touched sessions, new identity links (and counters) in one transaction."""
         at = (commit.state.profile.last_seen_at or datetime.now(UTC)).isoformat()
         sessions = [_session_item(commit.visitor_key, s) for s in commit.sessions]
         links = _link_items(commit.identity_links, at)
-        overflow = len(sessions) + len(links) + 1 - MAX_TRANSACTION_ITEMS
+        counter_items: list[dict[str, Any]] = []
+        if commit.counters is not None:
+            if self._counters is None:
+                raise ValueError("this repository was built without the counters table")
+            counter_items = self._counters.transaction_items(commit.counters)
+        overflow = len(sessions) + len(links) + len(counter_items) + 1 - MAX_TRANSACTION_ITEMS
         if overflow > 0:
-            # Session and link items are deterministic for a given batch, so writing the surplus
-            # ahead of the transaction is idempotent under redelivery.
+            # Session items are deterministic for a given batch, so writing the surplus ahead of the
+            # transaction is idempotent under redelivery.
             with VisitorItem.batch_write() as batch:
                 for item in sessions[:overflow]:
                     batch.save(item)
             sessions = sessions[overflow:]
         profile = _profile_item(commit)
-        condition: Condition
         if commit.expected_version:
-            condition = VisitorItem.version == commit.expected_version
+            condition = {
+                "ConditionExpression": "#version = :expected",
+                "ExpressionAttributeNames": {"#version": "version"},
+                "ExpressionAttributeValues": {":expected": {"N": str(commit.expected_version)}},
+            }
         else:
-            condition = VisitorItem.pk.does_not_exist()
+            condition = {"ConditionExpression": "attribute_not_exists(pk)"}
+        items: list[dict[str, Any]] = [
+            {"Put": {"TableName": self._visitors_table, "Item": profile.serialize(), **condition}},
+            *({"Put": {"TableName": self._visitors_table, "Item": s.serialize()}} for s in sessions),
+            *({"Put": {"TableName": self._identities_table, "Item": link.serialize()}} for link in links),
+            *counter_items,
+        ]
         try:
-            with TransactWrite(connection=self._connection) as transaction:
-                transaction.save(profile, condition=condition)
-                for item in sessions:
-                    transaction.save(item)
-                for link in links:
-                    transaction.save(link)
-        except TransactWriteError as exc:
-            reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or []) if r]
-            if "ConditionalCheckFailed" in reasons:
-                raise ConcurrentUpdate(commit.visitor_key) from exc
-            raise
+            self._dynamodb.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+            reasons = exc.response.get("CancellationReasons") or []
+            if counter_items and any(
+                r.get("Code") == "ConditionalCheckFailed" for r in reasons[len(items) - len(counter_items) :]
+            ):
+                raise CountersMoved(commit.visitor_key) from exc
+            raise ConcurrentUpdate(commit.visitor_key) from exc
 
     def read_visitor(self, visitor_key: str) -> tuple[StoredVisitor | None, list[SessionState]]:
         """A visitor's profile and all its sessions (one Query)."""

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 from reviva.enrich.ports import (
     ConcurrentUpdate,
-    MinuteCounts,
+    CounterCommit,
+    CountersMoved,
     PoisonItem,
     StoredVisitor,
     VisitorCommit,
@@ -19,7 +20,8 @@ from reviva.events import EnrichedEvent
 class MemoryVisitors:
     """Visitor items stored serialized, as DynamoDB keeps them; `fail_keys` makes a commit raise."""
 
-    def __init__(self) -> None:
+    def __init__(self, counters: MemoryCounters | None = None) -> None:
+        self._counters = counters
         # visitor key → (version, watermarks, recent ids, state JSON)
         self._stored: dict[str, tuple[int, dict[str, str], bytes | None, str]] = {}
         self.sessions: dict[str, dict[str, SessionState]] = {}
@@ -50,6 +52,9 @@ class MemoryVisitors:
         current = self._stored.get(commit.visitor_key)
         if (current[0] if current else 0) != commit.expected_version:
             raise ConcurrentUpdate(commit.visitor_key)
+        if commit.counters is not None:
+            assert self._counters is not None, "counters rode along but no counters store was given"
+            self._counters.apply(commit.counters)  # raises before anything of the visitor is stored
         self._stored[commit.visitor_key] = (
             commit.expected_version + 1,
             dict(commit.watermarks),
@@ -71,23 +76,28 @@ class MemoryCounters:
         self.counts: Counter[str] = Counter()
         self.visitors: dict[str, set[str]] = {}
         self.fail_next = 0
+        # Transactions of the counters' own; those riding in a visitor's transaction are not counted.
+        self.direct_commits = 0
 
     def watermark(self, shard_id: str) -> str | None:
         return self.watermarks.get(shard_id)
 
-    def commit(
-        self, shard_id: str, expected: str | None, new_watermark: str, minutes: dict[str, MinuteCounts]
-    ) -> None:
+    def apply(self, counters: CounterCommit) -> None:
+        """Check the watermark and apply the counts (a transaction's counter part)."""
         if self.fail_next:
             self.fail_next -= 1
             raise RuntimeError("injected counter failure")
-        if self.watermarks.get(shard_id) != expected:
-            raise ConcurrentUpdate(shard_id)
-        for bucket, counts in minutes.items():
-            for label, amount in counts.counts.items():
+        if self.watermarks.get(counters.shard_id) != counters.expected:
+            raise CountersMoved(counters.shard_id)
+        for bucket, minute in counters.minutes.items():
+            for label, amount in minute.counts.items():
                 self.counts[label] += amount
-            self.visitors.setdefault(bucket, set()).update(counts.visitors)
-        self.watermarks[shard_id] = new_watermark
+            self.visitors.setdefault(bucket, set()).update(minute.visitors)
+        self.watermarks[counters.shard_id] = counters.new_watermark
+
+    def commit(self, counters: CounterCommit) -> None:
+        self.apply(counters)
+        self.direct_commits += 1
 
 
 class MemoryLake:

@@ -15,9 +15,10 @@ from tests.enrich.fakes import MemoryCounters, MemoryLake, MemoryPoison, MemoryV
 
 @pytest.fixture
 def ports() -> EnrichPorts:
+    counters = MemoryCounters()
     return EnrichPorts(
-        visitors=MemoryVisitors(),
-        counters=MemoryCounters(),
+        visitors=MemoryVisitors(counters),
+        counters=counters,
         lake=MemoryLake(),
         poison=MemoryPoison(),
         rules=load_journey_rules(None),
@@ -88,8 +89,8 @@ def test_duplicate_in_a_later_batch_counts_once(ports: EnrichPorts) -> None:
 
 def test_crash_mid_batch_then_redelivery_from_lowest_failure(ports: EnrichPorts) -> None:
     stream = Stream()
-    records = stream.records(*_browse("ok-before", 2), *_browse("broken", 2), *_browse("ok-after", 2))
-    _visitors(ports).fail_keys.add("a:broken")
+    records = stream.records(*_browse("v1-ok", 2), *_browse("v2-broken", 2), *_browse("v3-ok", 2))
+    _visitors(ports).fail_keys.add("a:v2-broken")
     outcome = process_batch(records, ports)
     assert outcome.failed_sequence_numbers == [records[2].sequence_number, records[3].sequence_number]
     # Lambda redelivers from the lowest failed record onwards.
@@ -100,12 +101,42 @@ def test_crash_mid_batch_then_redelivery_from_lowest_failure(ports: EnrichPorts)
     assert again.failed_sequence_numbers == []
     profiles = _visitors(ports).profiles
     assert {k: p.state.profile.total_page_views for k, p in profiles.items()} == {
-        "a:ok-before": 2,
-        "a:broken": 2,
-        "a:ok-after": 2,
+        "a:v1-ok": 2,
+        "a:v2-broken": 2,
+        "a:v3-ok": 2,
     }
     assert len(_lake(ports).rows) == 6
     assert _counters(ports).counts["page"] == 6
+
+
+def test_counters_ride_in_the_first_visitor_transaction(ports: EnrichPorts) -> None:
+    process_batch(Stream().records(*_browse("v1", 2), *_browse("v2", 2)), ports)
+    assert _visitors(ports).commits == 2
+    assert _counters(ports).direct_commits == 0
+    assert _counters(ports).counts["page"] == 4
+
+
+def test_failure_of_the_transaction_carrying_counters_fails_the_batch(ports: EnrichPorts) -> None:
+    records = Stream().records(*_browse("v1", 2), *_browse("v2", 2))
+    _visitors(ports).fail_keys.add("a:v1")
+    with pytest.raises(RuntimeError):
+        process_batch(records, ports)
+    assert _counters(ports).counts["page"] == 0
+    assert _visitors(ports).profiles == {}
+    _visitors(ports).fail_keys.clear()
+    process_batch(records, ports)
+    assert _counters(ports).counts["page"] == 4
+    assert len(_lake(ports).rows) == 4
+    assert {k: p.state.profile.total_page_views for k, p in _visitors(ports).profiles.items()} == {
+        "a:v1": 2,
+        "a:v2": 2,
+    }
+
+
+def test_bot_only_batches_commit_counters_on_their_own(ports: EnrichPorts) -> None:
+    process_batch(Stream().records(event("crawler", user_agent=GOOGLEBOT_UA)), ports)
+    assert _counters(ports).direct_commits == 1
+    assert _counters(ports).counts["bot"] == 1
 
 
 def test_lake_failure_fails_the_whole_batch_and_retry_is_exact(ports: EnrichPorts) -> None:

@@ -9,7 +9,7 @@ import pytest
 from moto import mock_aws
 
 from reviva.enrich.journey_rules import load_journey_rules
-from reviva.enrich.ports import ConcurrentUpdate, MinuteCounts
+from reviva.enrich.ports import ConcurrentUpdate, CounterCommit, CountersMoved, MinuteCounts
 from reviva.enrich.service import EnrichPorts, process_batch
 from reviva.settings import Settings
 from reviva.storage.counter_repository import DynamoCounterRepository
@@ -28,9 +28,10 @@ def settings() -> Iterator[Settings]:
 
 
 def _ports(settings: Settings) -> EnrichPorts:
+    counters = DynamoCounterRepository(settings)
     return EnrichPorts(
-        visitors=DynamoVisitorRepository(settings),
-        counters=DynamoCounterRepository(settings),
+        visitors=DynamoVisitorRepository(settings, counters=counters),
+        counters=counters,
         lake=MemoryLake(),
         poison=MemoryPoison(),
         rules=load_journey_rules(None),
@@ -87,14 +88,36 @@ def test_counter_watermark_guards_double_counting(settings: Settings) -> None:
     minute = MinuteCounts(counts={"page": 3, "event:Pricing Viewed": 1}, visitors={"abc", "def"})
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     bucket = now.strftime("%Y-%m-%dT%H:%M")
-    counters.commit("shard-1", None, "10", {bucket: minute})
+    counters.commit(CounterCommit("shard-1", None, "10", {bucket: minute}))
     assert counters.watermark("shard-1") == "10"
-    with pytest.raises(ConcurrentUpdate):
-        counters.commit("shard-1", None, "10", {bucket: minute})
-    counters.commit("shard-2", None, "4", {bucket: MinuteCounts(counts={"page": 2}, visitors={"abc"})})
+    with pytest.raises(CountersMoved):
+        counters.commit(CounterCommit("shard-1", None, "10", {bucket: minute}))
+    counters.commit(
+        CounterCommit("shard-2", None, "4", {bucket: MinuteCounts(counts={"page": 2}, visitors={"abc"})})
+    )
     window = counters.read_window(now + timedelta(seconds=30))
     assert len(window) == 1
     _, totals, visitors = window[0]
     assert totals["page"] == 5
     assert totals["event:Pricing Viewed"] == 1
     assert visitors == {"abc", "def"}
+
+
+def test_counters_in_a_visitor_transaction_are_all_or_nothing(settings: Settings) -> None:
+    from reviva.enrich.ports import VisitorCommit
+    from reviva.enrich.visitor_state import VisitorState
+
+    counters = DynamoCounterRepository(settings)
+    repo = DynamoVisitorRepository(settings, counters=counters)
+    bucket = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M")
+    counters.commit(CounterCommit("shard-1", None, "10", {bucket: MinuteCounts(counts={"page": 1})}))
+    stale = CounterCommit("shard-1", None, "12", {bucket: MinuteCounts(counts={"page": 5})})
+    commit = VisitorCommit("a:v", 0, VisitorState.new("a:v"), {"shard-1": "12"}, b"", [], [], counters=stale)
+    with pytest.raises(CountersMoved):
+        repo.commit(commit)
+    assert repo.load(["a:v"]) == {}
+    assert counters.watermark("shard-1") == "10"
+    commit.counters = CounterCommit("shard-1", "10", "12", {bucket: MinuteCounts(counts={"page": 5})})
+    repo.commit(commit)
+    assert "a:v" in repo.load(["a:v"])
+    assert counters.watermark("shard-1") == "12"

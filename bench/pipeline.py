@@ -137,9 +137,10 @@ def requests_per_event(events: list[CollectedEvent], window: float) -> dict[str,
             MemoryPoison(),
             load_journey_rules(None),
         )
+        stats: Counter[str] = Counter()
         with counted_aws_calls() as calls:
             for batch in batches:
-                process_batch(batch.records, ports)
+                stats.update(process_batch(batch.records, ports).stats)
     writes = sum(n for (svc, op), n in calls.items() if svc == "dynamodb" and op in DYNAMODB_WRITES)
     reads = sum(n for (svc, op), n in calls.items() if svc == "dynamodb" and op in DYNAMODB_READS)
     visitor_writes = sum(
@@ -158,6 +159,7 @@ def requests_per_event(events: list[CollectedEvent], window: float) -> dict[str,
         "batch_writes_per_event": (writes - visitor_writes) / len(events),
         "dynamodb_reads_per_event": reads / len(events),
         "lake_commits_per_event": lake_commits / len(events),
+        "bot_share": stats["bot"] / len(events),
         "calls": {f"{svc}:{op}": n for (svc, op), n in sorted(calls.items()) if ":" not in svc},
     }
 
@@ -172,10 +174,14 @@ def events_per_batch(monthly_events: int, window: float, shards: int = 4, batch_
     return max(1.0, min(float(batch_size), per_shard_rate * window))
 
 
-def modelled_writes_per_event(visitor_writes_per_event: float, monthly_events: int, window: float) -> float:
-    """Per-visitor transactions (measured: they depend on each visitor's event density, not on the
-    traffic rate) plus one counters transaction per batch (modelled from the rate)."""
-    return visitor_writes_per_event + 1.0 / events_per_batch(monthly_events, window)
+def modelled_writes_per_event(
+    visitor_writes_per_event: float, bot_share: float, monthly_events: int, window: float
+) -> float:
+    """Visitor transactions (measured: they depend on each visitor's event density, not on the
+    traffic rate; the batch's counters ride in the first of them) plus the counters transaction of
+    a batch with no human visitor to carry it: probability bot_share^n for a batch of n events."""
+    n = events_per_batch(monthly_events, window)
+    return visitor_writes_per_event + bot_share**n / n
 
 
 def lake_objects_per_commit(events: list[CollectedEvent], commits: int = 5) -> float:

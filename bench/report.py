@@ -55,7 +55,7 @@ def _volume_table(figures: PipelineFigures) -> list[str]:
     ]
     for row in figures.per_window:
         totals = " | ".join(
-            f"{modelled_writes_per_event(row['visitor_writes_per_event'], v, row['window']):.3f}"
+            f"{modelled_writes_per_event(row['visitor_writes_per_event'], row['bot_share'], v, row['window']):.3f}"
             for v in MONTHLY_VOLUMES
         )
         lines.append(f"| {row['window']:g} s | {row['visitor_writes_per_event']:.3f} | {totals} |")
@@ -90,13 +90,14 @@ def render_performance_doc(figures: PipelineFigures, machine: str, when: datetim
         *_replay_table(figures),
         "",
         f"Target: ≤ {WRITES_TARGET} DynamoDB write requests per event. A write request is one",
-        "`TransactWriteItems` per visitor per batch (profile, touched sessions, new identity links) plus",
-        "one counters transaction per batch. The two scale differently: visitor transactions depend on",
-        "how many of one visitor's events fall in one window (density, whatever the traffic), batch",
-        "transactions on how full a batch gets (the traffic rate). The replay above is very sparse",
+        "`TransactWriteItems` per visitor per batch (profile, touched sessions, new identity links); the",
+        "batch's live counters ride in the first of them. Only a batch with no human visitor (bots only)",
+        "pays a counters transaction of its own. Visitor transactions depend on how many of one",
+        "visitor's events fall in one window (density, whatever the traffic); bot-only batches vanish as",
+        "batches fill (the traffic rate). The replay above is very sparse",
         f"({figures.visitors} visitors over a week: about one event per batch), so its batch share is",
-        "the worst case. At a store's real volume, with the measured visitor share and one counters",
-        "transaction per batch on 4 shards:",
+        "the worst case. At a store's real volume on 4 shards, with the measured visitor share and",
+        "bot share:",
         "",
         *_volume_table(figures),
         "",

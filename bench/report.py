@@ -54,9 +54,9 @@ def _volume_table(figures: PipelineFigures) -> list[str]:
         "|---|---|" + "---|" * len(MONTHLY_VOLUMES),
     ]
     for row in figures.per_window:
+        visitor, bots, window = row["visitor_writes_per_event"], row["bot_share"], row["window"]
         totals = " | ".join(
-            f"{modelled_writes_per_event(row['visitor_writes_per_event'], row['bot_share'], v, row['window']):.3f}"
-            for v in MONTHLY_VOLUMES
+            f"{modelled_writes_per_event(visitor, bots, volume, window):.3f}" for volume in MONTHLY_VOLUMES
         )
         lines.append(f"| {row['window']:g} s | {row['visitor_writes_per_event']:.3f} | {totals} |")
     return lines

@@ -61,8 +61,9 @@ def bench_ingest(messages: list[dict[str, Any]]) -> tuple[float, list[float]]:
 def _memory_ports() -> EnrichPorts:
     from tests.enrich.fakes import MemoryCounters, MemoryLake, MemoryPoison, MemoryVisitors
 
+    counters = MemoryCounters()
     return EnrichPorts(
-        MemoryVisitors(), MemoryCounters(), MemoryLake(), MemoryPoison(), load_journey_rules(None)
+        MemoryVisitors(counters), counters, MemoryLake(), MemoryPoison(), load_journey_rules(None)
     )
 
 

@@ -19,6 +19,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from reviva.ingest.publisher import EventPublisher, KinesisPublisher
 from reviva.ingest.rejected import RejectedRepository, RejectedStore
 from reviva.ingest.service import IngestConfig, IngestRequest, IngestResponse, IngestService
+from reviva.privacy.cookieless import DailySalt, MemorySaltStore, salt_store_from_settings
 from reviva.settings import Settings, load_settings
 from reviva.topology import INGEST_PATHS
 
@@ -67,7 +68,9 @@ def get_service() -> IngestService:
         or _service[1] is not publisher
         or _service[2] is not rejected_store
     ):
-        service = IngestService(IngestConfig.from_settings(settings), publisher, rejected_store)
+        # The cookieless salt is shared through DynamoDB in AWS; injected adapters keep it in memory.
+        salts = DailySalt(MemorySaltStore() if _injected is not None else salt_store_from_settings(settings))
+        service = IngestService(IngestConfig.from_settings(settings), publisher, rejected_store, salts=salts)
         _service = (settings, publisher, rejected_store, service)
     return _service[3]
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Final
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from pydantic_core import PydanticSerializationError, to_json
 
@@ -47,6 +47,15 @@ from reviva.ingest.errors import (
 )
 from reviva.ingest.publisher import EventPublisher
 from reviva.ingest.rejected import RejectedStore, Rejection
+from reviva.privacy.consent import (
+    ConsentRefusedError,
+    ConsentState,
+    check_cookieless,
+    cookieless_context,
+    effective_consent,
+    without_marketing,
+)
+from reviva.privacy.cookieless import COOKIELESS_PREFIX, DailySalt, MemorySaltStore, cookieless_id
 from reviva.privacy.ip import client_ip, truncate_ip
 from reviva.privacy.pseudonymize import (
     HmacKey,
@@ -146,6 +155,11 @@ class RequestContext:
     geo: Geo = field(default_factory=Geo)
     batch_context: dict[str, Any] | None = None
     batch_sent_at: datetime | None = None
+    # Privacy signals of the browser that sent the request: `Sec-GPC: 1`, `DNT: 1`.
+    gpc: bool = False
+    dnt: bool = False
+    # The site the request came from (Origin, else Referer host): part of the cookieless key.
+    site_host: str | None = None
 
 
 @dataclass
@@ -184,6 +198,22 @@ def _consent(value: Any) -> dict[str, bool] | None:
     if isinstance(value, dict) and value and all(type(flag) is bool for flag in value.values()):
         return dict(value)
     return None
+
+
+def _host_of(url: Any) -> str | None:
+    """The host of an absolute URL, lower-case; None for anything else."""
+    if not isinstance(url, str) or "//" not in url:
+        return None
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    return host or None
+
+
+def _signal(headers: Mapping[str, str], name: str) -> bool:
+    """True when a privacy-signal header (`sec-gpc`, `dnt`) is "1"."""
+    return headers.get(name, "").strip() == "1"
 
 
 def geo_from_headers(headers: Mapping[str, str]) -> Geo:
@@ -303,11 +333,14 @@ class IngestService:
         rejected_store: RejectedStore,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        salts: DailySalt | None = None,
     ) -> None:
         self.config = config
         self._publisher = publisher
         self._rejected = rejected_store
         self._clock = clock
+        # The cookieless salt of the day; in memory unless the composition shares one (DynamoDB).
+        self._salts = salts or DailySalt(MemorySaltStore())
 
     # ----------------------------------------------------------------------------------- HTTP
 
@@ -356,6 +389,9 @@ class IngestService:
             geo=geo_from_headers(headers),
             batch_context=batch_context,
             batch_sent_at=batch_sent_at,
+            gpc=_signal(headers, "sec-gpc"),
+            dnt=_signal(headers, "dnt"),
+            site_host=_host_of(headers.get("origin")) or _host_of(headers.get("referer")),
         )
         built = self.build_events(messages, context, implied_type)
         return self._publish(built, cors)
@@ -509,6 +545,13 @@ class IngestService:
             elif isinstance(own_context, dict):
                 # Segment semantics: the batch's context applies to each message; the message's own keys win.
                 raw = {**raw, "context": {**context.batch_context, **own_context}}
+        consent = self._consent_of(raw, context)
+        if consent is not None and not consent.analytics and isinstance(raw, dict):
+            raw = self._cookieless(raw, context, implied_type)
+        elif isinstance(raw, dict) and str(raw.get("anonymousId") or "").startswith(COOKIELESS_PREFIX):
+            raise MessageRejectedError(
+                f"anonymousId: the prefix {COOKIELESS_PREFIX!r} is reserved for cookieless keys"
+            )
         message = parse_message(raw, implied_type)
         received_at = context.received_at
         timestamp, client_time, sent_at = self._event_time(message, context)
@@ -523,6 +566,11 @@ class IngestService:
             traits = scrub(message.traits, key) if message.traits else {}
         except NestingTooDeepError as error:
             raise MessageRejectedError(str(error)) from None
+        if consent is not None:
+            if not consent.marketing:
+                scrubbed_context, properties, traits = without_marketing(scrubbed_context, properties, traits)
+            # The context says what the event was processed under, like the `consent` field.
+            scrubbed_context["consent"] = consent.as_dict()
 
         user_id = pseudonymize_user_id(message.userId, key) if message.userId else None
         anonymous_id = scrub_identifier(message.anonymousId, key) if message.anonymousId else None
@@ -565,11 +613,42 @@ class IngestService:
             ip_truncated=context.ip_truncated,
             user_agent=user_agent,
             geo=context.geo,
-            consent=_consent(scrubbed_context.get("consent")),
+            consent=consent.as_dict() if consent is not None else _consent(scrubbed_context.get("consent")),
             source_id=context.source_id,
         )
         # model_validate (compiled) is cheaper than model_construct (Python) and checks the contract too.
         return CollectedEvent.model_validate(fields)
+
+    @staticmethod
+    def _consent_of(raw: Any, context: RequestContext) -> ConsentState | None:
+        message_context = raw.get("context") if isinstance(raw, dict) else None
+        return effective_consent(message_context, gpc_header=context.gpc, dnt_header=context.dnt)
+
+    def _cookieless(
+        self, raw: dict[str, Any], context: RequestContext, implied_type: MessageType | None
+    ) -> Any:
+        """A message without analytics consent, given the day's cookieless visitor key.
+
+        Refused (MessageRejectedError) if it carries a persistent identifier or is not a page or
+        track; see reviva.privacy.consent.
+        """
+        message_type = raw.get("type") if implied_type is None else implied_type
+        try:
+            check_cookieless(raw, message_type if isinstance(message_type, str) else None)
+        except ConsentRefusedError as error:
+            raise MessageRejectedError(error.reason) from None
+        message_context = raw.get("context")
+        message_context = message_context if isinstance(message_context, dict) else {}
+        page = message_context.get("page")
+        user_agent = message_context.get("userAgent")
+        site = (_host_of(page.get("url")) if isinstance(page, dict) else None) or context.site_host
+        visitor = cookieless_id(
+            self._salts.salt_for(context.received_at),
+            context.ip_truncated,
+            user_agent if isinstance(user_agent, str) and user_agent else context.header_user_agent,
+            site,
+        )
+        return {**raw, "anonymousId": visitor, "context": cookieless_context(message_context)}
 
     @staticmethod
     def _event_time(

@@ -131,7 +131,7 @@ def test_gzip_and_base64_bodies(harness: Harness) -> None:
     [
         (b"not gzip", {"content-encoding": "gzip"}, False, 400, "body is not valid gzip"),
         (
-            gzip.compress(b'{"batch": []}')[:-6],
+            gzip.compress(b'{"batch": []}', mtime=0)[:-6],
             {"content-encoding": "gzip"},
             False,
             400,

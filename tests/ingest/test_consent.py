@@ -1,0 +1,202 @@
+"""Server-side consent: cookieless keys, the daily salt, and the refusal rules of docs/privacy.md."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from reviva.ingest.service import IngestConfig, IngestService
+from reviva.privacy.consent import effective_consent, strip_click_ids_from_url
+from reviva.privacy.cookieless import (
+    SALT_PARTITION,
+    DailySalt,
+    DynamoSaltStore,
+    MemorySaltStore,
+    cookieless_id,
+)
+from tests.ingest.conftest import HMAC_KEY, NOW, WRITE_KEY, FakePublisher, FakeRejectedStore, Harness
+
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+
+
+def _harness(clock: list[datetime]) -> Harness:
+    config = IngestConfig(write_keys=frozenset({WRITE_KEY}), hmac_key=HMAC_KEY)
+    publisher, rejected = FakePublisher(), FakeRejectedStore()
+    service = IngestService(
+        config, publisher, rejected, clock=lambda: clock[0], salts=DailySalt(MemorySaltStore())
+    )
+    return Harness(service, publisher, rejected)
+
+
+def _message(consent: dict[str, Any] | None, **fields: Any) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "page": {"url": "https://revivatech.co.uk/pricing?gclid=ad1&x=1"},
+        "userAgent": BROWSER,
+    }
+    if consent is not None:
+        context["consent"] = consent
+    return {"type": "track", "event": "Pricing Viewed", "context": context, **fields}
+
+
+REFUSED = {"analytics": False, "marketing": False, "personalization": False}
+GRANTED = {"analytics": True, "marketing": True, "personalization": True}
+
+
+def test_cookieless_messages_get_the_days_key_and_keep_the_consent() -> None:
+    clock = [NOW]
+    harness = _harness(clock)
+    headers = {"x-forwarded-for": "203.0.113.77", "user-agent": BROWSER}
+    assert (
+        harness.post(
+            "/v1/batch", {"batch": [_message(REFUSED), _message(REFUSED)]}, headers=headers
+        ).status_code
+        == 200
+    )
+    first, second = harness.publisher.events
+    assert first.anonymous_id is not None and first.anonymous_id.startswith("c_")
+    assert first.anonymous_id == second.anonymous_id, "stable within the day"
+    assert first.visitor_key == "a:" + first.anonymous_id
+    assert first.consent == REFUSED and first.context["consent"] == REFUSED
+    # Another /24 is another visitor; the next day the same browser gets an unrelated key.
+    harness.post(
+        "/v1/batch", {"batch": [_message(REFUSED)]}, headers={**headers, "x-forwarded-for": "198.51.100.1"}
+    )
+    clock[0] = NOW + timedelta(days=1)
+    harness.post("/v1/batch", {"batch": [_message(REFUSED)]}, headers=headers)
+    _, _, other_network, tomorrow = harness.publisher.events
+    assert other_network.anonymous_id != first.anonymous_id
+    assert tomorrow.anonymous_id is not None and tomorrow.anonymous_id != first.anonymous_id
+    assert tomorrow.anonymous_id.startswith("c_")
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"anonymousId": "persistent-1"}, "anonymousId needs analytics consent"),
+        ({"userId": "cust-1"}, "userId needs analytics consent"),
+        ({"type": "identify"}, "identify message needs analytics consent"),
+    ],
+)
+def test_without_analytics_consent_identifiers_are_refused(fields: dict[str, Any], reason: str) -> None:
+    harness = _harness([NOW])
+    response = harness.post("/v1/batch", {"batch": [_message(REFUSED, **fields)]})
+    assert response.status_code == 400
+    assert response.body is not None and reason in response.body["rejected"][0]["reason"]
+    assert harness.publisher.events == []
+    assert len(harness.rejected.rejections) == 1
+
+
+def test_without_marketing_consent_marketing_fields_are_removed() -> None:
+    harness = _harness([NOW])
+    consent = {"analytics": True, "marketing": False}
+    identify = {
+        "type": "identify",
+        "anonymousId": "a-1",
+        "userId": "cust-1",
+        "traits": {"email": "jo@example.com", "first_name": "Jo", "plan": "care"},
+        "context": {"consent": consent, "campaign": {"source": "google", "gclid": "ad1"}},
+    }
+    response = harness.post("/v1/batch", {"batch": [_message(consent, anonymousId="a-1"), identify]})
+    assert response.status_code == 200
+    track, identified = harness.publisher.events
+    assert track.context["page"]["url"] == "https://revivatech.co.uk/pricing?x=1"
+    assert identified.traits == {"plan": "care"}
+    assert identified.context["campaign"] == {"source": "google"}
+    assert identified.consent == consent
+
+
+def test_with_every_consent_nothing_is_removed() -> None:
+    harness = _harness([NOW])
+    harness.post("/v1/batch", {"batch": [_message(GRANTED, anonymousId="a-2")]})
+    (event,) = harness.publisher.events
+    assert "gclid=ad1" in event.context["page"]["url"] and event.anonymous_id == "a-2"
+    assert event.consent == GRANTED
+
+
+def test_gpc_and_dnt_headers_refuse_marketing_whatever_the_banner_said() -> None:
+    harness = _harness([NOW])
+    harness.post("/v1/batch", {"batch": [_message(GRANTED, anonymousId="a-3")]}, headers={"Sec-GPC": "1"})
+    harness.post("/v1/batch", {"batch": [_message(None, anonymousId="a-4")]}, headers={"DNT": "1"})
+    gpc, dnt = harness.publisher.events
+    assert gpc.consent == {"analytics": True, "marketing": False, "personalization": False, "gpc": True}
+    assert "gclid" not in gpc.context["page"]["url"]
+    assert dnt.consent == {"marketing": False, "personalization": False, "dnt": True}
+    assert dnt.anonymous_id == "a-4", "a signal alone does not make a message cookieless"
+
+
+def test_messages_stating_no_consent_are_unchanged() -> None:
+    assert effective_consent({"consent": {"analytics": "yes"}}) is None
+    assert effective_consent({}) is None
+    state = effective_consent({"consent": {"analytics": True, "gpc": True}})
+    assert state is not None and state.analytics and not state.marketing and state.gpc
+
+
+def test_the_cookieless_prefix_is_reserved() -> None:
+    harness = _harness([NOW])
+    response = harness.post("/v1/batch", {"batch": [_message(GRANTED, anonymousId="c_forged")]})
+    assert response.status_code == 400 and response.body is not None
+    assert "reserved" in response.body["rejected"][0]["reason"]
+
+
+def test_click_ids_are_stripped_from_urls_and_query_strings() -> None:
+    assert strip_click_ids_from_url("https://s.example/p?a=1&fbclid=z#top") == "https://s.example/p?a=1#top"
+    assert strip_click_ids_from_url("?gclid=1") == ""
+    assert strip_click_ids_from_url("/plain/path") == "/plain/path"
+
+
+def test_cookieless_id_is_keyed_by_salt_network_browser_and_site() -> None:
+    base = cookieless_id(b"s" * 32, "203.0.113.0", BROWSER, "revivatech.co.uk")
+    assert base == cookieless_id(b"s" * 32, "203.0.113.0", BROWSER, "RevivaTech.co.uk")
+    assert len(base) == 34
+    assert base != cookieless_id(b"t" * 32, "203.0.113.0", BROWSER, "revivatech.co.uk")
+    assert base != cookieless_id(b"s" * 32, "203.0.113.0", BROWSER + "x", "revivatech.co.uk")
+    assert base != cookieless_id(b"s" * 32, "203.0.113.0", BROWSER, "other.example")
+
+
+def test_daily_salt_rotates_and_deletes_the_old_one_in_dynamodb() -> None:
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(
+            TableName="counters",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        store = DynamoSaltStore(dynamodb, "counters")
+        one, other = DailySalt(store), DailySalt(store)  # two Lambda containers
+        today = datetime(2025, 3, 14, 23, 59, tzinfo=UTC)
+        salt = one.salt_for(today)
+        assert other.salt_for(today) == salt, "containers share the day's salt"
+
+        def stored() -> dict[str, Any]:
+            items = dynamodb.query(
+                TableName="counters",
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": SALT_PARTITION}},
+            )["Items"]
+            return {item["sk"]["S"]: item for item in items}
+
+        item = stored()["2025-03-14"]
+        assert int(item["expires_at"]["N"]) == int(datetime(2025, 3, 15, tzinfo=UTC).timestamp())
+        tomorrow = one.salt_for(today + timedelta(minutes=2))
+        assert tomorrow != salt
+        assert list(stored()) == ["2025-03-15"], "yesterday's salt is deleted at rotation"
+        assert other.salt_for(today + timedelta(minutes=3)) == tomorrow
+
+
+def test_memory_salt_store_forgets_earlier_days() -> None:
+    store = MemorySaltStore()
+    salts = DailySalt(store)
+    salts.salt_for(datetime(2025, 1, 1, tzinfo=UTC))
+    salts.salt_for(datetime(2025, 1, 2, tzinfo=UTC))
+    assert list(store.salts) == [date(2025, 1, 2)]

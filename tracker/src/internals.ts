@@ -1,0 +1,6 @@
+/** Everything the unit tests exercise (bundled for node; not served). */
+export * from "./consent";
+export * from "./delivery";
+export * from "./detectors";
+export * from "./linker";
+export * from "./util";

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -303,14 +302,12 @@ def test_days_are_clamped_to_what_the_ingest_accepts() -> None:
         plan_traffic(-1, 3, seed=5, now=NOW)
 
 
-def test_generating_a_hundred_thousand_messages_takes_seconds() -> None:
-    started = time.perf_counter()
+def test_a_large_plan_is_generated_whole() -> None:
+    # Generation speed is a benchmark figure, not a test: this checks only that a month of a busy
+    # store's traffic is planned in full.
     plan = plan_traffic(13_000, 30, seed=99, now=NOW)
-    elapsed = time.perf_counter() - started
     assert len(plan.messages) >= 100_000
-    rate = len(plan.messages) / elapsed
-    print(f"\ngenerated {len(plan.messages):,} messages in {elapsed:.2f} s ({rate:,.0f}/s)")
-    assert elapsed < 15
+    assert plan.summary.to_dict()["messages"] == len(plan.messages)
 
 
 def test_the_enrich_channel_rules_agree_with_each_visits_intended_channel(plan: TrafficPlan) -> None:

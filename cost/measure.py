@@ -1,0 +1,669 @@
+"""Measure what one event costs in calls, bytes and CPU by running the real handlers on the emulator.
+
+The simulator's traffic (`reviva.simulate.plan_traffic`) is grouped into requests the way a
+browser tracker batches them, posted to the real ingest handler as API Gateway HTTP API events,
+read back from the (moto) Kinesis stream, laid out in Lambda batches per shard by the bench's
+`lambda_batches`, and handed to the real enrich handler as Kinesis trigger events. Everything runs
+against the embedded emulator (`reviva.local.Emulator`, moto's server in this process), with the
+lake written as Iceberg files to its S3 bucket.
+
+What is counted, and how:
+- every botocore call (boto3 and pynamodb), with the bench's `counted_aws_calls`;
+- DynamoDB request units: item sizes are looked up in moto's backend before and after each
+  write (AWS bills the larger of the two), and for every item read;
+- Kinesis: bytes of each record put (data + partition key), 1 KB units and 25 KB payload units;
+- S3: every request the emulator's HTTP server receives for the lake bucket (pyarrow writes
+  Iceberg files through its own C++ client, invisible to botocore), by method;
+- catalog: loads and commits of the local SQL catalog, mapped to Glue requests in AWS;
+- CPU: the handler thread's CPU time (`time.thread_time`), which excludes moto's server threads;
+- logs: bytes each invocation writes to stdout (Powertools' JSON logs and EMF metrics).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import math
+import os
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from botocore.client import BaseClient
+
+from bench.pipeline import counted_aws_calls
+from bench.traffic import collected_events, lambda_batches
+from reviva.events import CollectedEvent
+from reviva.simulate import plan_traffic
+from reviva.topology import STREAM_MAPPINGS, FunctionSpec, function_spec
+
+WRITE_KEY = "cost-write-key"
+SOURCE_IP = "203.0.113.7"
+KB = 1024
+# Requests a browser tracker sends: flush after this many queued events or this long after the
+# first one was queued, and always on pagehide (a new page view means the last page was left).
+CLIENT_MAX_EVENTS = 10
+CLIENT_FLUSH_SECONDS = 5.0
+# How long after the flush a request reaches ingest and Kinesis.
+DELIVERY_SECONDS = 0.2
+# Dense batches (a long window) measure how enrich's work grows with events and visitors.
+DENSE_BATCHES = 12
+DENSE_BATCH_SIZE = 30
+SEQUENCE_OFFSET = 10_000_000
+
+
+# --------------------------------------------------------------------------- client batching
+
+
+@dataclass
+class ClientRequest:
+    """One POST /v1/batch a browser would send: its messages and when it was sent."""
+
+    visitor: str
+    sent_at: datetime
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _stamp(message: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(message["timestamp"]).replace("Z", "+00:00"))
+
+
+def client_requests(
+    messages: Sequence[dict[str, Any]],
+    max_events: int = CLIENT_MAX_EVENTS,
+    flush_seconds: float = CLIENT_FLUSH_SECONDS,
+) -> list[ClientRequest]:
+    """Group each device's messages into the requests its tracker would send, in send order.
+
+    A queue flushes when it holds `max_events`, when `flush_seconds` have passed since its first
+    message, and before a `page` message (the previous page was left: pagehide sends a beacon).
+    """
+    queues: dict[str, ClientRequest] = {}
+    done: list[ClientRequest] = []
+    for message in messages:
+        visitor = str(message.get("anonymousId") or message.get("userId") or "")
+        at = _stamp(message)
+        queued = queues.get(visitor)
+        if queued is not None:
+            first = _stamp(queued.messages[0])
+            expired = (at - first).total_seconds() > flush_seconds
+            if expired or message.get("type") == "page":
+                # Sent when the timer fired, or at pagehide just before this page view.
+                queued.sent_at = min(first + timedelta(seconds=flush_seconds), at)
+                done.append(queues.pop(visitor))
+                queued = None
+        if queued is None:
+            queued = queues[visitor] = ClientRequest(visitor, at)
+        queued.messages.append(message)
+        if len(queued.messages) >= max_events:
+            queued.sent_at = at
+            done.append(queues.pop(visitor))
+    for queued in queues.values():
+        queued.sent_at = _stamp(queued.messages[0]) + timedelta(seconds=flush_seconds)
+        done.append(queued)
+    done.sort(key=lambda request: request.sent_at)
+    return done
+
+
+# --------------------------------------------------------------------------- counters
+
+
+@dataclass
+class DynamoUsage:
+    """Request units by table and whether they came from a write or a read."""
+
+    wru: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    rru: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    item_bytes: list[int] = field(default_factory=list)
+
+
+def write_units(size_bytes: int, transactional: bool) -> int:
+    """WRU of one item write: 1 per KB (rounded up, at least 1), doubled in a transaction."""
+    units = max(1, math.ceil(size_bytes / KB))
+    return units * (2 if transactional else 1)
+
+
+def read_units(size_bytes: int, consistent: bool) -> float:
+    """RRU of reading `size_bytes`: 1 per 4 KB (at least 1) strongly consistent, half that eventually."""
+    units = max(1, math.ceil(size_bytes / (4 * KB)))
+    return units * (1.0 if consistent else 0.5)
+
+
+class _MotoItems:
+    """Item sizes straight from moto's in-process DynamoDB backend (the server thread's state)."""
+
+    def __init__(self, region: str) -> None:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import dynamodb_backends
+
+        self._backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][region]
+
+    def size(self, table: str, key: dict[str, Any]) -> int:
+        """Bytes of the stored item with this key (moto's item-size rule), 0 when absent."""
+        try:
+            item = self._backend.get_item(table, key)
+        except Exception:
+            return 0
+        return int(item.size()) if item is not None else 0
+
+    def key_of(self, table: str, item: dict[str, Any]) -> dict[str, Any]:
+        """The primary key attributes of a wire-format item."""
+        schema = self._backend.get_table(table)
+        names = [schema.hash_key_attr] + ([schema.range_key_attr] if schema.range_key_attr else [])
+        return {name: item[name] for name in names if name in item}
+
+
+@dataclass
+class StreamUsage:
+    """What PutRecords carried."""
+
+    records: int = 0
+    bytes: int = 0  # data + partition key
+    kb_units: int = 0  # each record rounded up to 1 KB (on-demand data-in)
+    payload_units: int = 0  # 25 KB chunks (provisioned PUT payload units)
+
+
+@contextlib.contextmanager
+def metered_calls(region: str) -> Iterator[tuple[DynamoUsage, StreamUsage]]:
+    """Meter DynamoDB request units and Kinesis bytes of every botocore call made inside."""
+    items = _MotoItems(region)
+    dynamo = DynamoUsage()
+    stream = StreamUsage()
+    # botocore has no public hook that sees every client of every library (pynamodb included).
+    client_class: Any = BaseClient
+    original = client_class._make_api_call
+
+    def metering(self: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        service = self.meta.service_model.service_name
+        if service == "kinesis" and operation in ("PutRecords", "PutRecord"):
+            records = params.get("Records") or [params]
+            for record in records:
+                size = len(record.get("Data") or b"") + len(str(record.get("PartitionKey", "")).encode())
+                stream.records += 1
+                stream.bytes += size
+                stream.kb_units += max(1, math.ceil(size / KB))
+                stream.payload_units += max(1, math.ceil(size / (25 * KB)))
+        if service != "dynamodb":
+            return original(self, operation, params)
+        writes = _write_targets(operation, params, items)
+        before = [items.size(table, key) for table, key, _ in writes]
+        response = original(self, operation, params)
+        for (table, key, transactional), old in zip(writes, before, strict=True):
+            new = items.size(table, key)
+            dynamo.wru[table] += write_units(max(old, new), transactional)
+            dynamo.item_bytes.append(max(old, new))
+        _meter_reads(operation, params, response, items, dynamo)
+        return response
+
+    client_class._make_api_call = metering
+    try:
+        yield dynamo, stream
+    finally:
+        client_class._make_api_call = original
+
+
+def _write_targets(
+    operation: str, params: dict[str, Any], items: _MotoItems
+) -> list[tuple[str, dict[str, Any], bool]]:
+    """(table, key, transactional) of every item a write request touches."""
+    targets: list[tuple[str, dict[str, Any], bool]] = []
+    if operation == "TransactWriteItems":
+        for entry in params.get("TransactItems", []):
+            for body in entry.values():  # Put, Update, Delete or ConditionCheck
+                table = body["TableName"]
+                key = body.get("Key") or items.key_of(table, body.get("Item", {}))
+                # A ConditionCheck is billed like a write of the item it checks.
+                targets.append((table, key, True))
+    elif operation in ("PutItem", "UpdateItem", "DeleteItem"):
+        table = params["TableName"]
+        key = params.get("Key") or items.key_of(table, params.get("Item", {}))
+        targets.append((table, key, False))
+    elif operation == "BatchWriteItem":
+        for table, requests in params.get("RequestItems", {}).items():
+            for request in requests:
+                if "PutRequest" in request:
+                    targets.append((table, items.key_of(table, request["PutRequest"]["Item"]), False))
+                elif "DeleteRequest" in request:
+                    targets.append((table, request["DeleteRequest"]["Key"], False))
+    return targets
+
+
+def _meter_reads(
+    operation: str, params: dict[str, Any], response: dict[str, Any], items: _MotoItems, usage: DynamoUsage
+) -> None:
+    if operation == "GetItem":
+        table = params["TableName"]
+        usage.rru[table] += read_units(items.size(table, params["Key"]), bool(params.get("ConsistentRead")))
+    elif operation == "BatchGetItem":
+        # Every requested key is billed as a GetItem, found or not.
+        for table, request in params.get("RequestItems", {}).items():
+            consistent = bool(request.get("ConsistentRead"))
+            for key in request.get("Keys", []):
+                usage.rru[table] += read_units(items.size(table, key), consistent)
+    elif operation in ("Query", "Scan"):
+        table = params["TableName"]
+        total = sum(items.size(table, items.key_of(table, item)) for item in response.get("Items", []))
+        usage.rru[table] += read_units(total, bool(params.get("ConsistentRead")))
+    elif operation == "TransactGetItems":
+        for entry in params.get("TransactItems", []):
+            body = entry["Get"]
+            usage.rru[body["TableName"]] += 2 * read_units(items.size(body["TableName"], body["Key"]), True)
+
+
+class S3RequestCounter:
+    """WSGI middleware on the emulator's server: counts the lake bucket's requests by kind."""
+
+    def __init__(self, app: Callable[..., Any], bucket: str) -> None:
+        self.app = app
+        self.prefix = f"/{bucket}"
+        self.counts: Counter[str] = Counter()
+        self.bytes_put = 0
+        self.enabled = False
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if self.enabled and (path == self.prefix or path.startswith(self.prefix + "/")):
+            method = environ.get("REQUEST_METHOD", "GET")
+            query = environ.get("QUERY_STRING", "")
+            is_object = path.startswith(self.prefix + "/") and len(path) > len(self.prefix) + 1
+            if method in ("PUT", "POST") or (method == "GET" and (not is_object or "list-type" in query)):
+                kind = "tier1"  # PUT, COPY, POST, LIST
+            elif method in ("GET", "HEAD"):
+                kind = "tier2"
+            else:
+                kind = "free"  # DELETE
+            with self._lock:
+                self.counts[kind] += 1
+                self.counts[f"{method}"] += 1
+                if method == "PUT":
+                    self.bytes_put += int(
+                        environ.get("HTTP_X_AMZ_DECODED_CONTENT_LENGTH") or environ.get("CONTENT_LENGTH") or 0
+                    )
+        return self.app(environ, start_response)
+
+
+@contextlib.contextmanager
+def catalog_calls() -> Iterator[Counter[str]]:
+    """Count the SQL catalog's table loads and commits (each a Glue GetTable / GetTable+UpdateTable)."""
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    calls: Counter[str] = Counter()
+    load, commit = SqlCatalog.load_table, SqlCatalog.commit_table
+
+    def counted_load(self: SqlCatalog, *args: Any, **kwargs: Any) -> Any:
+        calls["load_table"] += 1
+        return load(self, *args, **kwargs)
+
+    def counted_commit(self: SqlCatalog, *args: Any, **kwargs: Any) -> Any:
+        calls["commit_table"] += 1
+        return commit(self, *args, **kwargs)
+
+    SqlCatalog.load_table = counted_load  # type: ignore[method-assign]
+    SqlCatalog.commit_table = counted_commit  # type: ignore[method-assign]
+    try:
+        yield calls
+    finally:
+        SqlCatalog.load_table = load  # type: ignore[method-assign]
+        SqlCatalog.commit_table = commit  # type: ignore[method-assign]
+
+
+@dataclass
+class Captured:
+    """What an invocation wrote to stdout (what Lambda ships to CloudWatch Logs)."""
+
+    bytes: int = 0
+    text: str = ""
+
+
+@contextlib.contextmanager
+def captured_stdout() -> Iterator[Captured]:
+    """Capture file descriptor 1 inside the block: Powertools' handlers hold their own stream object."""
+    import sys
+
+    result = Captured()
+    sys.stdout.flush()
+    saved = os.dup(1)
+    previous = sys.stdout
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 1)
+        # print() (Powertools' EMF metrics) writes to sys.stdout, which a test runner may have replaced.
+        sys.stdout = open(sink.fileno(), "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+        try:
+            yield result
+        finally:
+            sys.stdout.flush()
+            sys.stdout.close()
+            sys.stdout = previous
+            os.dup2(saved, 1)
+            os.close(saved)
+            sink.seek(0)
+            raw = sink.read()
+            result.bytes = len(raw)
+            result.text = raw.decode("utf-8", "replace")
+
+
+# --------------------------------------------------------------------------- invocations
+
+
+@dataclass
+class Invocation:
+    """One handler invocation and what it cost."""
+
+    function: str
+    events: int
+    visitors: int
+    cpu_ms: float
+    wall_ms: float
+    log_bytes: int
+    calls: Counter[str] = field(default_factory=Counter)  # "service:Operation" → count
+
+
+def _context(spec: FunctionSpec) -> Any:
+    from reviva.local.gateway import LocalLambdaContext, function_arn, physical_function_name
+
+    return LocalLambdaContext(
+        function_name=physical_function_name(spec),
+        memory_limit_in_mb=spec.memory_mb,
+        invoked_function_arn=function_arn(spec, "us-east-1"),
+        aws_request_id=f"cost-{time.monotonic_ns()}",
+        timeout_seconds=spec.timeout_seconds,
+    )
+
+
+_METRIC_NAMES: set[str] = set()
+
+
+def _invoke(
+    spec: FunctionSpec, handler: Callable[[dict[str, Any], Any], Any], event: dict[str, Any]
+) -> tuple[Any, float, float, int, Counter[str]]:
+    with counted_aws_calls() as calls, captured_stdout() as logged:
+        cpu0, wall0 = time.thread_time(), time.perf_counter()
+        result = handler(event, _context(spec))
+        cpu_ms = (time.thread_time() - cpu0) * 1000
+        wall_ms = (time.perf_counter() - wall0) * 1000
+    _METRIC_NAMES.update(_emf_metric_names(logged.text))
+    # The bench's counter also keys calls by table ("dynamodb:<table>"): keep the per-service keys.
+    named: Counter[str] = Counter({f"{svc}:{op}": n for (svc, op), n in calls.items() if ":" not in svc})
+    return result, cpu_ms, wall_ms, logged.bytes, named
+
+
+def _ingest_event(request: ClientRequest, now: datetime) -> dict[str, Any]:
+    """The HTTP API event for one tracker request, as the local gateway builds it."""
+    from reviva.local.gateway import IncomingRequest, RouteTable, build_http_api_event
+    from reviva.topology import ROUTES
+
+    sent = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    body = json.dumps(
+        {"batch": [{**m, "sentAt": sent} for m in request.messages], "sentAt": sent}, separators=(",", ":")
+    ).encode()
+    token = base64.b64encode(f"{WRITE_KEY}:".encode()).decode()
+    user_agent = str((request.messages[0].get("context") or {}).get("userAgent") or "Mozilla/5.0")
+    incoming = IncomingRequest(
+        method="POST",
+        target="/v1/batch",
+        headers=[
+            ("Host", "ingest.example.com"),
+            ("Authorization", f"Basic {token}"),
+            ("Content-Type", "application/json"),
+            ("User-Agent", user_agent),
+        ],
+        body=body,
+        source_ip=SOURCE_IP,
+        protocol="HTTP/1.1",
+    )
+    match = RouteTable(ROUTES).match("POST", "/v1/batch")
+    assert not isinstance(match, list)
+    return build_http_api_event(incoming, match, region="us-east-1", now=now)
+
+
+def _kinesis_event(records: Sequence[Any], stream_arn: str) -> dict[str, Any]:
+    from reviva.local.stream_poller import StreamRecord, build_kinesis_event
+
+    return build_kinesis_event(
+        [StreamRecord(r.shard_id, r.sequence_number, r.partition_key, r.data, time.time()) for r in records],
+        stream_arn=stream_arn,
+        region="us-east-1",
+        invoke_identity_arn="arn:aws:iam::123456789012:role/reviva-enrich",
+    )
+
+
+def _read_stream(stream_name: str) -> list[CollectedEvent]:
+    from reviva.aws_clients import client
+    from reviva.settings import load_settings
+
+    kinesis = client("kinesis", load_settings())
+    events: list[CollectedEvent] = []
+    for shard in kinesis.list_shards(StreamName=stream_name)["Shards"]:
+        iterator = kinesis.get_shard_iterator(
+            StreamName=stream_name, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while iterator:
+            page = kinesis.get_records(ShardIterator=iterator, Limit=10_000)
+            events.extend(CollectedEvent.model_validate_json(r["Data"]) for r in page["Records"])
+            if not page["Records"]:
+                break
+            iterator = page.get("NextShardIterator")
+    return events
+
+
+# --------------------------------------------------------------------------- the measurement
+
+
+@dataclass
+class Measurement:
+    """Everything `cost.model` needs, measured on one simulated run."""
+
+    visitors: int
+    days: int
+    messages: int
+    events: int  # CollectedEvents on the stream
+    requests: int  # tracker requests (client batching)
+    request_bytes: int
+    ingest: list[Invocation]
+    enrich: list[Invocation]  # batches at the topology's window, in traffic order
+    enrich_dense: list[Invocation]  # long-window batches, to separate per-event and per-visitor work
+    window_seconds: float
+    stream: StreamUsage
+    dynamo_wru: dict[str, float]  # table → WRU during enrich (topology window)
+    dynamo_rru: dict[str, float]
+    dynamo_max_item_bytes: int
+    lake_commits: int
+    s3_requests: dict[str, int]  # tier1, tier2, free, per method
+    s3_bytes_put: int
+    catalog_calls: dict[str, int]
+    hourly_profile: list[float]  # share of events per UTC hour of day
+    sessions: list[list[float]]  # arrival offsets (seconds) of each session's events
+    metric_names: list[str]  # distinct EMF metric names emitted (custom metrics)
+    counters_table: str
+    measured_at: str
+
+
+def hourly_profile(messages: Sequence[dict[str, Any]]) -> list[float]:
+    """Share of messages sent in each UTC hour of the day."""
+    hours = Counter(_stamp(m).hour for m in messages)
+    total = sum(hours.values()) or 1
+    return [hours.get(h, 0) / total for h in range(24)]
+
+
+def session_offsets(requests: Sequence[ClientRequest], gap_seconds: float = 1800) -> list[list[float]]:
+    """Each visit's event arrival times relative to its first, from the tracker requests.
+
+    A visit ends after `gap_seconds` without a request (the 30-minute session timeout).
+    """
+    by_visitor: dict[str, list[ClientRequest]] = {}
+    for request in requests:
+        by_visitor.setdefault(request.visitor, []).append(request)
+    sessions: list[list[float]] = []
+    for visitor_requests in by_visitor.values():
+        current: list[float] = []
+        start: datetime | None = None
+        last: datetime | None = None
+        for request in visitor_requests:
+            if last is None or (request.sent_at - last).total_seconds() > gap_seconds:
+                if current:
+                    sessions.append(current)
+                current, start = [], request.sent_at
+            assert start is not None
+            current.extend([(request.sent_at - start).total_seconds()] * len(request.messages))
+            last = request.sent_at
+        if current:
+            sessions.append(current)
+    return sessions
+
+
+def _emf_metric_names(text: str) -> set[str]:
+    names: set[str] = set()
+    for line in text.splitlines():
+        if '"_aws"' not in line:
+            continue
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            for directive in json.loads(line)["_aws"]["CloudWatchMetrics"]:
+                names.update(metric["Name"] for metric in directive["Metrics"])
+    return names
+
+
+def measure(
+    visitors: int = 60,
+    days: int = 3,
+    seed: int = 3,
+    window_seconds: float | None = None,
+    data_dir: Path | None = None,
+) -> Measurement:
+    """Run the simulated traffic through ingest and enrich on the emulator and meter everything."""
+    from reviva.local.emulator import Emulator, EnvironmentOverlay
+    from reviva.settings import load_settings, reset_settings_cache
+
+    mapping = STREAM_MAPPINGS[0]
+    window = float(mapping.max_batching_window_seconds if window_seconds is None else window_seconds)
+    now = datetime.now(UTC).replace(microsecond=0)
+    plan = plan_traffic(visitors, days, seed, now=now)
+    requests = client_requests(plan.messages)
+
+    overlay = EnvironmentOverlay()
+    overlay.set(
+        {
+            "REVIVA_WRITE_KEYS": WRITE_KEY,
+            "REVIVA_WRITE_KEY": WRITE_KEY,
+            "REVIVA_ADMIN_TOKEN": "cost-admin-token",
+            "REVIVA_PSEUDONYMIZATION_KEY": "cost-pseudonymization-key-0123456789",
+            "REVIVA_STAGE": "local",
+            "POWERTOOLS_SERVICE_NAME": "reviva",
+            "POWERTOOLS_METRICS_NAMESPACE": "RevivaAnalytics",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        }
+    )
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory())) if data_dir is None else data_dir
+        emulator = Emulator(tmp)
+        stack.callback(overlay.restore)
+        stack.callback(emulator.stop)
+        resources = emulator.start()
+        reset_settings_cache()
+        settings = load_settings()
+        # The emulator's werkzeug server: count the lake's S3 requests where they arrive.
+        wsgi_server = emulator._server._server
+        s3_counter = S3RequestCounter(wsgi_server.app, resources.buckets["lake"])
+        wsgi_server.app = s3_counter
+
+        from functions.enrich import handler as enrich_module
+        from functions.ingest import handler as ingest_module
+
+        ingest_module.set_adapters(None)
+        ingest_spec, enrich_spec = function_spec("ingest"), function_spec("enrich")
+        _METRIC_NAMES.clear()
+
+        ingest_runs: list[Invocation] = []
+        request_bytes = 0
+        with metered_calls(settings.aws_region) as (_, stream_usage):
+            for request in requests:
+                event = _ingest_event(request, datetime.now(UTC))
+                request_bytes += len(event.get("body") or "")
+                result, cpu, wall, logged, calls = _invoke(ingest_spec, ingest_module.handler, event)
+                if int(result.get("statusCode", 500)) >= 300:
+                    raise RuntimeError(f"ingest answered {result.get('statusCode')}: {result.get('body')}")
+                ingest_runs.append(Invocation("ingest", len(request.messages), 1, cpu, wall, logged, calls))
+
+        sent_at = {
+            str(m.get("messageId")): r.sent_at + timedelta(seconds=DELIVERY_SECONDS)
+            for r in requests
+            for m in r.messages
+        }
+        events = [
+            e.model_copy(update={"received_at": sent_at.get(e.message_id, e.timestamp)})
+            for e in _read_stream(resources.streams[mapping.stream])
+        ]
+        stream_arn = resources.stream_arns[mapping.stream]
+
+        def run_batches(batches: Sequence[Any], out: list[Invocation]) -> None:
+            for batch in batches:
+                result, cpu, wall, logged, calls = _invoke(
+                    enrich_spec, enrich_module.handler, _kinesis_event(batch.records, stream_arn)
+                )
+                if result.get("batchItemFailures"):
+                    raise RuntimeError(f"enrich reported failures: {result['batchItemFailures']}")
+                visitors_in_batch = len({r.partition_key for r in batch.records})
+                out.append(
+                    Invocation("enrich", len(batch.records), visitors_in_batch, cpu, wall, logged, calls)
+                )
+
+        enrich_runs: list[Invocation] = []
+        batches = list(lambda_batches(events, window, max_batch=mapping.batch_size))
+        s3_counter.enabled = True
+        with metered_calls(settings.aws_region) as (dynamo, _), catalog_calls() as catalog:
+            run_batches(batches, enrich_runs)
+        s3_counter.enabled = False
+        counts = dict(s3_counter.counts)
+
+        # A second traffic sample with long windows gives batches of many events and visitors;
+        # sequence numbers continue past the first run's so the shard watermarks let them through.
+        dense_plan = plan_traffic(max(20, visitors // 2), days, seed + 1, now=now)
+        dense_requests = client_requests(dense_plan.messages)
+        ingest_module.set_adapters(None)
+        dense_events = collected_events([m for r in dense_requests for m in r.messages])
+        dense_batches = []
+        for batch in lambda_batches(dense_events, 1e9, max_batch=DENSE_BATCH_SIZE):
+            batch.records = [
+                type(r)(r.shard_id, str(int(r.sequence_number) + SEQUENCE_OFFSET), r.partition_key, r.data)
+                for r in batch.records
+            ]
+            dense_batches.append(batch)
+            if len(dense_batches) >= DENSE_BATCHES:
+                break
+        dense_runs: list[Invocation] = []
+        run_batches(dense_batches, dense_runs)
+
+        ingest_module.set_adapters(None)
+
+    return Measurement(
+        visitors=visitors,
+        days=plan.days,
+        messages=len(plan.messages),
+        events=len(events),
+        requests=len(requests),
+        request_bytes=request_bytes,
+        ingest=ingest_runs,
+        enrich=enrich_runs,
+        enrich_dense=dense_runs,
+        window_seconds=window,
+        stream=stream_usage,
+        dynamo_wru=dict(dynamo.wru),
+        dynamo_rru=dict(dynamo.rru),
+        dynamo_max_item_bytes=max(dynamo.item_bytes, default=0),
+        lake_commits=catalog.get("commit_table", 0),
+        s3_requests=counts,
+        s3_bytes_put=s3_counter.bytes_put,
+        catalog_calls=dict(catalog),
+        hourly_profile=hourly_profile(plan.messages),
+        sessions=session_offsets(requests),
+        metric_names=sorted(_METRIC_NAMES),
+        counters_table=settings.counters_table,
+        measured_at=now.isoformat(),
+    )

@@ -1,0 +1,400 @@
+"""The AWS cost of the ingest → enrich → store path, from measured unit figures and list prices.
+
+`unit_figures` turns a `cost.measure.Measurement` into per-request, per-event, per-batch,
+per-visitor-batch and per-commit figures; `monthly_cost` prices a month's volume under a
+`Scenario` (batching window, shard mode, memory sizes, tracing, edge). Nothing here calls AWS.
+
+Local duration → Lambda arm64 (the assumption, stated once): a handler's billed duration is its
+CPU time measured here (the handler thread only, so moto's own work is excluded), scaled by the
+share of a vCPU Lambda gives its memory size (1,769 MB = one vCPU, so 512 MB runs CPU-bound code
+about 3.5x slower than one full core) and by `arm_speed_factor` (Graviton vs. this machine's core,
+1.0 by default), plus the time spent waiting on AWS: each measured call x an assumed same-region
+latency (`CALL_LATENCY_MS`). Billed in 1 ms increments.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from cost.batching import SECONDS_PER_MONTH, hourly_rates, monthly_batching
+from reviva.topology import STREAM_MAPPINGS, function_spec
+
+PRICES_FILE = Path(__file__).with_name("prices-us-east-1.json")
+FULL_VCPU_MB = 1769
+GB = 1024**3
+HOURS_PER_MONTH = SECONDS_PER_MONTH / 3600
+ON_DEMAND_MIN_SHARDS = 4  # on-demand streams start at 4 MB/s, 4,000 records/s (4 shards' worth)
+
+# Assumed same-region latency of each call (p50, ms): what a handler waits for in AWS.
+CALL_LATENCY_MS: dict[str, float] = {
+    "dynamodb:GetItem": 5,
+    "dynamodb:BatchGetItem": 6,
+    "dynamodb:Query": 6,
+    "dynamodb:PutItem": 7,
+    "dynamodb:UpdateItem": 7,
+    "dynamodb:BatchWriteItem": 10,
+    "dynamodb:TransactWriteItems": 12,
+    "kinesis:PutRecords": 20,
+    "sqs:SendMessage": 10,
+    "s3:tier1": 25,  # PUT, POST (multipart create/complete), LIST
+    "s3:tier2": 10,  # GET, HEAD
+    "glue:request": 30,
+}
+PLATFORM_LOG_BYTES = 350  # START, END and REPORT lines Lambda adds to every invocation
+# Issue 3's alarms: ingest 5xx, ingest latency, iterator age, DLQ depth, enrich errors, throttles, erasure.
+ALARMS = 7
+SECRETS = 2  # pseudonymization key, write keys
+WAF_RULES = 3  # rate-based rule and two managed bad-input rule groups
+
+
+def load_prices(path: Path = PRICES_FILE) -> dict[str, float]:
+    """USD per single unit for every price in the dated data file."""
+    data = json.loads(path.read_text())
+    return {name: float(entry["usd"]) / float(entry["per"]) for name, entry in data["prices"].items()}
+
+
+def prices_as_of(path: Path = PRICES_FILE) -> str:
+    """The date the price file was checked."""
+    return str(json.loads(path.read_text())["as_of"])
+
+
+def _solve(matrix: list[list[float]], values: list[float]) -> list[float]:
+    """Solve a small square system by Gaussian elimination (singular columns get 0)."""
+    size = len(values)
+    rows = [[*matrix[i], values[i]] for i in range(size)]
+    for col in range(size):
+        pivot = max(range(col, size), key=lambda r: abs(rows[r][col]))
+        if abs(rows[pivot][col]) < 1e-12:
+            continue
+        rows[col], rows[pivot] = rows[pivot], rows[col]
+        for r in range(size):
+            if r != col and rows[r][col]:
+                factor = rows[r][col] / rows[col][col]
+                rows[r] = [a - factor * b for a, b in zip(rows[r], rows[col], strict=True)]
+    return [rows[i][size] / rows[i][i] if abs(rows[i][i]) >= 1e-12 else 0.0 for i in range(size)]
+
+
+def fit_linear(rows: Sequence[Sequence[float]], targets: Sequence[float]) -> list[float]:
+    """Least-squares coefficients (normal equations), none negative: a cost cannot shrink with more work."""
+    width = len(rows[0]) if rows else 0
+    active = list(range(width))
+    while active:
+        gram = [[sum(r[i] * r[j] for r in rows) for j in active] for i in active]
+        moment = [sum(r[i] * t for r, t in zip(rows, targets, strict=True)) for i in active]
+        solution = _solve(gram, moment)
+        if min(solution) >= 0:
+            coefficients = [0.0] * width
+            for index, value in zip(active, solution, strict=True):
+                coefficients[index] = value
+            return coefficients
+        active.pop(solution.index(min(solution)))
+    return [0.0] * width
+
+
+@dataclass(frozen=True)
+class UnitFigures:
+    """Measured figures per unit of work, independent of volume."""
+
+    events_per_request: float
+    request_bytes: float
+    ingest_cpu_ms: tuple[float, float]  # per request, per message
+    ingest_calls_per_request: Mapping[str, float]
+    ingest_log_bytes: float
+    records_per_event: float
+    record_bytes: float
+    record_kb_units: float
+    record_payload_units: float
+    enrich_cpu_ms: tuple[float, float, float]  # per batch, per event, per visitor in the batch
+    enrich_calls: Mapping[str, tuple[float, float]]  # call → (per batch, per visitor-batch)
+    enrich_log_bytes: float
+    wru_per_batch: float
+    wru_per_visitor_batch: float
+    rru_per_batch: float
+    rru_per_visitor_batch: float
+    commits_per_batch: float
+    s3_tier1_per_commit: float
+    s3_tier2_per_commit: float
+    s3_bytes_per_commit: float
+    glue_per_commit: float
+    metric_names: int
+    hourly_profile: Sequence[float]
+    sessions: Sequence[Sequence[float]] = field(repr=False)
+    measured_events_per_batch: float = 0.0
+    measured_visitor_batches_per_event: float = 0.0
+
+
+def _per(total: float, count: float) -> float:
+    return total / count if count else 0.0
+
+
+def unit_figures(m: Any) -> UnitFigures:
+    """Per-unit figures from a `cost.measure.Measurement` (see that module for what was measured)."""
+    ingest = m.ingest[1:] or m.ingest  # the first invocation pays the imports: a cold start
+    ingest_cpu = fit_linear([[1.0, i.events] for i in ingest], [i.cpu_ms for i in ingest])
+    ingest_calls: Counter[str] = Counter()
+    for invocation in m.ingest:
+        ingest_calls.update(invocation.calls)
+
+    enrich_all = (m.enrich[1:] or m.enrich) + list(m.enrich_dense)
+    enrich_cpu = fit_linear([[1.0, i.events, i.visitors] for i in enrich_all], [i.cpu_ms for i in enrich_all])
+    names = sorted({name for i in enrich_all for name in i.calls})
+    enrich_calls: dict[str, tuple[float, float]] = {}
+    for name in names:
+        per_batch, _, per_visitor = fit_linear(
+            [[1.0, 0.0, i.visitors] for i in enrich_all], [i.calls.get(name, 0) for i in enrich_all]
+        )
+        enrich_calls[name] = (per_batch, per_visitor)
+
+    batches = len(m.enrich)
+    visitor_batches = sum(i.visitors for i in m.enrich)
+    counters_wru = m.dynamo_wru.get(m.counters_table, 0.0)
+    counters_rru = m.dynamo_rru.get(m.counters_table, 0.0)
+    commits = max(1, m.lake_commits)
+    return UnitFigures(
+        events_per_request=_per(m.events, m.requests),
+        request_bytes=_per(m.request_bytes, m.requests),
+        ingest_cpu_ms=(ingest_cpu[0], ingest_cpu[1]),
+        ingest_calls_per_request={k: _per(v, m.requests) for k, v in ingest_calls.items()},
+        ingest_log_bytes=_per(sum(i.log_bytes for i in m.ingest), len(m.ingest)),
+        records_per_event=_per(m.stream.records, m.events),
+        record_bytes=_per(m.stream.bytes, m.stream.records),
+        record_kb_units=_per(m.stream.kb_units, m.stream.records),
+        record_payload_units=_per(m.stream.payload_units, m.stream.records),
+        enrich_cpu_ms=(enrich_cpu[0], enrich_cpu[1], enrich_cpu[2]),
+        enrich_calls=enrich_calls,
+        enrich_log_bytes=_per(sum(i.log_bytes for i in m.enrich), batches),
+        wru_per_batch=_per(counters_wru, batches),
+        wru_per_visitor_batch=_per(sum(m.dynamo_wru.values()) - counters_wru, visitor_batches),
+        rru_per_batch=_per(counters_rru, batches),
+        rru_per_visitor_batch=_per(sum(m.dynamo_rru.values()) - counters_rru, visitor_batches),
+        commits_per_batch=_per(m.lake_commits, batches),
+        s3_tier1_per_commit=_per(m.s3_requests.get("tier1", 0), commits),
+        s3_tier2_per_commit=_per(m.s3_requests.get("tier2", 0), commits),
+        s3_bytes_per_commit=_per(m.s3_bytes_put, commits),
+        # pyiceberg's Glue catalog: a table load is GetTable; a commit is GetTable + UpdateTable.
+        glue_per_commit=_per(
+            m.catalog_calls.get("load_table", 0) + 2 * m.catalog_calls.get("commit_table", 0), commits
+        ),
+        metric_names=len(m.metric_names),
+        hourly_profile=list(m.hourly_profile),
+        sessions=m.sessions,
+        measured_events_per_batch=_per(m.events, batches),
+        measured_visitor_batches_per_event=_per(visitor_batches, m.events),
+    )
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A deployable configuration: what the cost depends on besides volume."""
+
+    name: str = "topology defaults"
+    window_seconds: float = float(STREAM_MAPPINGS[0].max_batching_window_seconds)
+    batch_size: int = STREAM_MAPPINGS[0].batch_size
+    stream_mode: str = "on-demand"  # or "provisioned"
+    provisioned_shards: int = 2
+    ingest_memory_mb: int = function_spec("ingest").memory_mb
+    enrich_memory_mb: int = function_spec("enrich").memory_mb
+    events_per_request: float | None = None  # None: as measured with the tracker's batching
+    xray: bool = True
+    edge: bool = True  # CloudFront in front of /v1/* and WAF on the ingest path
+    arm_speed_factor: float = 1.0
+
+    def shards(self, peak_shard_rate_at_4: float) -> int:
+        """Shards the stream has: provisioned as set; on-demand 4, more if the peak needs them."""
+        if self.stream_mode == "provisioned":
+            return self.provisioned_shards
+        needed = math.ceil(peak_shard_rate_at_4 * ON_DEMAND_MIN_SHARDS * 2 / 1000)
+        return max(ON_DEMAND_MIN_SHARDS, needed)
+
+
+def lambda_ms(cpu_ms: float, calls: Mapping[str, float], memory_mb: int, arm_speed_factor: float) -> float:
+    """Billed milliseconds of one invocation: scaled CPU time plus AWS call latency, rounded up."""
+    scale = max(1.0, FULL_VCPU_MB / memory_mb) * arm_speed_factor
+    waiting = sum(CALL_LATENCY_MS.get(name, 10.0) * count for name, count in calls.items())
+    return float(math.ceil(cpu_ms * scale + waiting))
+
+
+def xray_traces(invocations_per_second: Iterable[float]) -> float:
+    """Traces a month under X-Ray's default rule: 1 a second, then 5 % of the rest (per hour's rate)."""
+    per_day = sum((min(r, 1.0) + 0.05 * max(r - 1.0, 0.0)) * 3600 for r in invocations_per_second)
+    return per_day * SECONDS_PER_MONTH / 86_400
+
+
+@dataclass
+class MonthlyCost:
+    """A month's cost by line item, and the volumes behind it."""
+
+    events: float
+    scenario: Scenario
+    lines: dict[str, float]
+    fixed: dict[str, float]
+    requests: float
+    batches: float
+    visitor_batches: float
+    events_per_batch: float
+    shards: int
+    ingest_ms: float
+    enrich_ms: float
+    lake_gb_added: float
+    enrich_busy: float = 0.0  # share of the busiest hour one shard's consumer spends working
+
+    @property
+    def total(self) -> float:
+        return sum(self.lines.values()) + sum(self.fixed.values())
+
+    @property
+    def per_million(self) -> float:
+        return self.total / (self.events / 1e6)
+
+
+def monthly_cost(
+    units: UnitFigures, events: float, scenario: Scenario, prices: Mapping[str, float]
+) -> MonthlyCost:
+    """Price one month of `events` under `scenario`."""
+    p = prices
+    per_request = scenario.events_per_request or units.events_per_request
+    requests = events / per_request
+    messages_per_request = per_request
+
+    # Ingest: API Gateway, Lambda, Kinesis.
+    ingest_calls = dict(units.ingest_calls_per_request)
+    ingest_ms = lambda_ms(
+        units.ingest_cpu_ms[0] + units.ingest_cpu_ms[1] * messages_per_request,
+        ingest_calls,
+        scenario.ingest_memory_mb,
+        scenario.arm_speed_factor,
+    )
+    first = min(requests, 300e6)
+    lines: dict[str, float] = {
+        "API Gateway HTTP API requests": first * p["apigw_http_request_first_300m"]
+        + (requests - first) * p["apigw_http_request_over_300m"],
+        "Lambda ingest requests": requests * p["lambda_request"],
+        "Lambda ingest GB-s": requests
+        * ingest_ms
+        / 1000
+        * scenario.ingest_memory_mb
+        / 1024
+        * p["lambda_arm64_gb_second"],
+    }
+    records = events * units.records_per_event
+    fixed: dict[str, float] = {}
+
+    # Batching: how the stream's shards cut the month into enrich invocations.
+    at_4 = monthly_batching(
+        events,
+        units.hourly_profile,
+        units.sessions,
+        ON_DEMAND_MIN_SHARDS,
+        scenario.window_seconds,
+        scenario.batch_size,
+    )
+    shards = scenario.shards(at_4.peak_shard_rate)
+    batching = (
+        at_4
+        if shards == ON_DEMAND_MIN_SHARDS
+        else monthly_batching(
+            events, units.hourly_profile, units.sessions, shards, scenario.window_seconds, scenario.batch_size
+        )
+    )
+    if scenario.stream_mode == "provisioned":
+        fixed["Kinesis shard-hours (provisioned)"] = (
+            shards * HOURS_PER_MONTH * p["kinesis_provisioned_shard_hour"]
+        )
+        lines["Kinesis PUT payload units"] = (
+            records * units.record_payload_units * p["kinesis_provisioned_put_payload_unit"]
+        )
+    else:
+        fixed["Kinesis stream-hours (on-demand)"] = HOURS_PER_MONTH * p["kinesis_on_demand_stream_hour"]
+        lines["Kinesis data in (1 KB rounding)"] = (
+            records * units.record_kb_units * 1024 / GB * p["kinesis_on_demand_gb_in"]
+        )
+        lines["Kinesis data out"] = records * units.record_bytes / GB * p["kinesis_on_demand_gb_out"]
+
+    # Enrich: Lambda, DynamoDB, the lake.
+    batches, pairs = batching.batches, batching.visitor_batches
+    events_per_batch = events / batches if batches else 0.0
+    visitors_per_batch = pairs / batches if batches else 0.0
+    commits = batches * units.commits_per_batch
+    calls_per_batch = {name: b + v * visitors_per_batch for name, (b, v) in units.enrich_calls.items()}
+    calls_per_batch["s3:tier1"] = units.s3_tier1_per_commit * units.commits_per_batch
+    calls_per_batch["s3:tier2"] = units.s3_tier2_per_commit * units.commits_per_batch
+    calls_per_batch["glue:request"] = units.glue_per_commit * units.commits_per_batch
+    cpu = (
+        units.enrich_cpu_ms[0]
+        + units.enrich_cpu_ms[1] * events_per_batch
+        + units.enrich_cpu_ms[2] * visitors_per_batch
+    )
+    enrich_ms = lambda_ms(cpu, calls_per_batch, scenario.enrich_memory_mb, scenario.arm_speed_factor)
+    lines["Lambda enrich requests"] = batches * p["lambda_request"]
+    lines["Lambda enrich GB-s"] = (
+        batches * enrich_ms / 1000 * scenario.enrich_memory_mb / 1024 * p["lambda_arm64_gb_second"]
+    )
+    lines["DynamoDB write request units"] = (
+        batches * units.wru_per_batch + pairs * units.wru_per_visitor_batch
+    ) * p["dynamodb_on_demand_wru"]
+    lines["DynamoDB read request units"] = (
+        batches * units.rru_per_batch + pairs * units.rru_per_visitor_batch
+    ) * p["dynamodb_on_demand_rru"]
+    lines["S3 lake requests"] = commits * (
+        units.s3_tier1_per_commit * p["s3_standard_tier1_request"]
+        + units.s3_tier2_per_commit * p["s3_standard_tier2_request"]
+    )
+    lines["Glue catalog requests"] = commits * units.glue_per_commit * p["glue_catalog_request"]
+
+    # Operations: logs, traces, metrics, alarms, secrets.
+    log_bytes = requests * (units.ingest_log_bytes + PLATFORM_LOG_BYTES) + batches * (
+        units.enrich_log_bytes + PLATFORM_LOG_BYTES
+    )
+    lines["CloudWatch Logs ingestion"] = log_bytes / GB * p["cloudwatch_logs_gb_ingested"]
+    if scenario.xray:
+        share = [
+            rate / events * SECONDS_PER_MONTH if events else 0.0
+            for rate in hourly_rates(events, units.hourly_profile)
+        ]
+        request_rates = [requests / SECONDS_PER_MONTH * s for s in share]
+        batch_rates = [batches / SECONDS_PER_MONTH * s for s in share]
+        lines["X-Ray traces"] = (xray_traces(request_rates) + xray_traces(batch_rates)) * p[
+            "xray_trace_recorded"
+        ]
+    fixed["CloudWatch custom metrics (EMF)"] = units.metric_names * p["cloudwatch_custom_metric_month"]
+    fixed["CloudWatch alarms and dashboard"] = (
+        ALARMS * p["cloudwatch_alarm_month"] + p["cloudwatch_dashboard_month"]
+    )
+    fixed["Secrets Manager"] = SECRETS * p["secrets_manager_secret_month"]
+    if scenario.edge:
+        lines["CloudFront requests (/v1/*)"] = requests * p["cloudfront_https_request"]
+        lines["WAF requests"] = requests * p["waf_request"]
+        fixed["WAF web ACL and rules"] = p["waf_web_acl_month"] + WAF_RULES * p["waf_rule_month"]
+    return MonthlyCost(
+        events=events,
+        scenario=scenario,
+        lines=lines,
+        fixed=fixed,
+        requests=requests,
+        batches=batches,
+        visitor_batches=pairs,
+        events_per_batch=events_per_batch,
+        shards=shards,
+        ingest_ms=ingest_ms,
+        enrich_ms=enrich_ms,
+        lake_gb_added=commits * units.s3_bytes_per_commit / GB,
+        # One batch at a time per shard (parallelization factor 1): above 100 % the stream falls behind.
+        enrich_busy=batching.peak_shard_rate / max(events_per_batch, 1.0) * enrich_ms / 1000,
+    )
+
+
+VOLUMES: tuple[float, ...] = (1e6, 10e6, 100e6, 1e9)
+WINDOWS: tuple[float, ...] = (1, 5, 30, 60)
+TARGET_PER_MILLION = 0.50
+TARGET_VOLUME = 100e6
+
+
+def with_window(scenario: Scenario, window: float) -> Scenario:
+    """The same scenario with another batching window."""
+    return replace(scenario, name=f"{scenario.name}, {window:g} s window", window_seconds=window)

@@ -20,7 +20,7 @@ from reviva.local.emulator import Emulator
 from reviva.local.stream_poller import StreamPollers
 from reviva.settings import load_settings
 from reviva.storage.tables import VisitorItem
-from reviva.topology import StreamMappingSpec
+from reviva.topology import BUCKETS, StreamMappingSpec
 
 pytestmark = pytest.mark.integration
 
@@ -84,7 +84,8 @@ def test_emulator_creates_the_stack_from_the_topology(emulator: Emulator, tmp_pa
     settings = load_settings()
     assert settings.aws_endpoint_url == resources.endpoint_url
     assert resources.streams == {"events": settings.events_stream}
-    assert set(resources.buckets) == {"lake", "models", "athena-results"}
+    assert set(resources.buckets) == {bucket.logical_name for bucket in BUCKETS}
+    assert {"lake", "models", "athena-results"} <= set(resources.buckets)
     assert resources.buckets["lake"] == settings.lake_bucket
     assert os.environ["DEAD_LETTER_QUEUE_URL"] == resources.queue_urls["enrich-dead-letter"]
     assert settings.dead_letter_queue_url == resources.queue_urls["enrich-dead-letter"]

@@ -1,0 +1,52 @@
+"""The ingest stage: the collector function that validates events into Kinesis."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from infra.components.data import DataStores
+from infra.components.functions import PipelineFunction
+from infra.components.permissions import TABLE_BATCH_WRITE, allow_secrets, allow_table
+from infra.components.secrets import PSEUDONYMIZATION_KEY_SECRET_ENV, WRITE_KEYS_SECRET_ENV, PipelineSecrets
+from infra.components.topology_tags import mark
+from infra.config import StageConfig
+from reviva.topology import function_spec
+
+
+class IngestStage(Construct):
+    """Ingest may put records on the events stream and write rejected messages; nothing else."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        layers: Sequence[lambda_.ILayerVersion],
+        data: DataStores,
+        stream: kinesis.IStream,
+        secrets: PipelineSecrets,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.handler = PipelineFunction(
+            self,
+            "Ingest",
+            spec=function_spec("ingest"),
+            config=config,
+            layers=layers,
+            environment={
+                "EVENTS_STREAM": stream.stream_name,
+                **data.table_environment("rejected"),
+                PSEUDONYMIZATION_KEY_SECRET_ENV: secrets.pseudonymization_key.secret_arn,
+                WRITE_KEYS_SECRET_ENV: secrets.write_keys.secret_arn,
+                "REVIVA_ALLOWED_ORIGINS": ",".join(config.cors_origins),
+            },
+        )
+        mark(self.handler.function, "function", "ingest")
+        self.handler.allow(["kinesis:PutRecords", "kinesis:PutRecord"], [stream.stream_arn])
+        allow_table(self.handler, data.tables["rejected"], ("dynamodb:DescribeTable",), TABLE_BATCH_WRITE)
+        allow_secrets(self.handler, secrets.pseudonymization_key, secrets.write_keys)

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     pseudonymization_key: str = Field(default="", alias="REVIVA_PSEUDONYMIZATION_KEY")
     allowed_origins: str = Field(default="*", alias="REVIVA_ALLOWED_ORIGINS")
     journey_rules_path: str | None = Field(default=None, alias="REVIVA_JOURNEY_RULES")
+    # In AWS the secrets stay in Secrets Manager; functions get their ARNs and read them at cold start.
+    pseudonymization_key_secret_arn: str | None = Field(
+        default=None, alias="REVIVA_PSEUDONYMIZATION_KEY_SECRET_ARN"
+    )
+    write_keys_secret_arn: str | None = Field(default=None, alias="REVIVA_WRITE_KEYS_SECRET_ARN")
 
     def accepted_write_keys(self) -> frozenset[str]:
         """All write keys that authenticate a sender."""
@@ -63,10 +68,29 @@ class Settings(BaseSettings):
         return hashlib.sha256(self.pseudonymization_key.encode()).digest()
 
 
+def resolve_secrets(settings: Settings) -> Settings:
+    """Fill secrets that are given only by their Secrets Manager ARN (one call each, at cold start)."""
+    wanted = {
+        "pseudonymization_key": settings.pseudonymization_key_secret_arn
+        if not settings.pseudonymization_key
+        else None,
+        "write_keys": settings.write_keys_secret_arn if not settings.accepted_write_keys() else None,
+    }
+    if not any(wanted.values()):
+        return settings
+    from reviva.aws_clients import client
+
+    secrets = client("secretsmanager", settings)
+    values = {
+        field: secrets.get_secret_value(SecretId=arn)["SecretString"] for field, arn in wanted.items() if arn
+    }
+    return settings.model_copy(update=values)
+
+
 @lru_cache(maxsize=1)
 def load_settings() -> Settings:
     """Read the settings once per process (a Lambda container or the local runtime)."""
-    return Settings()
+    return resolve_secrets(Settings())
 
 
 def reset_settings_cache() -> None:

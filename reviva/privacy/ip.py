@@ -42,14 +42,30 @@ def truncate_ip(ip: str | None) -> str | None:
     return str(ipaddress.ip_network(f"{address}/{bits}", strict=False).network_address)
 
 
-def client_ip(headers: Mapping[str, str], source_ip: str | None) -> str | None:
-    """The viewer's address: the first X-Forwarded-For hop when present, else the connection's source.
+def _viewer_address(value: str | None) -> str | None:
+    """The IP of CloudFront's "ip:port" viewer address (IPv6 addresses are not bracketed)."""
+    if not value:
+        return None
+    address = value.strip().rsplit(":", 1)[0].strip("[]")
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
 
-    Behind CloudFront, API Gateway's source IP is CloudFront's edge and the viewer is the first
+
+def client_ip(headers: Mapping[str, str], source_ip: str | None) -> str | None:
+    """The viewer's address: CloudFront's viewer address, else the first X-Forwarded-For hop, else the
+    connection's source.
+
+    Behind CloudFront, API Gateway's source IP is CloudFront's edge. CloudFront sets
+    `CloudFront-Viewer-Address` itself (a client cannot forge it); otherwise the viewer is the first
     X-Forwarded-For entry. A client can forge that header, but the result is only ever stored
     truncated, so a forged value can mislabel a region, not expose anyone. `headers` must have
     lower-case names.
     """
+    viewer = _viewer_address(headers.get("cloudfront-viewer-address"))
+    if viewer:
+        return viewer
     forwarded = headers.get("x-forwarded-for")
     if forwarded:
         first = forwarded.split(",", 1)[0].strip()

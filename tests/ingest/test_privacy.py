@@ -178,3 +178,15 @@ def test_keys_holding_pii_are_scrubbed_too() -> None:
         "plain": 3,
     }
     assert mask_pii({1: "x"}) == {1: "x"}
+
+
+def test_cloudfront_viewer_address_wins_over_forwarded_headers() -> None:
+    from reviva.privacy.ip import client_ip
+
+    headers = {"cloudfront-viewer-address": "198.51.100.10:46532", "x-forwarded-for": "203.0.113.9"}
+    assert client_ip(headers, "10.0.0.1") == "198.51.100.10"
+    assert client_ip({"cloudfront-viewer-address": "2001:db8::1:46532"}, None) == "2001:db8::1"
+    assert (
+        client_ip({"cloudfront-viewer-address": "garbage", "x-forwarded-for": "203.0.113.9"}, None)
+        == "203.0.113.9"
+    )

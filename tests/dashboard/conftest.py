@@ -148,7 +148,9 @@ def live_journey(visitor: str, now: datetime) -> list[dict[str, Any]]:
     return messages
 
 
-@pytest.fixture(scope="session")
+# Module scope: a LocalRuntime owns process-wide state (environment, moto's backends) and must be
+# gone before another test file in the same worker starts its own.
+@pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """`reviva dev` in-process with simulated history, a live visitor and a few rejected messages."""
     if not (DIST / "index.html").is_file():

@@ -41,6 +41,8 @@ class IngestStage(Construct):
             environment={
                 "EVENTS_STREAM": stream.stream_name,
                 **data.table_environment("rejected"),
+                # The cookieless daily salt lives in the counters table (reviva/privacy/cookieless.py).
+                **data.table_environment("counters"),
                 PSEUDONYMIZATION_KEY_SECRET_ENV: secrets.pseudonymization_key.secret_arn,
                 WRITE_KEYS_SECRET_ENV: secrets.write_keys.secret_arn,
                 "REVIVA_ALLOWED_ORIGINS": ",".join(config.cors_origins),
@@ -49,4 +51,10 @@ class IngestStage(Construct):
         mark(self.handler.function, "function", "ingest")
         self.handler.allow(["kinesis:PutRecords", "kinesis:PutRecord"], [stream.stream_arn])
         allow_table(self.handler, data.tables["rejected"], ("dynamodb:DescribeTable",), TABLE_BATCH_WRITE)
+        # Create today's salt, read it, and delete yesterday's when the day rotates.
+        allow_table(
+            self.handler,
+            data.tables["counters"],
+            ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:DeleteItem"),
+        )
         allow_secrets(self.handler, secrets.pseudonymization_key, secrets.write_keys)

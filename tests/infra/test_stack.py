@@ -199,7 +199,18 @@ def test_no_wildcard_actions_and_no_wildcard_resources_on_data(synthesized: Synt
     }
     assert "kinesis:PutRecords" in ingest_actions
     assert not {a for a in ingest_actions if a.startswith(("s3:", "glue:", "athena:"))}
-    assert not {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"} & ingest_actions
+    # Single-item reads and writes only on the counters table, where the cookieless daily salt lives.
+    counters_arn = {"Fn::GetAtt": [by_marker(synthesized, "table/counters")[0], "Arn"]}
+    item_actions = {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem"}
+    ingest_item_statements = [
+        s
+        for policy in synthesized.resources("AWS::IAM::Policy").values()
+        if {"Ref": ingest_role} in policy["Properties"]["Roles"]
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if item_actions & set(as_list(s["Action"]))
+    ]
+    assert ingest_item_statements
+    assert all(as_list(s["Resource"]) == [counters_arn] for s in ingest_item_statements)
 
 
 def test_every_non_ingest_non_public_route_needs_the_cognito_jwt(synthesized: Synthesized) -> None:

@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import pipeline
+from bench import analytics, pipeline
 from bench.report import render_performance_doc
 from bench.timing import pin_to_one_core
 
@@ -44,7 +44,12 @@ def main() -> int:
     visitors = int(os.environ.get("BENCH_VISITORS", "300"))
     figures = pipeline.run(visitors=visitors)
     machine = machine_description(pinned)
-    document = render_performance_doc(figures, machine, datetime.now(UTC))
+    analytics_figures = analytics.run()
+    document = (
+        render_performance_doc(figures, machine, datetime.now(UTC))
+        + "\n"
+        + analytics.render(analytics_figures)
+    )
     print(document)
     Path("docs").mkdir(exist_ok=True)
     Path("docs/performance.md").write_text(document)

@@ -68,6 +68,9 @@ def dev(
 ) -> None:
     """Run the whole pipeline on an embedded AWS emulator, with API Gateway's HTTP paths."""
     _configure_logging(verbose)
+    if verbose:
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "false")
     from reviva.local.runtime import LocalRuntime
 
     stop_requested = threading.Event()
@@ -137,6 +140,31 @@ def simulate(
     if problems:
         error_console.print(f"[red]{problems} message(s) were rejected or could not be sent[/red]")
         raise typer.Exit(1)
+
+
+import_app = typer.Typer(help="Import data for the analytics endpoints.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+
+@import_app.command("spend")
+def import_spend(
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, readable=True, help="CSV: date,channel,campaign,spend."
+    ),
+) -> None:
+    """Import ad spend (CAC, ROAS and ROI in /v1/attribution and /v1/campaigns) into the lake bucket."""
+    from reviva.analytics.spend import SpendFileError, parse_spend_csv
+    from reviva.composition import spend_store
+
+    try:
+        rows = parse_spend_csv(file.read_text(encoding="utf-8"))
+    except (SpendFileError, UnicodeDecodeError) as error:
+        error_console.print(f"[red]{file} was not imported:[/red] {error}")
+        raise typer.Exit(2) from error
+    result = spend_store().import_rows(rows)
+    console.print(
+        f"Imported {result['rows']} spend rows ({result['added']} new); {result['total_rows']} stored."
+    )
 
 
 if __name__ == "__main__":

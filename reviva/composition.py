@@ -137,7 +137,16 @@ def analytics_service(settings: Settings) -> AnalyticsService:
     else:
         raise ValueError(f"ANALYTICS_ENGINE must be 'athena' or 'duckdb', not {engine!r}")
     store = analytics_object_store(settings)
-    rollups = RollupService(executor, store, max_age=timedelta(seconds=options.rollup_max_age_seconds))
+    rollups = RollupService(
+        executor,
+        store,
+        min_age=timedelta(
+            seconds=options.rollup_min_age_seconds
+            if options.rollup_min_age_seconds is not None
+            else (300 if engine == "athena" else 60)
+        ),
+        max_age=timedelta(seconds=options.rollup_max_age_seconds),
+    )
     return AnalyticsService(executor, rollups, SpendStore(store))
 
 

@@ -25,6 +25,9 @@ class FunctionSpec:
     memory_mb: int = 512
     timeout_seconds: int = 30
     uses_ml_layer: bool = False
+    # pyiceberg + pyarrow (~210 MB): only for functions that touch the lake directly. It never fits
+    # beside the ML layer within Lambda's 250 MB, so the score function reads the lake through Athena.
+    uses_lake_layer: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,12 @@ class QueueSpec:
 
 @dataclass(frozen=True)
 class BucketSpec:
+    """An S3 bucket; `expire_after_days` (under `expire_prefix`) enforces a retention limit."""
+
     logical_name: str
     purpose: str
+    expire_after_days: int | None = None
+    expire_prefix: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,15 @@ class ScheduleSpec:
     function: FunctionName
     expression: str  # EventBridge: "rate(1 hour)" or "cron(...)"
     payload: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StateMachineSpec:
+    """A Step Functions state machine: its ASL definition (`reviva.workflows`) and the functions it calls."""
+
+    logical_name: str
+    definition: str  # a name `reviva.workflows.load_definition` knows, e.g. "erasure"
+    functions: tuple[FunctionName, ...] = ()
 
 
 INGEST_PATHS: tuple[str, ...] = (
@@ -114,10 +130,16 @@ INGEST_PATHS: tuple[str, ...] = (
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("ingest", "functions.ingest.handler", memory_mb=512, timeout_seconds=10),
-    FunctionSpec("enrich", "functions.enrich.handler", memory_mb=1024, timeout_seconds=120),
+    FunctionSpec(
+        "enrich", "functions.enrich.handler", memory_mb=1024, timeout_seconds=120, uses_lake_layer=True
+    ),
     FunctionSpec("score", "functions.score.handler", memory_mb=2048, timeout_seconds=900, uses_ml_layer=True),
-    FunctionSpec("erasure", "functions.erasure.handler", memory_mb=1024, timeout_seconds=300),
-    FunctionSpec("query", "functions.query.handler", memory_mb=1024, timeout_seconds=30),
+    FunctionSpec(
+        "erasure", "functions.erasure.handler", memory_mb=1024, timeout_seconds=300, uses_lake_layer=True
+    ),
+    FunctionSpec(
+        "query", "functions.query.handler", memory_mb=1024, timeout_seconds=30, uses_lake_layer=True
+    ),
 )
 
 ROUTES: tuple[RouteSpec, ...] = (
@@ -127,6 +149,14 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("GET", "/v1/rejected", "query", "admin"),
     RouteSpec("GET", "/v1/visitors/{visitor_id}", "query", "admin"),
     RouteSpec("GET", "/v1/stats/realtime", "query", "admin"),
+    # Analytics (issue 5): the query function's router requires the marketing (or admin) role.
+    RouteSpec("GET", "/v1/stats/overview", "query", "admin"),
+    RouteSpec("POST", "/v1/funnels", "query", "admin"),
+    RouteSpec("GET", "/v1/retention", "query", "admin"),
+    RouteSpec("GET", "/v1/paths", "query", "admin"),
+    RouteSpec("GET", "/v1/attribution", "query", "admin"),
+    RouteSpec("GET", "/v1/campaigns", "query", "admin"),
+    RouteSpec("GET", "/v1/trends", "query", "admin"),
 )
 
 EVENTS_STREAM = StreamSpec("events")
@@ -136,15 +166,26 @@ STREAM_MAPPINGS: tuple[StreamMappingSpec, ...] = (StreamMappingSpec(stream="even
 QUEUES: tuple[QueueSpec, ...] = (QueueSpec("enrich-dead-letter"),)
 
 BUCKETS: tuple[BucketSpec, ...] = (
-    BucketSpec("lake", "Iceberg data and metadata of the events table"),
+    # Source plan's retention table: analytics events are kept 2 years. The lake's data files (never
+    # its metadata) expire a month after that, a backstop should row-level retention not have run.
+    BucketSpec(
+        "lake", "Iceberg data and metadata of the events table", 760, "warehouse/reviva.db/events/data/"
+    ),
     BucketSpec("models", "trained model artefacts"),
-    BucketSpec("athena-results", "Athena query results"),
+    BucketSpec("athena-results", "Athena query results", 30),
+    BucketSpec("site", "the tracker script and the dashboard, served by CloudFront"),
+    BucketSpec("access-logs", "S3 server access logs and CloudFront logs", 365),
 )
 
 SCHEDULES: tuple[ScheduleSpec, ...] = (
     ScheduleSpec("retrain-daily", "score", "rate(1 day)", {"task": "retrain"}),
     ScheduleSpec("score-hourly", "score", "rate(1 hour)", {"task": "score"}),
+    # Daily rollups (today and yesterday, plus missing days) for the dashboard's first screen.
+    ScheduleSpec("analytics-rollup", "query", "rate(5 minutes)", {"task": "rollup"}),
 )
+
+
+STATE_MACHINES: tuple[StateMachineSpec, ...] = (StateMachineSpec("erasure", "erasure", ("erasure",)),)
 
 
 def function_spec(name: FunctionName) -> FunctionSpec:

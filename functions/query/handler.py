@@ -8,6 +8,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from reviva.analytics.errors import InvalidParameter, QueryFailed, QueryTimeout
+from reviva.api.analytics_routes import router as analytics_router
 from reviva.api.auth import AuthenticationRequired, NotPermitted
 from reviva.api.query_routes import router
 from reviva.composition import query_adapters
@@ -15,6 +17,30 @@ from reviva.composition import query_adapters
 logger = Logger()
 app = APIGatewayHttpResolver()
 app.include_router(router)
+app.include_router(analytics_router)
+
+
+@app.exception_handler(InvalidParameter)
+def _bad_parameter(error: InvalidParameter) -> Response:
+    body = {"error": "bad_request", "parameter": error.parameter, "reason": error.reason}
+    return Response(400, content_types.APPLICATION_JSON, body)
+
+
+@app.exception_handler(QueryTimeout)
+def _query_timeout(error: QueryTimeout) -> Response:
+    body = {
+        "error": "query_timeout",
+        "reason": error.reason,
+        "retry_after_seconds": error.retry_after_seconds,
+    }
+    headers = {"Retry-After": str(error.retry_after_seconds)}
+    return Response(504, content_types.APPLICATION_JSON, body, headers=headers)
+
+
+@app.exception_handler(QueryFailed)
+def _query_failed(error: QueryFailed) -> Response:
+    logger.exception("analytics query failed")
+    return Response(500, content_types.APPLICATION_JSON, {"error": "query_failed", "reason": str(error)})
 
 
 @app.exception_handler(AuthenticationRequired)
@@ -29,6 +55,11 @@ def _forbidden(error: NotPermitted) -> Response:
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Route one request."""
+    """Route one request (or run the scheduled analytics rollup)."""
+    if event.get("detail-type") == "Scheduled Event":
+        task = (event.get("detail") or {}).get("task")
+        if task == "rollup":
+            return query_adapters().analytics.rollups.run_schedule()
+        raise ValueError(f"unknown scheduled task {task!r}")
     app.append_context(adapters=query_adapters())
     return app.resolve(event, context)

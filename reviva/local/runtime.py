@@ -48,7 +48,7 @@ DEFAULT_DEMO_SEED = 7
 # Local-only pages the gateway serves from the repository, when the folder exists:
 # URL prefix → folder relative to the repository root. Later issues add theirs here.
 STATIC_SITES: dict[str, str] = {
-    "/dashboard/": "dashboard",
+    "/dashboard/": "dashboard/dist",
     "/tracker/": "tracker/dist",
     "/demo/": "demo",
 }
@@ -222,7 +222,7 @@ class LocalRuntime:
     def _start(self) -> RuntimeInfo:
         # Bind first: a busy port should fail before anything else starts.
         self.invoker = FunctionInvoker(self.resolver, FUNCTIONS)
-        gateway = Gateway(ROUTES, self.invoker, self.static_mounts)
+        gateway = Gateway(ROUTES, self.invoker, {**self.static_mounts, **self._demo_config_mount()})
         self.server = GatewayServer(gateway, self.host, self.port)
         self.port = self.server.port
 
@@ -304,7 +304,20 @@ class LocalRuntime:
             "POWERTOOLS_METRICS_NAMESPACE": os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "RevivaLocal"),
             # No X-Ray daemon locally.
             "POWERTOOLS_TRACE_DISABLED": "true",
+            # Keep the terminal to the ready line: metrics and info logs only when asked (`-v`).
+            "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
         }
+
+    def _demo_config_mount(self) -> dict[str, Path]:
+        """Serve `/demo/config/config.js` (the demo's write key) from the data directory, not the repo."""
+        if "/demo/" not in self.static_mounts:
+            return {}
+        folder = self.data_dir / "demo-config"
+        folder.mkdir(parents=True, exist_ok=True)
+        config = json.dumps({"writeKey": self.write_key})
+        (folder / "config.js").write_text(f"window.REVIVA_DEMO = {config};\n")
+        return {"/demo/config/": folder}
 
     def _import_handlers(self) -> None:
         """Import every handler now (a cold start up front) and say which ones cannot load."""

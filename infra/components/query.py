@@ -50,6 +50,8 @@ class QueryStage(Construct):
                 **data.lake_environment(),
                 **data.bucket_environment("athena-results"),
                 "ATHENA_WORKGROUP": data.workgroup.name,
+                # Athena queries the Glue database that holds the lake's `events` table.
+                "ATHENA_DATABASE": data.lake_environment()["LAKE_NAMESPACE"],
                 PSEUDONYMIZATION_KEY_SECRET_ENV: secrets.pseudonymization_key.secret_arn,
             },
         )
@@ -58,6 +60,8 @@ class QueryStage(Construct):
         for logical in ("visitors", "identities", "counters", "rejected"):
             allow_table(handler, data.tables[logical], TABLE_READ)
         allow_objects(handler, data.buckets["lake"], OBJECT_READ, prefix="warehouse/")
+        # Daily rollups and imported ad spend (reviva/analytics/store.py) live under analytics/.
+        allow_objects(handler, data.buckets["lake"], OBJECT_READ, OBJECT_WRITE, prefix="analytics/")
         allow_objects(handler, data.buckets["athena-results"], OBJECT_READ, OBJECT_WRITE, prefix="results/")
         handler.allow(list(GLUE_READ), data.glue_arns())
         handler.allow(list(ATHENA_QUERY), [data.workgroup_arn()])

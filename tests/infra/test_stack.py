@@ -153,6 +153,9 @@ def test_functions_are_arm64_traced_json_logged_with_retention(synthesized: Synt
         log_group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
         assert log_groups[log_group_id]["Properties"]["RetentionInDays"] == 90
         assert len(props["Layers"]) == 1 + spec.uses_lake_layer + spec.uses_ml_layer
+        if spec.name == "query":
+            # Athena needs both the workgroup and the Glue database of the lake's events table.
+            assert env["ATHENA_WORKGROUP"] and env["ATHENA_DATABASE"] == env["LAKE_NAMESPACE"]
 
 
 def test_function_assets_hold_only_their_folder_and_the_shared_package(synthesized: Synthesized) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -28,3 +30,12 @@ def aws_test_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     reset_settings_cache()
     yield
     reset_settings_cache()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """Playwright drives Debian's Chromium, never a downloaded browser; no sandbox (CI runs as root)."""
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        pytest.fail("chromium is not installed: `make chromium` (apt-get install -y chromium)")
+    return {**browser_type_launch_args, "executable_path": executable, "args": ["--no-sandbox"]}

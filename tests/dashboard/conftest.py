@@ -8,7 +8,6 @@ dashboard`), mounted at /dashboard/ exactly as `reviva dev` mounts it.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 import urllib.error
 import urllib.request
@@ -41,15 +40,6 @@ SIMULATION_DAYS = 7
 def aws_test_environment() -> Iterator[None]:
     """The runtime fixture owns the environment for these tests (as in tests/e2e)."""
     yield
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    """Debian's chromium, not a Playwright download; no sandbox (CI runs as root)."""
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    if executable is None:
-        pytest.fail("chromium is not installed: `make chromium` (apt-get install -y chromium)")
-    return {**browser_type_launch_args, "executable_path": executable, "args": ["--no-sandbox"]}
 
 
 @dataclass

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -129,15 +128,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield Stack(info, spy)
     finally:
         local.stop()
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    """Debian's Chromium instead of a downloaded browser (`playwright install` is never run)."""
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    if executable is None:
-        pytest.fail("chromium is not installed: `apt-get install -y chromium` (make test does it)")
-    return {**browser_type_launch_args, "executable_path": executable, "args": ["--no-sandbox"]}
 
 
 @pytest.fixture(scope="session")

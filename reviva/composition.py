@@ -31,16 +31,19 @@ if TYPE_CHECKING:  # the analytics layer is imported lazily: only the query func
     from reviva.analytics.store import ObjectStore
 
 _lock = threading.Lock()
-_built: dict[str, object] = {}
+# function name → (the settings it was built from, its adapters). Keeping the settings object itself
+# (not its id, which a later object may reuse) rebuilds exactly when the settings were reloaded.
+_built: dict[str, tuple[Settings, object]] = {}
 
 
 def _cached(name: str, settings: Settings, build):  # type: ignore[no-untyped-def]
-    """Build once per (function, settings); the local runtime resets settings between runs."""
-    key = f"{name}:{id(settings)}"
+    """Build once per function and settings; the local runtime and tests reload settings."""
     with _lock:
-        if key not in _built:
-            _built[key] = build(settings)
-        return _built[key]
+        entry = _built.get(name)
+        if entry is None or entry[0] is not settings:
+            entry = (settings, build(settings))
+            _built[name] = entry
+        return entry[1]
 
 
 def lake_writer(settings: Settings) -> LakeWriter:

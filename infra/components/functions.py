@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from aws_cdk import Duration, IgnoreMode
+from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -20,27 +22,29 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 METRICS_NAMESPACE = "RevivaAnalytics"
 
 
-def asset_excludes(spec: FunctionSpec) -> list[str]:
-    """Glob rules that keep only the function's own folder and the shared package (last match wins)."""
+# Caches change the asset hash on every run and are dead weight; tests never ship.
+ASSET_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "tests")
+
+
+def stage_function_source(spec: FunctionSpec, into: Path) -> Path:
+    """Copy exactly what the function ships into `into`: its own folder and the shared package.
+
+    Staging a small directory (rather than fingerprinting the repository root through exclude
+    globs) keeps synth from walking the virtualenv and node_modules, and from racing anything else
+    that writes into the working tree while it runs.
+    """
     folder = spec.handler_module.rsplit(".", 1)[0].replace(".", "/")  # "functions/ingest"
-    return [
-        "*",
-        ".*",  # "*" does not match dot files (.git, .venv…)
-        "!reviva",
-        "!reviva/**",
-        "!functions",
-        f"!{folder}",
-        f"!{folder}/**",
-        # Caches change the asset hash on every run and are dead weight; tests never ship.
-        "**/__pycache__",
-        "**/*.pyc",
-        "**/tests",
-    ]
+    if into.exists():
+        shutil.rmtree(into)
+    shutil.copytree(REPO_ROOT / "reviva", into / "reviva", ignore=ASSET_IGNORE)
+    shutil.copytree(REPO_ROOT / folder, into / folder, ignore=ASSET_IGNORE)
+    return into
 
 
 def function_code(spec: FunctionSpec) -> lambda_.Code:
     """The function's asset: `functions/<name>/` plus `reviva/`, nothing else."""
-    return lambda_.Code.from_asset(str(REPO_ROOT), exclude=asset_excludes(spec), ignore_mode=IgnoreMode.GLOB)
+    staged = stage_function_source(spec, Path(tempfile.mkdtemp(prefix=f"reviva-{spec.name}-")) / "src")
+    return lambda_.Code.from_asset(str(staged))
 
 
 class PipelineFunction(Construct):

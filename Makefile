@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # The browser tracker (tracker/): npm ci when the lock file changes, esbuild when a source changes.
-TRACKER_SRC := $(wildcard tracker/src/*.ts) tracker/build.mjs tracker/package-lock.json
+TRACKER_SRC := $(wildcard tracker/src/*.ts) tracker/delivery-policy.json tracker/build.mjs tracker/package-lock.json
 tracker/node_modules/.package-lock.json: tracker/package-lock.json
 	cd tracker && npm ci --no-audit --no-fund
 	touch $@

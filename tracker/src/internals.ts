@@ -4,3 +4,4 @@ export * from "./delivery";
 export * from "./detectors";
 export * from "./linker";
 export * from "./util";
+export * from "./navigation";

@@ -19,6 +19,7 @@ import {
   scrollPercent,
 } from "./detectors";
 import { decodeLinker, encodeLinker, isLinkedHost, LINKER_PARAM } from "./linker";
+import { isInternalLinkClick, isInternalSubmit } from "./navigation";
 import { CLICK_IDS, iso, localKV, parseCampaign, shortText, uuid, withoutParams, type KV, type Props } from "./util";
 
 export const VERSION = "1.0.0";
@@ -38,8 +39,16 @@ export interface InitOptions {
   consent?: Partial<Categories>;
   /** Other domains of the store: links to them carry the short-lived linker parameter. */
   linkerDomains?: string[];
+  /** Send when this many messages are queued (default from delivery-policy.json). */
   flushAt?: number;
+  /** Send when the oldest queued message has waited this long (ms). */
+  maxWaitMs?: number;
+  /** Former name of `maxWaitMs`. */
   flushInterval?: number;
+  /** With analytics consent, let a same-origin navigation hand the queue to the next page. */
+  carryAcrossPages?: boolean;
+  /** At most this many messages in one request. */
+  maxBatch?: number;
   maxQueue?: number;
   /** Automatic page views, clicks, scroll, forms, exit intent, performance; all on by default. */
   autocapture?: boolean | Partial<Record<"pageviews" | "clicks" | "scroll" | "forms" | "exitIntent" | "performance", boolean>>;
@@ -99,7 +108,10 @@ export class Tracker {
       beacon: typeof navigator.sendBeacon === "function" ? (url, body) => navigator.sendBeacon(url, body) : undefined,
       online: () => navigator.onLine !== false,
       flushAt: options.flushAt,
+      maxWaitMs: options.maxWaitMs,
       flushInterval: options.flushInterval,
+      carryAcrossPages: options.carryAcrossPages,
+      maxBatch: options.maxBatch,
       maxQueue: options.maxQueue,
     });
     this.signals = readSignals(navigator as Navigator & { globalPrivacyControl?: boolean }, window as unknown as { doNotTrack?: string });
@@ -389,14 +401,33 @@ export class Tracker {
     }
     if (cap.performance) this.observeVitals();
     if (cap.pageviews) this.watchNavigation();
-    const leave = () => {
+    // Bubbling to window, after the page's own handlers: a link or form they prevented loads nothing.
+    addEventListener("click", (e) => {
+      const a = (e.target as Element | null)?.closest?.("a[href], area[href]") as HTMLAnchorElement | null;
+      const modified = e.ctrlKey || e.metaKey || e.shiftKey || e.altKey;
+      const link = a && { href: a.href, target: a.getAttribute("target"), download: a.hasAttribute("download"), button: e.button, modified };
+      if (link && !e.defaultPrevented && isInternalLinkClick(link, location.href)) this.delivery?.navigating();
+    });
+    addEventListener("submit", (e) => {
+      const form = e.target as HTMLFormElement;
+      const by = (e as SubmitEvent).submitter;
+      // Attributes, not form.action: a field named "action" would shadow the property.
+      const attr = (name: string) => (by && by.getAttribute("form" + name)) ?? form.getAttribute(name);
+      const action = attr("action");
+      const url = action ? new URL(action, doc.baseURI).href : null;
+      if (!e.defaultPrevented && isInternalSubmit(url, attr("method"), attr("target"), location.href)) this.delivery?.navigating();
+    });
+    const leave = (final: boolean) => {
       if (cap.exitIntent && this.isTouch() && Date.now() - this.page$.start > 1000) this.exitIntent("visibility");
       if (cap.performance) this.sendVitals();
-      this.delivery?.flushBeacon();
+      this.delivery?.leave(final);
     };
-    addEventListener("pagehide", leave);
+    addEventListener("pagehide", () => leave(true));
     doc.addEventListener("visibilitychange", () => {
-      if (doc.visibilityState === "hidden") leave();
+      if (doc.visibilityState === "hidden") leave(false);
+    });
+    addEventListener("pageshow", (e) => {
+      if ((e as PageTransitionEvent).persisted) this.delivery?.resume();
     });
     addEventListener("online", () => this.delivery?.online());
     if (cap.performance) {
@@ -493,6 +524,7 @@ export class Tracker {
       const path = location.pathname + location.search;
       if (path === this.lastPath) return;
       this.lastPath = path;
+      this.delivery?.stayed(); // a route change, not a page load
       if (this.capture.performance) this.sendVitals();
       this.page$ = this.freshPage();
       this.page();

@@ -403,10 +403,14 @@ def run_simulation(
     concurrency: int = 4,
     retry: RetryPolicy | None = None,
     console: Console | None = None,
+    autocapture: bool = False,
 ) -> SimulationSummary:
-    """Generate the traffic for `visitors` over `days` with `seed`, send it, and summarize."""
+    """Generate the traffic for `visitors` over `days` with `seed`, send it, and summarize.
+
+    `autocapture` adds the browser tracker's automatic events (see `plan_traffic`).
+    """
     started = time.perf_counter()
-    plan = plan_traffic(visitors, days, seed, now)
+    plan = plan_traffic(visitors, days, seed, now, autocapture=autocapture)
     generated = time.perf_counter()
     report = send_traffic(
         plan.messages,

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from reviva.simulate.autocapture import AUTO_EVENTS, AutoRecord, BrowserDevice, merge_records, plan_session
 from reviva.simulate.personas import (
     ABOUT,
     ACCOUNT_REPAIRS,
@@ -190,6 +191,9 @@ class _Session:
     records: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     clock_ms: int = 0
     campaign_switches: int = 0
+    # The browser tracker's automatic events (autocapture), kept apart so that the site's own
+    # messages, and where the visit is placed, are the same with autocapture on or off.
+    auto_records: list[AutoRecord] = field(default_factory=list)
 
 
 @dataclass
@@ -215,6 +219,7 @@ class _VisitorPlayer:
 
     def __init__(self, index: int, seed: int, used_user_ids: set[str]) -> None:
         self.index = index
+        self.seed = seed
         self.rng = random.Random(f"reviva-simulate/{seed}/{index}")
         self.persona: PersonaName = self.rng.choices(_PERSONA_NAMES, _PERSONA_WEIGHTS)[0]
         self.is_bot = self.persona is PersonaName.BOT
@@ -535,6 +540,33 @@ class _VisitorPlayer:
         if rng.random() < 0.3:
             self._contact()
 
+    # -- autocapture ------------------------------------------------------------------------
+
+    def autocapture(self) -> None:
+        """Add the browser tracker's automatic events to every visit a browser made.
+
+        A generator of its own keeps the site's messages (and their ids) exactly as without
+        autocapture. Bots get none: the crawlers and scripts here send bare page views, they
+        neither scroll, click nor answer a consent banner.
+        """
+        if self.is_bot:
+            return
+        rng = random.Random(f"reviva-simulate/{self.seed}/{self.index}/autocapture")
+
+        def new_id() -> str:
+            return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+        seen: set[str] = set()
+        for session, state in zip(self.sessions, self.session_devices, strict=True):
+            device = BrowserDevice(
+                state.device.kind, state.device.browser, state.device.screen, state.consent
+            )
+            first = state.anonymous_id not in seen
+            seen.add(state.anonymous_id)
+            session.auto_records = plan_session(
+                session.records, rng=rng, device=device, first_on_device=first, new_id=new_id
+            )
+
     # -- personas ---------------------------------------------------------------------------
 
     def play(self) -> None:
@@ -715,9 +747,13 @@ def _fit_gaps(durations: list[int], gaps: list[int], window_ms: int, rng: random
 
 
 def _place(
-    player: _VisitorPlayer, window_start_ms: int, window_end_ms: int, now_iso: str
+    player: _VisitorPlayer, window_start_ms: int, window_end_ms: int, now_iso: str, now_ms: int
 ) -> list[tuple[int, int, dict[str, Any]]]:
-    """Put the visitor's visits in the window; stamp every message's time."""
+    """Put the visitor's visits in the window; stamp every message's time.
+
+    Visits are placed by their site messages alone. An automatic event that would come after
+    `now` (the visitor is still on the page, so Web Vitals is not sent yet) is left out.
+    """
     sessions = player.sessions
     durations = [s.records[-1][0] if s.records else 0 for s in sessions]
     window_ms = window_end_ms - window_start_ms
@@ -737,7 +773,11 @@ def _place(
     stamped: list[tuple[int, int, dict[str, Any]]] = []
     visit_start = start
     for number, session in enumerate(sessions):
-        for offset, message in session.records:
+        records = session.records
+        if session.auto_records:
+            latest = now_ms - 1_000 - visit_start
+            records = merge_records(records, [a for a in session.auto_records if a[0] <= latest])
+        for offset, message in records:
             at = visit_start + offset
             stamp = iso_millis(at)
             message["timestamp"] = stamp
@@ -802,7 +842,9 @@ def summarize(messages: list[dict[str, Any]], truths: tuple[VisitorTruth, ...]) 
         sessions=sum(t.sessions for t in truths),
         campaign_switches=sum(t.campaign_switches for t in truths),
         by_type=dict(sorted(by_type.items())),
-        by_event={name: by_event[name] for name in TRACK_EVENTS},
+        # The site's events always; the tracker's automatic ones when there are any.
+        by_event={name: by_event[name] for name in TRACK_EVENTS}
+        | {name: by_event[name] for name in AUTO_EVENTS if by_event[name]},
         visitors_by_persona={p.value: sum(1 for t in truths if t.persona is p) for p in _PERSONA_NAMES},
         messages_by_persona={p.value: messages_by_persona[p.value] for p in _PERSONA_NAMES},
         sessions_by_channel=dict(Counter(c for t in human for c in t.session_channels).most_common()),
@@ -818,12 +860,17 @@ def summarize(messages: list[dict[str, Any]], truths: tuple[VisitorTruth, ...]) 
     )
 
 
-def plan_traffic(visitors: int, days: int, seed: int, now: datetime | None = None) -> TrafficPlan:
+def plan_traffic(
+    visitors: int, days: int, seed: int, now: datetime | None = None, *, autocapture: bool = False
+) -> TrafficPlan:
     """Generate `visitors` visitors' traffic over the `days` (clamped to 1-30) before `now`.
 
     Messages come in the order clients would send them: merged across visitors by event time,
-    each device's own messages strictly in order. `now` defaults to the current time; pass a
-    fixed one for reproducible timestamps.
+    each device's own messages in order (strictly in time without autocapture; with it, a
+    few events share the millisecond of the click, load or leave that sends them together, as
+    the tracker's do). `now` defaults to the current time; pass a fixed one for reproducible
+    timestamps. `autocapture` adds the browser tracker's automatic events (see `autocapture`)
+    to every human visit without changing the site's own messages.
     """
     if visitors < 0:
         raise ValueError("visitors must not be negative")
@@ -839,7 +886,9 @@ def plan_traffic(visitors: int, days: int, seed: int, now: datetime | None = Non
     for index in range(visitors):
         player = _VisitorPlayer(index, seed, used_user_ids)
         player.play()
-        stamped = _place(player, window_start_ms, window_end_ms, now_iso)
+        if autocapture:
+            player.autocapture()
+        stamped = _place(player, window_start_ms, window_end_ms, now_iso, now_ms)
         truths.append(_truth(player, stamped))
         keyed.extend((at, index, sequence, message) for at, sequence, message in stamped)
     # (time, visitor, sequence) is unique, so messages themselves are never compared.
@@ -858,7 +907,7 @@ def plan_traffic(visitors: int, days: int, seed: int, now: datetime | None = Non
 
 
 def generate_traffic(
-    visitors: int, days: int, seed: int, now: datetime | None = None
+    visitors: int, days: int, seed: int, now: datetime | None = None, *, autocapture: bool = False
 ) -> Iterator[dict[str, Any]]:
-    """The messages of `plan_traffic(visitors, days, seed, now)`, in send order."""
-    yield from plan_traffic(visitors, days, seed, now).messages
+    """The messages of `plan_traffic(visitors, days, seed, now, autocapture=...)`, in send order."""
+    yield from plan_traffic(visitors, days, seed, now, autocapture=autocapture).messages

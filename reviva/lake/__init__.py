@@ -2,10 +2,22 @@
 
 `schema` derives the table's shape from `reviva.events.EnrichedEvent`; `catalog` finds the catalog (Glue
 in AWS, a SQLite catalog locally) and creates the table; `writer` appends exactly once per Kinesis
-record and deletes a visitor's rows; `reader` scans the table for tests and the local query layer.
+record and deletes a visitor's rows; `reader` scans the table for tests and the local query layer;
+`fileio` is the request-frugal FileIO the catalogs use; `maintenance` compacts a day's small files,
+expires snapshots and removes orphan files.
 """
 
+from reviva.lake import fileio, maintenance
 from reviva.lake.catalog import ensure_events_table, events_table_identifier, load_lake_catalog
+from reviva.lake.maintenance import (
+    CompactionResult,
+    ExpiryResult,
+    MaintenanceConflict,
+    OrphanResult,
+    compact_partition,
+    expire_snapshots,
+    remove_orphan_files,
+)
 from reviva.lake.reader import scan_events
 from reviva.lake.schema import (
     EVENTS_ARROW_SCHEMA,
@@ -21,13 +33,22 @@ __all__ = [
     "EVENTS_PARTITION_SPEC",
     "EVENTS_SCHEMA",
     "EVENTS_SORT_ORDER",
+    "CompactionResult",
+    "ExpiryResult",
     "LakeSink",
     "LakeWriter",
+    "MaintenanceConflict",
+    "OrphanResult",
     "WatermarkConflict",
+    "compact_partition",
     "ensure_events_table",
     "events_table_identifier",
     "events_to_arrow",
+    "expire_snapshots",
+    "fileio",
     "load_lake_catalog",
+    "maintenance",
+    "remove_orphan_files",
     "scan_events",
     "watermark_property",
 ]

@@ -13,8 +13,10 @@ from typing import Any
 
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.io import PY_IO_IMPL
 from pyiceberg.table import Table
 
+from reviva.lake.fileio import LAKE_FILE_IO
 from reviva.lake.schema import EVENTS_PARTITION_SPEC, EVENTS_SCHEMA, EVENTS_SORT_ORDER
 from reviva.settings import Settings
 
@@ -56,7 +58,9 @@ def events_table_identifier(settings: Settings) -> tuple[str, str]:
 
 
 def _file_io_properties(settings: Settings) -> dict[str, str]:
-    properties = {"s3.region": settings.aws_region}
+    # LakeFileIO: one PUT per small object, no HEAD after writes, immutable metadata cached in the
+    # process (see reviva.lake.fileio); it is a client-side choice, never stored in the table.
+    properties = {"s3.region": settings.aws_region, PY_IO_IMPL: LAKE_FILE_IO}
     if settings.aws_endpoint_url:
         # Emulators and LocalStack answer path-style requests on one host.
         properties["s3.endpoint"] = settings.aws_endpoint_url
@@ -72,6 +76,28 @@ def _ensure_sqlite_directory(uri: str) -> None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
+def _lake_glue_catalog_class() -> type[Catalog]:
+    """GlueCatalog that asks whether a database is an S3 Tables one once, not on every commit.
+
+    pyiceberg's Glue commit calls GetDatabase each time to decide whether the metadata file may be
+    existence-checked; a database's federation never changes, so one answer per database is kept.
+    (Imported lazily: the SQL catalog must not need the Glue client libraries.)
+    """
+    from pyiceberg.catalog.glue import GlueCatalog
+
+    class LakeGlueCatalog(GlueCatalog):
+        def __init__(self, name: str, **properties: str) -> None:
+            super().__init__(name, **properties)
+            self._s3tables_databases: dict[str, bool] = {}
+
+        def _is_s3tables_database(self, database_name: str) -> bool:
+            if database_name not in self._s3tables_databases:
+                self._s3tables_databases[database_name] = super()._is_s3tables_database(database_name)
+            return self._s3tables_databases[database_name]
+
+    return LakeGlueCatalog
+
+
 def load_lake_catalog(settings: Settings) -> Catalog:
     """Build the catalog named by `settings.lake_catalog`: "glue" (AWS) or "sql" (local SQLite).
 
@@ -81,12 +107,10 @@ def load_lake_catalog(settings: Settings) -> Catalog:
     common: dict[str, Any] = {"warehouse": lake_warehouse(settings), **_file_io_properties(settings)}
     kind = settings.lake_catalog.lower()
     if kind == "glue":
-        from pyiceberg.catalog.glue import GlueCatalog
-
         glue_properties = {**common, "glue.region": settings.aws_region}
         if settings.aws_endpoint_url:
             glue_properties["glue.endpoint"] = settings.aws_endpoint_url
-        return GlueCatalog(CATALOG_NAME, **glue_properties)
+        return _lake_glue_catalog_class()(CATALOG_NAME, **glue_properties)
     if kind == "sql":
         from pyiceberg.catalog.sql import SqlCatalog
 

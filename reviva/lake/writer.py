@@ -22,9 +22,14 @@ no row produces none again; and it spares S3 one metadata write per idle batch. 
 `commit_empty_batches=True` to advance the watermark with a property-only commit instead (one
 metadata file, no data or manifest files).
 
-Gaps, named: `compact()` (rewrite the many small per-batch files into large ones) and snapshot
-expiry/orphan-file removal are not here. Until snapshots are expired, a deleted visitor's rows
-remain reachable by time travel in older snapshots; the erasure workflow must expire them.
+Requests: the enrich service's `watermark` + `append` pair loads the table once (the append
+commits on the view the watermark read loaded; a stale view only costs a refused commit and a
+retry), and `reviva.lake.fileio.LakeFileIO` makes the commit 4 PutObject requests (data file,
+manifest, manifest list, metadata.json) plus, when another shard committed since, 2 GETs.
+
+Compaction of the small per-batch files, snapshot expiry and orphan-file removal live in
+`reviva.lake.maintenance`. Until snapshots are expired, a deleted visitor's rows remain reachable
+by time travel in older snapshots; the erasure workflow must run `expire_snapshots` after it.
 """
 
 from __future__ import annotations
@@ -121,6 +126,9 @@ class LakeWriter:
     ) -> None:
         self._load_table = table_loader
         self._table: Table | None = None
+        # True between a watermark read (which refreshes the table) and the next append: the
+        # append then commits on that same view instead of loading the table a second time.
+        self._refreshed_for_append = False
         self._lock = threading.Lock()
         self._max_attempts = max_attempts
         self._base_delay = base_delay_seconds
@@ -139,9 +147,16 @@ class LakeWriter:
         time.sleep(random.uniform(0, min(self._max_delay, self._base_delay * 2**attempt)))
 
     def watermark(self, shard_id: str) -> str | None:
-        """The shard's last committed sequence number, read from freshly loaded metadata."""
+        """The shard's last committed sequence number, read from freshly loaded metadata.
+
+        The next `append` commits on the table as loaded here (one catalog load per batch, not
+        two). That is safe because the commit is optimistic: if another writer moved the table in
+        between, the catalog rejects it and `append` reloads and retries.
+        """
         with self._lock:
-            return self._fresh_table().properties.get(watermark_property(shard_id))
+            table = self._fresh_table()
+            self._refreshed_for_append = True
+            return table.properties.get(watermark_property(shard_id))
 
     def append(self, shard_id: str, rows: Sequence[EnrichedEvent], last_sequence: str) -> int:
         """Write `rows` and set the shard's watermark to `last_sequence` in one Iceberg commit.
@@ -154,8 +169,13 @@ class LakeWriter:
         target = int(last_sequence)
         key = watermark_property(shard_id)
         with self._lock:
+            reuse_watermark_view = self._refreshed_for_append and self._table is not None
+            self._refreshed_for_append = False
             for attempt in range(self._max_attempts):
-                table = self._fresh_table()
+                if attempt == 0 and reuse_watermark_view and self._table is not None:
+                    table = self._table
+                else:
+                    table = self._fresh_table()
                 current = table.properties.get(key)
                 current_value = int(current) if current is not None else None
                 if current_value is not None and current_value >= target:
@@ -208,6 +228,7 @@ class LakeWriter:
         # pyiceberg's In is a pydantic model with a hand-written __init__ that mypy does not see.
         visitors: BooleanExpression = In("visitor_key", keys)  # type: ignore[call-arg,arg-type]
         with self._lock:
+            self._refreshed_for_append = False
             for attempt in range(self._max_attempts):
                 table = self._fresh_table()
                 try:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -17,7 +20,8 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.table import Table
 
 from reviva.events import EnrichedEvent
-from reviva.lake import LakeWriter, ensure_events_table, events_table_identifier, load_lake_catalog
+from reviva.lake import LakeWriter, ensure_events_table, events_table_identifier, fileio, load_lake_catalog
+from reviva.lake.fileio import ImmutableObjectCache
 from reviva.settings import Settings
 
 BASE_TIME = datetime(2025, 3, 1, 22, 30, tzinfo=UTC)
@@ -29,15 +33,94 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request as moto's server received it."""
+
+    method: str
+    path: str
+    query: str
+    target: str  # X-Amz-Target of JSON APIs (Glue), "" for S3
+
+    @property
+    def s3_tier(self) -> str:
+        """S3's price class: tier1 = PUT/COPY/POST/LIST, tier2 = GET/HEAD, free = DELETE."""
+        is_object = self.path.strip("/").count("/") >= 1
+        if self.method in ("PUT", "POST") or (
+            self.method == "GET" and (not is_object or "list-type" in self.query)
+        ):
+            return "tier1"
+        if self.method in ("GET", "HEAD"):
+            return "tier2"
+        return "free"
+
+
+class RequestLog:
+    """WSGI middleware on moto's server recording every request, so tests can count them."""
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+        self.requests: list[Request] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        request = Request(
+            environ.get("REQUEST_METHOD", "GET"),
+            environ.get("PATH_INFO", ""),
+            environ.get("QUERY_STRING", ""),
+            environ.get("HTTP_X_AMZ_TARGET", ""),
+        )
+        with self._lock:
+            self.requests.append(request)
+        return self.app(environ, start_response)
+
+    def mark(self) -> int:
+        """A position to count from."""
+        with self._lock:
+            return len(self.requests)
+
+    def since(self, mark: int, bucket: str | None = None) -> list[Request]:
+        """Requests after `mark`: S3 ones for `bucket` only (with a bucket), else all."""
+        with self._lock:
+            recent = self.requests[mark:]
+        if bucket is None:
+            return recent
+        return [
+            r for r in recent if not r.target and (r.path == f"/{bucket}" or r.path.startswith(f"/{bucket}/"))
+        ]
+
+
 @pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """One moto server for the whole session; each test gets its own bucket."""
+def moto_server() -> Iterator[tuple[str, RequestLog]]:
+    """One moto server for the whole session (each test gets its own bucket), with a request log."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    yield f"http://127.0.0.1:{port}"
+    wsgi_server = server._server  # werkzeug's server; its app is the whole emulator
+    assert wsgi_server is not None
+    log = RequestLog(wsgi_server.app)
+    wsgi_server.app = log
+    yield f"http://127.0.0.1:{port}", log
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(moto_server: tuple[str, RequestLog]) -> str:
+    return moto_server[0]
+
+
+@pytest.fixture
+def request_log(moto_server: tuple[str, RequestLog]) -> RequestLog:
+    return moto_server[1]
+
+
+@pytest.fixture
+def own_metadata_cache(monkeypatch: pytest.MonkeyPatch) -> ImmutableObjectCache:
+    """A fresh metadata cache for this test, as a new Lambda container would start with."""
+    cache = ImmutableObjectCache()
+    monkeypatch.setattr(fileio, "METADATA_CACHE", cache)
+    return cache
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ class StageConfig:
     region: str | None
     log_retention: logs.RetentionDays
     removal_policy: RemovalPolicy
-    # Kinesis: on-demand by default; provisioned with `-c kinesisShards=N`.
+    # Kinesis: on-demand by default; provisioned with `-c kinesisShards=N` (N >= 1).
     kinesis_shards: int | None
     enhanced_fan_out: bool
     # API Gateway stage throttling (requests per second, burst).
@@ -51,6 +51,9 @@ class StageConfig:
     site_certificate_arn: str | None
     alarm_email: str | None
     cors_origins: tuple[str, ...]
+    # The Cognito hosted UI's domain prefix (`<prefix>.auth.<region>.amazoncognito.com`); by default
+    # "reviva-<stage>-" plus a piece of the stack's own id, unique without naming an account.
+    auth_domain_prefix: str | None
 
     @property
     def prefix(self) -> str:
@@ -58,8 +61,27 @@ class StageConfig:
         return f"reviva-{self.stage}"
 
     @property
-    def powertools_log_level(self) -> str:
+    def application_log_level(self) -> str:
+        """The functions' application log level: Lambda's filter and Powertools' Logger alike.
+
+        Never above INFO: Powertools writes its metrics as embedded-metric-format lines with no
+        `level` key, which Lambda's log-level filter treats as INFO, so a WARN filter would drop every
+        custom metric. What saves log volume in prod is the system level (see `system_log_level`).
+        """
         return "DEBUG" if self.stage == "dev" else "INFO"
+
+    @property
+    def powertools_log_level(self) -> str:
+        """Kept equal to `application_log_level`: with Lambda's log-level filter on, Powertools'
+        Logger takes its level from AWS_LAMBDA_LOG_LEVEL anyway, and a lower POWERTOOLS_LOG_LEVEL
+        would only make it format lines Lambda then drops."""
+        return self.application_log_level
+
+    @property
+    def system_log_level(self) -> str:
+        """Lambda's own platform lines (START, END, REPORT and the like are INFO): WARN keeps only
+        platform warnings and errors; duration, memory and errors are CloudWatch metrics already."""
+        return "WARN"
 
 
 def _get(node: Node, key: str, default: Any = None) -> Any:
@@ -78,6 +100,8 @@ def stage_config(node: Node) -> StageConfig:
         raise ValueError(f"context 'stage' must be 'dev' or 'prod', not {stage!r}")
     prod = stage == "prod"
     shards = _get(node, "kinesisShards")
+    if shards is not None and (not str(shards).isdigit() or int(shards) < 1):
+        raise ValueError(f"context 'kinesisShards' must be a whole number of shards >= 1, not {shards!r}")
     origins = str(_get(node, "corsOrigins", "*"))
     return StageConfig(
         stage=stage,  # type: ignore[arg-type]
@@ -98,4 +122,5 @@ def stage_config(node: Node) -> StageConfig:
         site_certificate_arn=_get(node, "siteCertificateArn"),
         alarm_email=_get(node, "alarmEmail"),
         cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
+        auth_domain_prefix=_get(node, "authDomainPrefix"),
     )

@@ -23,6 +23,10 @@ if str(REPO_ROOT) not in sys.path:
 
 from reviva.local.runtime import STATIC_SITES  # noqa: E402
 
+# Written by the stack itself with its deployed values (infra/components/dashboard_config.py); the
+# build's copy holds local defaults and must not replace it.
+STACK_OWNED_KEYS = frozenset({"dashboard/config.json"})
+
 # Scripts change with each release under the same name: browsers revalidate, CloudFront caches a day.
 CACHE_CONTROL = "public, max-age=300, s-maxage=86400"
 
@@ -34,7 +38,9 @@ def site_files(mounts: Mapping[str, Path]) -> list[tuple[Path, str]]:
         if not folder.is_dir():
             continue
         for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
-            files.append((path, prefix.strip("/") + "/" + path.relative_to(folder).as_posix()))
+            key = prefix.strip("/") + "/" + path.relative_to(folder).as_posix()
+            if key not in STACK_OWNED_KEYS:
+                files.append((path, key))
     return files
 
 

@@ -9,6 +9,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.components.api import ApiStage
+from infra.components.dashboard_config import DashboardConfig, dashboard_config
 from infra.components.data import DataStores
 from infra.components.edge import EdgeStage
 from infra.components.enrich import EnrichStage
@@ -24,11 +25,11 @@ from infra.components.scoring import ScheduleRules, ScoringStage
 from infra.components.secrets import PipelineSecrets
 from infra.components.stream import EventStream
 from infra.config import StageConfig
+from infra.layer_plan import LAYER_NAMES, layers_for
 from reviva.topology import FUNCTIONS, FunctionSpec
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LAYERS_BUILD_DIR = REPO_ROOT / "build" / "layers"
-LAYER_NAMES = ("base", "lake", "ml")
 
 
 class LayerMissing(Exception):
@@ -131,6 +132,20 @@ class RevivaStack(Stack):
             logs_bucket=data.buckets["access-logs"],
             api_domain=api.origin_domain,
             web_acl_arn=firewall.web_acl_arn,
+            origin_verify=secrets.origin_verify,
+        )
+        base = f"https://{edge.domain_name}"
+        dashboard_url = f"{base}/dashboard/"
+        api.sign_in_at(dashboard_url)
+        DashboardConfig(
+            self,
+            "DashboardConfig",
+            site_bucket=data.buckets["site"],
+            config=dashboard_config(
+                hosted_ui_url=api.hosted_ui_url,
+                client_id=api.dashboard_client.user_pool_client_id,
+                dashboard_url=dashboard_url,
+            ),
         )
         self.monitoring = Monitoring(
             self,
@@ -144,22 +159,19 @@ class RevivaStack(Stack):
             erasure=erasure.state_machines["erasure"],
         )
 
-        base = f"https://{edge.domain_name}"
         CfnOutput(self, "IngestUrl", value=f"{base}/v1/batch", description="POST Segment batches here")
         CfnOutput(self, "TrackerUrl", value=f"{base}/tracker/", description="the tracker script's folder")
-        CfnOutput(self, "DashboardUrl", value=f"{base}/dashboard/", description="the dashboard")
+        CfnOutput(self, "DashboardUrl", value=dashboard_url, description="the dashboard")
         CfnOutput(self, "SiteBucketName", value=data.buckets["site"].bucket_name)
         CfnOutput(self, "DistributionId", value=edge.distribution.distribution_id)
         CfnOutput(self, "UserPoolId", value=api.user_pool.user_pool_id)
         CfnOutput(self, "UserPoolClientId", value=api.dashboard_client.user_pool_client_id)
+        CfnOutput(
+            self, "HostedUiUrl", value=api.hosted_ui_url, description="Cognito sign-in for the dashboard"
+        )
         CfnOutput(self, "WriteKeysSecretArn", value=secrets.write_keys.secret_arn)
         CfnOutput(self, "ErasureStateMachineArn", value=erasure.state_machines["erasure"].state_machine_arn)
 
     def _layers_for(self, name: str) -> list[lambda_.ILayerVersion]:
         spec: FunctionSpec = next(s for s in FUNCTIONS if s.name == name)
-        chosen: list[lambda_.ILayerVersion] = [self.layers["base"]]
-        if spec.uses_lake_layer:
-            chosen.append(self.layers["lake"])
-        if spec.uses_ml_layer:
-            chosen.append(self.layers["ml"])
-        return chosen
+        return [self.layers[layer] for layer in layers_for(spec)]

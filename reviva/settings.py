@@ -49,6 +49,9 @@ class Settings(BaseSettings):
         default=None, alias="REVIVA_PSEUDONYMIZATION_KEY_SECRET_ARN"
     )
     write_keys_secret_arn: str | None = Field(default=None, alias="REVIVA_WRITE_KEYS_SECRET_ARN")
+    # The header value CloudFront adds to API requests (reviva/ingest/origin_verify.py); empty = no check.
+    origin_verify_secret: str = Field(default="", alias="REVIVA_ORIGIN_VERIFY_SECRET")
+    origin_verify_secret_arn: str | None = Field(default=None, alias="REVIVA_ORIGIN_VERIFY_SECRET_ARN")
 
     def accepted_write_keys(self) -> frozenset[str]:
         """All write keys that authenticate a sender."""
@@ -75,6 +78,7 @@ def resolve_secrets(settings: Settings) -> Settings:
         if not settings.pseudonymization_key
         else None,
         "write_keys": settings.write_keys_secret_arn if not settings.accepted_write_keys() else None,
+        "origin_verify_secret": None if settings.origin_verify_secret else settings.origin_verify_secret_arn,
     }
     if not any(wanted.values()):
         return settings

@@ -16,6 +16,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 
+from reviva.ingest.origin_verify import came_through_origin, forbidden_response
 from reviva.ingest.publisher import EventPublisher, KinesisPublisher
 from reviva.ingest.rejected import RejectedRepository, RejectedStore
 from reviva.ingest.service import IngestConfig, IngestRequest, IngestResponse, IngestService
@@ -150,4 +151,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request_id = (event.get("requestContext") or {}).get("requestId")
     if request_id:
         logger.append_keys(request_id=request_id)
+    # Before routing: a request sent to the API's own host skipped CloudFront's WAF, whatever its path.
+    # The secret is read once per container (load_settings); unset locally, so nothing is checked there.
+    if not came_through_origin(event.get("headers"), load_settings().origin_verify_secret):
+        metrics.add_metric(name="IngestBypassedEdge", unit=MetricUnit.Count, value=1)
+        return forbidden_response()
     return app.resolve(event, context)

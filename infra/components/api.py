@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Aws, RemovalPolicy
+from aws_cdk import Aws, Fn, RemovalPolicy
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
@@ -72,10 +72,29 @@ class ApiStage(Construct):
             cognito.CfnUserPoolGroup(
                 self, f"{role.title()}Group", user_pool_id=self.user_pool.user_pool_id, group_name=role
             )
+        # The hosted UI the dashboard signs in through. Its prefix must be unique in the region across
+        # all of AWS: by default the stage plus the first block of this stack's own UUID, so nothing
+        # names an account and two deployments never collide (`-c authDomainPrefix=` overrides).
+        stack_uuid_head = Fn.select(0, Fn.split("-", Fn.select(2, Fn.split("/", Aws.STACK_ID))))
+        self.hosted_ui = self.user_pool.add_domain(
+            "HostedUi",
+            cognito_domain=cognito.CognitoDomainOptions(
+                domain_prefix=config.auth_domain_prefix or Fn.join("-", [config.prefix, stack_uuid_head])
+            ),
+        )
+        # A public client (a browser app cannot keep a secret): authorization code grant, which the
+        # dashboard always sends with a PKCE challenge (dashboard/src/auth.ts). Its callback and logout
+        # URLs are the dashboard on CloudFront, known only once the distribution exists: see
+        # `sign_in_at`, which the stack calls after building the edge.
         self.dashboard_client = self.user_pool.add_client(
             "Dashboard",
             generate_secret=False,
             auth_flows=cognito.AuthFlow(user_srp=True),
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(authorization_code_grant=True, implicit_code_grant=False),
+                scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL],
+            ),
+            supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
             prevent_user_existence_errors=True,
         )
         self.authorizer = authorizers.HttpUserPoolAuthorizer(
@@ -135,6 +154,19 @@ class ApiStage(Construct):
         self.routes: dict[str, apigw.HttpRoute] = {}
         for route in ROUTES:
             self.routes[f"{route.method} {route.path}"] = self._route(route, integrations_by_function)
+
+    @property
+    def hosted_ui_url(self) -> str:
+        """The hosted UI's base URL (`https://<prefix>.auth.<region>.amazoncognito.com`)."""
+        return self.hosted_ui.base_url()
+
+    def sign_in_at(self, dashboard_url: str) -> None:
+        """Send the hosted UI back to the dashboard (and only there) after sign-in and sign-out."""
+        client = self.dashboard_client.node.default_child
+        if not isinstance(client, cognito.CfnUserPoolClient):
+            raise TypeError("the dashboard client has no CfnUserPoolClient to configure")
+        client.callback_ur_ls = [dashboard_url]
+        client.logout_ur_ls = [dashboard_url]
 
     def _route(
         self, route: RouteSpec, integrations_by_function: Mapping[str, apigw.HttpRouteIntegration]

@@ -6,10 +6,12 @@ from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra.components.nag import acknowledge
 from infra.config import StageConfig
+from reviva.ingest.origin_verify import ORIGIN_VERIFY_HEADER
 from reviva.local.runtime import STATIC_SITES
 from reviva.topology import ROUTES
 
@@ -39,10 +41,16 @@ class EdgeStage(Construct):
         logs_bucket: s3.IBucket,
         api_domain: str,
         web_acl_arn: str,
+        origin_verify: secretsmanager.ISecret,
     ) -> None:
         super().__init__(scope, construct_id)
         api_origin = origins.HttpOrigin(
-            api_domain, protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY
+            api_domain,
+            protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+            # The API's own host (execute-api, or the custom domain) answers anyone; this header tells
+            # ingest a request came through CloudFront and its WAF. CloudFormation resolves the
+            # secret at deploy time (a dynamic reference): the value is never in the template.
+            custom_headers={ORIGIN_VERIFY_HEADER: origin_verify.secret_value.unsafe_unwrap()},
         )
         api_behavior = cloudfront.BehaviorOptions(
             origin=api_origin,

@@ -28,7 +28,7 @@ from infra.components.secrets import PSEUDONYMIZATION_KEY_SECRET_ENV, PipelineSe
 from infra.components.topology_tags import mark
 from infra.config import StageConfig
 from reviva.topology import STATE_MACHINES, function_spec
-from reviva.workflows import definition_text, placeholders
+from reviva.workflows import definition_text, function_substitutions
 
 
 class ErasureStage(Construct):
@@ -69,12 +69,10 @@ class ErasureStage(Construct):
         handler.allow([*GLUE_READ, *GLUE_WRITE], data.glue_arns())
         allow_secrets(handler, secrets.pseudonymization_key)
 
-        bindings = {"ErasureFunctionArn": handler.function.function_arn}
         self.state_machines: dict[str, sfn.StateMachine] = {}
         for spec in STATE_MACHINES:
-            unbound = placeholders(spec.definition) - bindings.keys()
-            if unbound:
-                raise ValueError(f"state machine {spec.logical_name} needs bindings for {sorted(unbound)}")
+            # The same binding rule the local runtime uses (one-topology test compares the two).
+            substitutions = function_substitutions(spec, {"erasure": handler.function.function_arn})
             log_group = logs.LogGroup(
                 self,
                 f"{spec.logical_name.title()}Logs",
@@ -85,9 +83,7 @@ class ErasureStage(Construct):
                 self,
                 f"{spec.logical_name.title()}StateMachine",
                 definition_body=sfn.DefinitionBody.from_string(definition_text(spec.definition)),
-                definition_substitutions={
-                    k: v for k, v in bindings.items() if k in placeholders(spec.definition)
-                },
+                definition_substitutions=substitutions,
                 state_machine_type=sfn.StateMachineType.STANDARD,
                 tracing_enabled=True,
                 logs=sfn.LogOptions(

@@ -99,8 +99,9 @@ class PipelineFunction(Construct):
             role=self.role,
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
-            application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
-            system_log_level_v2=lambda_.SystemLogLevel.WARN,
+            # Log volume is billed per GB ingested: see StageConfig for why these levels.
+            application_log_level_v2=lambda_.ApplicationLogLevel[config.application_log_level],
+            system_log_level_v2=lambda_.SystemLogLevel[config.system_log_level],
             tracing=lambda_.Tracing.ACTIVE,
             reserved_concurrent_executions=reserved_concurrency,
             environment={

@@ -11,7 +11,12 @@ from constructs import Construct
 from infra.components.data import DataStores
 from infra.components.functions import PipelineFunction
 from infra.components.permissions import TABLE_BATCH_WRITE, allow_secrets, allow_table
-from infra.components.secrets import PSEUDONYMIZATION_KEY_SECRET_ENV, WRITE_KEYS_SECRET_ENV, PipelineSecrets
+from infra.components.secrets import (
+    ORIGIN_VERIFY_SECRET_ENV,
+    PSEUDONYMIZATION_KEY_SECRET_ENV,
+    WRITE_KEYS_SECRET_ENV,
+    PipelineSecrets,
+)
 from infra.components.topology_tags import mark
 from infra.config import StageConfig
 from reviva.topology import function_spec
@@ -45,6 +50,8 @@ class IngestStage(Construct):
                 **data.table_environment("counters"),
                 PSEUDONYMIZATION_KEY_SECRET_ENV: secrets.pseudonymization_key.secret_arn,
                 WRITE_KEYS_SECRET_ENV: secrets.write_keys.secret_arn,
+                # Requests without CloudFront's origin header are refused (they bypassed its WAF).
+                ORIGIN_VERIFY_SECRET_ENV: secrets.origin_verify.secret_arn,
                 "REVIVA_ALLOWED_ORIGINS": ",".join(config.cors_origins),
             },
         )
@@ -57,4 +64,4 @@ class IngestStage(Construct):
             data.tables["counters"],
             ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:DeleteItem"),
         )
-        allow_secrets(self.handler, secrets.pseudonymization_key, secrets.write_keys)
+        allow_secrets(self.handler, secrets.pseudonymization_key, secrets.write_keys, secrets.origin_verify)

@@ -11,6 +11,7 @@ from infra.config import StageConfig
 # Environment variables naming the secrets a function reads at cold start.
 PSEUDONYMIZATION_KEY_SECRET_ENV = "REVIVA_PSEUDONYMIZATION_KEY_SECRET_ARN"
 WRITE_KEYS_SECRET_ENV = "REVIVA_WRITE_KEYS_SECRET_ARN"
+ORIGIN_VERIFY_SECRET_ENV = "REVIVA_ORIGIN_VERIFY_SECRET_ARN"
 
 
 class PipelineSecrets(Construct):
@@ -18,33 +19,46 @@ class PipelineSecrets(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
         super().__init__(scope, construct_id)
-        self.pseudonymization_key = secretsmanager.Secret(
-            self,
+        self._config = config
+        self.pseudonymization_key = self._generated(
             "PseudonymizationKey",
-            description="HMAC key that pseudonymizes user ids, e-mails and phone numbers",
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                password_length=64, exclude_punctuation=True
-            ),
-            removal_policy=config.removal_policy,
+            "HMAC key that pseudonymizes user ids, e-mails and phone numbers",
+            64,
+            no_rotation_because="Rotating the pseudonymization key would change every stored pseudonym "
+            "and split each visitor's history; it is rotated only by a planned re-keying, never "
+            "automatically.",
         )
-        acknowledge(
-            self.pseudonymization_key,
-            "AwsSolutions-SMG4",
-            "Rotating the pseudonymization key would change every stored pseudonym and split each "
-            "visitor's history; it is rotated only by a planned re-keying, never automatically.",
-        )
-        self.write_keys = secretsmanager.Secret(
-            self,
+        self.write_keys = self._generated(
             "WriteKeys",
-            description="Comma-separated write keys that trackers and SDKs send with events",
+            "Comma-separated write keys that trackers and SDKs send with events",
+            40,
+            no_rotation_because="Write keys are public by nature (they ship in the tracker script); "
+            "operators rotate them by adding a new key beside the old one, which an automatic rotation "
+            "cannot coordinate.",
+        )
+        # CloudFront sends this value in a custom origin header (infra/components/edge.py) and the
+        # ingest function refuses requests without it (reviva/ingest/origin_verify.py): a request sent
+        # straight to the API's own host, around CloudFront and its WAF, is answered 403.
+        self.origin_verify = self._generated(
+            "OriginVerify",
+            "Header value CloudFront adds to API requests; ingest refuses requests without it",
+            48,
+            no_rotation_because="CloudFront holds the value in its origin configuration: a rotation must "
+            "update the secret and the distribution together, which a redeploy with a new secret does; a "
+            "rotation Lambda cannot.",
+        )
+
+    def _generated(
+        self, construct_id: str, description: str, length: int, *, no_rotation_because: str
+    ) -> secretsmanager.Secret:
+        secret = secretsmanager.Secret(
+            self,
+            construct_id,
+            description=description,
             generate_secret_string=secretsmanager.SecretStringGenerator(
-                password_length=40, exclude_punctuation=True
+                password_length=length, exclude_punctuation=True
             ),
-            removal_policy=config.removal_policy,
+            removal_policy=self._config.removal_policy,
         )
-        acknowledge(
-            self.write_keys,
-            "AwsSolutions-SMG4",
-            "Write keys are public by nature (they ship in the tracker script); operators rotate them "
-            "by adding a new key beside the old one, which an automatic rotation cannot coordinate.",
-        )
+        acknowledge(secret, "AwsSolutions-SMG4", no_rotation_because)
+        return secret

@@ -1,4 +1,5 @@
-"""One synth per test session: the prod stage with a custom API domain, layers as recipe placeholders.
+"""One synth per test session: the prod stage with a custom API domain, layers as recipe placeholders
+(and a second, `synthesized_options`, for the options that synth leaves off).
 
 cdk-nag runs inside this synth (an unacknowledged finding fails it); CloudFormation's built-in
 validation is off (it only slows synth down; cfn-lint checks the template instead).
@@ -39,12 +40,21 @@ class Synthesized:
         return {k: v for k, v in self.template["Resources"].items() if v["Type"] == kind}
 
 
-@pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+# The options the main synth leaves at their defaults, in one second synth: the dev stage without a
+# custom API domain (CloudFront must use the execute-api host), enhanced fan-out, provisioned Kinesis.
+OPTIONS_CONTEXT = {
+    "stage": "dev",
+    "layerSource": "recipe",
+    "enhancedFanOut": "true",
+    "kinesisShards": "2",
+}
+
+
+def synthesize(context: dict[str, Any], outdir: Path) -> Synthesized:
+    """Synthesize both stacks for `context` into `outdir` (cdk-nag runs; CloudFormation checks off)."""
     from infra.cdk_app import build_app
 
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    app, stack, firewall, _ = build_app(dict(CONTEXT), outdir=str(outdir), validate=False)
+    app, stack, firewall, _ = build_app(dict(context), outdir=str(outdir), validate=False)
     app.synth()
     return Synthesized(
         outdir=outdir,
@@ -52,3 +62,13 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
         firewall_template=json.loads((outdir / f"{firewall.stack_name}.template.json").read_text()),
         stack_name=stack.stack_name,
     )
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(CONTEXT, tmp_path_factory.mktemp("cdk.out"))
+
+
+@pytest.fixture(scope="session")
+def synthesized_options(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(OPTIONS_CONTEXT, tmp_path_factory.mktemp("cdk.out-options"))

@@ -381,3 +381,133 @@ def test_the_events_table_is_created_at_deploy_time_by_the_pipelines_own_code(
     assert configuration["EnforceWorkGroupConfiguration"] is True
     assert configuration["BytesScannedCutoffPerQuery"] > 0
     assert configuration["ResultConfiguration"]["OutputLocation"]
+
+
+def rendered(value: Any) -> str:
+    """A template string value with each intrinsic function replaced by a readable marker.
+
+    `{"Ref": "X"}` becomes `@Ref:X@` and `{"Fn::GetAtt": ["X", "Y"]}` becomes `@X.Y@`, so a JSON
+    document CloudFormation assembles with Fn::Join can be parsed and compared here.
+    """
+    if isinstance(value, str):
+        return value
+    if "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(rendered(part) for part in parts)
+    if "Ref" in value:
+        return f"@Ref:{value['Ref']}@"
+    if "Fn::GetAtt" in value:
+        return "@{}.{}@".format(*value["Fn::GetAtt"])
+    raise AssertionError(f"cannot render {value}")
+
+
+def test_dashboard_signs_in_through_the_hosted_ui_with_a_public_pkce_client(synthesized: Synthesized) -> None:
+    (client_id, client) = next(iter(synthesized.resources("AWS::Cognito::UserPoolClient").items()))
+    props = client["Properties"]
+    distribution_id = next(iter(synthesized.resources("AWS::CloudFront::Distribution")))
+    dashboard_url = f"https://@{distribution_id}.DomainName@/dashboard/"
+    # A browser app keeps no secret: code grant only (the dashboard always adds a PKCE challenge).
+    assert props["GenerateSecret"] is False
+    assert props["AllowedOAuthFlows"] == ["code"]
+    assert props["AllowedOAuthFlowsUserPoolClient"] is True
+    assert sorted(props["AllowedOAuthScopes"]) == ["email", "openid"]
+    assert props["SupportedIdentityProviders"] == ["COGNITO"]
+    assert [rendered(url) for url in props["CallbackURLs"]] == [dashboard_url]
+    assert [rendered(url) for url in props["LogoutURLs"]] == [dashboard_url]
+    # The hosted UI's prefix: the stage and the stack's own id, never an account number.
+    (domain_id, domain) = next(iter(synthesized.resources("AWS::Cognito::UserPoolDomain").items()))
+    prefix = json.dumps(domain["Properties"]["Domain"])
+    assert "reviva-prod" in prefix and "AWS::StackId" in prefix and "111111111111" not in prefix
+    outputs = synthesized.template["Outputs"]
+    assert rendered(outputs["DashboardUrl"]["Value"]) == dashboard_url
+    assert outputs["UserPoolClientId"]["Value"] == {"Ref": client_id}
+    assert outputs["UserPoolId"]["Value"] == {"Ref": props["UserPoolId"]["Ref"]}
+    hosted_ui = rendered(outputs["HostedUiUrl"]["Value"])
+    assert hosted_ui == f"https://@Ref:{domain_id}@.auth.eu-west-1.amazoncognito.com"
+    groups = synthesized.resources("AWS::Cognito::UserPoolGroup").values()
+    assert {g["Properties"]["UserPoolId"]["Ref"] for g in groups} == {props["UserPoolId"]["Ref"]}
+
+
+def test_the_stack_writes_the_dashboard_s_cognito_config_and_may_write_nothing_else(
+    synthesized: Synthesized,
+) -> None:
+    from infra.components.dashboard_config import DASHBOARD_CONFIG_KEY
+    from infra.publish_site import STACK_OWNED_KEYS
+
+    (writer,) = [
+        r for r in synthesized.resources("Custom::AWS").values() if "putObject" in json.dumps(r["Properties"])
+    ]
+    call = json.loads(rendered(writer["Properties"]["Create"]))
+    assert json.loads(rendered(writer["Properties"]["Update"])) == call
+    site_id, _ = by_marker(synthesized, "bucket/site")
+    params = call["parameters"]
+    assert (params["Bucket"], params["Key"]) == (f"@Ref:{site_id}@", DASHBOARD_CONFIG_KEY)
+    config = json.loads(params["Body"])
+    client_id = next(iter(synthesized.resources("AWS::Cognito::UserPoolClient")))
+    domain_id = next(iter(synthesized.resources("AWS::Cognito::UserPoolDomain")))
+    distribution_id = next(iter(synthesized.resources("AWS::CloudFront::Distribution")))
+    assert config["auth"] == {
+        "provider": "cognito",
+        "domain": f"https://@Ref:{domain_id}@.auth.eu-west-1.amazoncognito.com",
+        "clientId": f"@Ref:{client_id}@",
+        "redirectUri": f"https://@{distribution_id}.DomainName@/dashboard/",
+        "scopes": "openid email",
+        "tokenUse": "id",
+    }
+    assert config["apiBaseUrl"] == ""  # same origin behind CloudFront
+    # The publisher skips the key, or `make deploy` would put the build's local defaults back.
+    assert DASHBOARD_CONFIG_KEY in STACK_OWNED_KEYS
+    put_statements = [
+        s
+        for policy in synthesized.resources("AWS::IAM::Policy").values()
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "s3:PutObject" in as_list(s["Action"])
+        and any(f"@{site_id}.Arn@" in rendered(r) for r in as_list(s["Resource"]))
+    ]
+    assert [as_list(s["Resource"]) for s in put_statements] == [
+        [{"Fn::Join": ["", [{"Fn::GetAtt": [site_id, "Arn"]}, f"/{DASHBOARD_CONFIG_KEY}"]]}]
+    ]
+
+
+def test_every_function_logs_platform_warnings_only_and_its_stage_s_application_level(
+    synthesized: Synthesized,
+) -> None:
+    for spec in FUNCTIONS:
+        _, function = by_marker(synthesized, f"function/{spec.name}")
+        props = function["Properties"]
+        logging = props["LoggingConfig"]
+        assert logging["SystemLogLevel"] == "WARN", spec.name
+        # Not WARN: Powertools' metric lines carry no level, so Lambda files them as INFO.
+        assert logging["ApplicationLogLevel"] == "INFO", spec.name
+        assert props["Environment"]["Variables"]["POWERTOOLS_LOG_LEVEL"] == "INFO"
+
+
+def test_cloudfront_proves_itself_to_ingest_with_a_generated_secret(synthesized: Synthesized) -> None:
+    from reviva.ingest.origin_verify import ORIGIN_VERIFY_HEADER
+
+    (distribution,) = synthesized.resources("AWS::CloudFront::Distribution").values()
+    config = distribution["Properties"]["DistributionConfig"]
+    behavior = next(b for b in config["CacheBehaviors"] if b["PathPattern"] == "/v1/*")
+    origin = next(o for o in config["Origins"] if o["Id"] == behavior["TargetOriginId"])
+    (header,) = origin["OriginCustomHeaders"]
+    assert header["HeaderName"] == ORIGIN_VERIFY_HEADER
+    secrets = synthesized.resources("AWS::SecretsManager::Secret")
+    (secret_id,) = [k for k, v in secrets.items() if "CloudFront adds" in v["Properties"]["Description"]]
+    assert secrets[secret_id]["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32
+    # A dynamic reference CloudFormation resolves at deploy time: the value is never in the template.
+    assert (
+        rendered(header["HeaderValue"]) == f"{{{{resolve:secretsmanager:@Ref:{secret_id}@:SecretString:::}}}}"
+    )
+    _, ingest = by_marker(synthesized, "function/ingest")
+    assert ingest["Properties"]["Environment"]["Variables"]["REVIVA_ORIGIN_VERIFY_SECRET_ARN"] == {
+        "Ref": secret_id
+    }
+    readers = {
+        role["Ref"]
+        for policy in synthesized.resources("AWS::IAM::Policy").values()
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "secretsmanager:GetSecretValue" in as_list(s["Action"])
+        and {"Ref": secret_id} in as_list(s["Resource"])
+        for role in policy["Properties"]["Roles"]
+    }
+    assert readers == {ingest["Properties"]["Role"]["Fn::GetAtt"][0]}

@@ -53,6 +53,9 @@ def ready_line(info: Any) -> str:
     parts = [f"RevivaTech Analytics ready: API {info.api_url} (ingest /v1/batch, health /health)"]
     for prefix, url in info.static_urls.items():
         parts.append(f"{prefix.strip('/')} {url}")
+    machines = getattr(info, "state_machines", None)
+    if machines:
+        parts.append(f"state machines {', '.join(sorted(machines))}")
     parts.append(f"write key {info.write_key}")
     parts.append(f"admin token {info.admin_token}")
     return " · ".join(parts)
@@ -118,6 +121,12 @@ def simulate(
     visitors: int = typer.Option(100, "--visitors", min=1, help="Number of simulated visitors."),
     days: int = typer.Option(7, "--days", min=1, help="Days of history to spread the visits over."),
     seed: int = typer.Option(42, "--seed", min=0, help="Random seed (same seed, same traffic)."),
+    autocapture: bool = typer.Option(
+        False,
+        "--autocapture",
+        help="Add the browser tracker's automatic events (sessions, performance, scroll, clicks, "
+        "forms, exit intent, consent) to every human page view, as the real tracker sends them.",
+    ),
 ) -> None:
     """Send realistic Segment-format traffic to an endpoint and print a summary."""
     _configure_logging(False)
@@ -130,7 +139,13 @@ def simulate(
         raise typer.Exit(2) from error
     try:
         summary = run_simulation(
-            endpoint=endpoint, write_key=write_key, visitors=visitors, days=days, seed=seed, progress=True
+            endpoint=endpoint,
+            write_key=write_key,
+            visitors=visitors,
+            days=days,
+            seed=seed,
+            progress=True,
+            autocapture=autocapture,
         )
     except Exception as error:  # e.g. 401 for a wrong write key, or the endpoint is down
         error_console.print(f"[red]Simulation failed against {endpoint}:[/red] {error}")

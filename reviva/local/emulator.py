@@ -4,23 +4,41 @@ Every resource is created from the declarations in `reviva.topology` and the tab
 `reviva.storage.tables`; nothing is named or wired here by hand. The environment variables the
 handlers read (endpoint, credentials, resource names) are set for this process and restored on
 `stop()`.
+
+Functions exist on the emulator's Lambda so that their ARNs are real there: the state machines are
+created from the definitions CDK deploys, bound to those ARNs. The code behind them runs in this
+process (`reviva.local.lambda_bridge`), never inside moto.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
+import sys
 import urllib.request
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from reviva.aws_clients import client
+from reviva.local.gateway import physical_function_name
 from reviva.settings import Settings, load_settings, reset_settings_cache
 from reviva.storage.tables import create_tables
-from reviva.topology import BUCKETS, EVENTS_STREAM, QUEUES, STREAM_MAPPINGS
+from reviva.topology import (
+    BUCKETS,
+    EVENTS_STREAM,
+    FUNCTIONS,
+    QUEUES,
+    STATE_MACHINES,
+    STREAM_MAPPINGS,
+    FunctionSpec,
+    StateMachineSpec,
+)
+from reviva.workflows import function_substitutions, render_definition
 
 logger = logging.getLogger("reviva.local.emulator")
 
@@ -74,6 +92,103 @@ def queue_name(logical_name: str) -> str:
     return RESOURCE_PREFIX + logical_name
 
 
+def state_machine_name(logical_name: str) -> str:
+    """The physical name of a state machine."""
+    return RESOURCE_PREFIX + logical_name
+
+
+def function_role_name(spec: FunctionSpec) -> str:
+    """The execution role of a function (the identity its stream mapping's records name)."""
+    return physical_function_name(spec)
+
+
+def state_machine_role_name(logical_name: str) -> str:
+    """The role a state machine runs as."""
+    return f"{RESOURCE_PREFIX}{logical_name}-state-machine"
+
+
+def _trust_policy(service: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+        }
+    )
+
+
+def ensure_role(iam: Any, name: str, service: str) -> str:
+    """The ARN of role `name`, created (trusting `service`) unless it exists."""
+    try:
+        return str(iam.get_role(RoleName=name)["Role"]["Arn"])
+    except iam.exceptions.NoSuchEntityException:
+        created = iam.create_role(RoleName=name, AssumeRolePolicyDocument=_trust_policy(service))
+        return str(created["Role"]["Arn"])
+
+
+def _placeholder_code() -> bytes:
+    """A deployment package that is never run: the local runtime runs the handler in its own process."""
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as package:
+        package.writestr("README.txt", "The local runtime runs this function's handler in process.\n")
+    return archive.getvalue()
+
+
+def create_functions(settings: Settings, specs: tuple[FunctionSpec, ...] = FUNCTIONS) -> dict[str, str]:
+    """Create (or keep) every function on the emulator's Lambda; returns name → ARN."""
+    iam = client("iam", settings)
+    lambda_ = client("lambda", settings)
+    runtime = f"python{sys.version_info.major}.{sys.version_info.minor}"  # the interpreter handlers run on
+    arns: dict[str, str] = {}
+    for spec in specs:
+        name = physical_function_name(spec)
+        try:
+            arns[spec.name] = lambda_.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+            continue
+        except lambda_.exceptions.ResourceNotFoundException:
+            pass
+        role = ensure_role(iam, function_role_name(spec), "lambda.amazonaws.com")
+        arns[spec.name] = lambda_.create_function(
+            FunctionName=name,
+            Runtime=runtime,
+            Role=role,
+            Handler=f"{spec.handler_module}.handler",
+            Code={"ZipFile": _placeholder_code()},
+            MemorySize=spec.memory_mb,
+            Timeout=spec.timeout_seconds,
+        )["FunctionArn"]
+    return arns
+
+
+def create_state_machines(
+    settings: Settings,
+    function_arns: Mapping[str, str],
+    specs: tuple[StateMachineSpec, ...] = STATE_MACHINES,
+) -> dict[str, str]:
+    """Create (or update) every state machine from its definition and the functions' ARNs.
+
+    The definition and its substitutions are the ones CDK deploys (`reviva.workflows`), so an
+    execution here walks the states AWS would. Returns logical name → state machine ARN.
+    """
+    iam = client("iam", settings)
+    sfn = client("stepfunctions", settings)
+    existing: dict[str, str] = {}
+    for page in sfn.get_paginator("list_state_machines").paginate():
+        existing.update({machine["name"]: machine["stateMachineArn"] for machine in page["stateMachines"]})
+    arns: dict[str, str] = {}
+    for spec in specs:
+        definition = render_definition(spec.definition, function_substitutions(spec, function_arns))
+        role = ensure_role(iam, state_machine_role_name(spec.logical_name), "states.amazonaws.com")
+        name = state_machine_name(spec.logical_name)
+        if name in existing:
+            sfn.update_state_machine(stateMachineArn=existing[name], definition=definition, roleArn=role)
+            arns[spec.logical_name] = existing[name]
+        else:
+            arns[spec.logical_name] = sfn.create_state_machine(
+                name=name, definition=definition, roleArn=role, type="STANDARD"
+            )["stateMachineArn"]
+    return arns
+
+
 @dataclass
 class EmulatedResources:
     """What the emulator created, by logical name."""
@@ -84,6 +199,8 @@ class EmulatedResources:
     queue_urls: dict[str, str] = field(default_factory=dict)  # logical → URL
     buckets: dict[str, str] = field(default_factory=dict)  # logical → name
     tables: list[str] = field(default_factory=list)
+    functions: dict[str, str] = field(default_factory=dict)  # function name (topology) → ARN
+    state_machines: dict[str, str] = field(default_factory=dict)  # logical → ARN
 
 
 class Emulator:
@@ -108,6 +225,11 @@ class Emulator:
 
         # werkzeug logs every request at INFO unless its logger already has a level.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        # moto's Step Functions logs every failed state with its whole parse tree at ERROR; the
+        # execution's history (`get_execution_history`) records the same failure readably.
+        parser_logger = logging.getLogger("moto.stepfunctions.parser")
+        if parser_logger.level == logging.NOTSET:
+            parser_logger.setLevel(logging.CRITICAL)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         server = ThreadedMotoServer(ip_address=self.host, port=0, verbose=False)
         server.start()
@@ -209,6 +331,9 @@ class Emulator:
             s3.create_bucket(**create_args)
             resources.buckets[bucket.logical_name] = name
             exported[env_name(bucket.logical_name, "BUCKET")] = name
+
+        resources.functions = create_functions(settings)
+        resources.state_machines = create_state_machines(settings, resources.functions)
 
         self.environment.set(exported)
         reset_settings_cache()

@@ -2,7 +2,8 @@
 
 Wiring only: the emulator creates the stack from the topology, the gateway serves the topology's
 routes, one poller per shard feeds each stream mapping's consumer, a timer fires the schedules,
-and optional demo traffic goes through the public HTTP endpoint like any client's.
+the state machines run on the emulator with their Lambda tasks answered by the local handlers, and
+optional demo traffic goes through the public HTTP endpoint like any client's.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from reviva.local.gateway import (
     import_handler_resolver,
     project_root,
 )
+from reviva.local.lambda_bridge import LambdaBridge
 from reviva.local.stream_poller import StreamPollers
 from reviva.settings import load_settings, reset_settings_cache
 from reviva.topology import FUNCTIONS, ROUTES, SCHEDULES, STREAM_MAPPINGS, ScheduleSpec, function_spec
@@ -156,6 +158,7 @@ class RuntimeInfo:
     write_key: str
     admin_token: str
     static_urls: dict[str, str] = field(default_factory=dict)  # prefix → URL
+    state_machines: dict[str, str] = field(default_factory=dict)  # logical name → ARN on the emulator
 
     @property
     def dashboard_url(self) -> str | None:
@@ -199,6 +202,7 @@ class LocalRuntime:
         self.emulator = Emulator(data_dir)
         self.resources: EmulatedResources | None = None
         self.invoker: FunctionInvoker | None = None
+        self.lambda_bridge: LambdaBridge | None = None
         self.server: GatewayServer | None = None
         self.pollers: list[StreamPollers] = []
         self.schedules: ScheduleTimer | None = None
@@ -232,6 +236,9 @@ class LocalRuntime:
         settings = load_settings()
         self.invoker.region = settings.aws_region
         gateway.region = settings.aws_region
+        # State machines call their functions through the emulator's Lambda: run those here.
+        self.lambda_bridge = LambdaBridge(self.invoker, settings.aws_region)
+        self.lambda_bridge.install()
         if self.warm_up:
             self._import_handlers()
 
@@ -270,7 +277,36 @@ class LocalRuntime:
             write_key=self.write_key,
             admin_token=self.admin_token,
             static_urls={prefix: api_url + prefix for prefix in self.static_mounts},
+            state_machines=dict(self.resources.state_machines) if self.resources else {},
         )
+
+    def start_execution(self, state_machine: str, execution_input: Any, name: str | None = None) -> str:
+        """Start the declared state machine `state_machine` on the emulator; returns the execution ARN.
+
+        The name defaults to a fresh UUID, as in AWS; moto would otherwise leave `$$.Execution.Name`
+        empty and refuse a second unnamed execution.
+        """
+        if self.resources is None:
+            raise RuntimeError("the local runtime is not started")
+        machine_arn = self.resources.state_machines.get(state_machine)
+        if machine_arn is None:
+            raise KeyError(f"no state machine named {state_machine!r} in the topology")
+        execution = client("stepfunctions", load_settings()).start_execution(
+            stateMachineArn=machine_arn, name=name or str(uuid.uuid4()), input=json.dumps(execution_input)
+        )
+        return str(execution["executionArn"])
+
+    def wait_for_execution(self, execution_arn: str, timeout_seconds: float = 60.0) -> dict[str, Any]:
+        """`describe_execution` once the execution has left RUNNING; TimeoutError if it does not in time."""
+        sfn = client("stepfunctions", load_settings())
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            described: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
+            if described["status"] != "RUNNING":
+                return described
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"{execution_arn} is still running after {timeout_seconds} s")
+            time.sleep(0.02)
 
     def stop(self) -> None:
         """Stop pollers, schedules, the gateway and moto, and restore the environment."""
@@ -284,6 +320,9 @@ class LocalRuntime:
         if self.server is not None:
             self.server.stop()
             self.server = None
+        if self.lambda_bridge is not None:
+            self.lambda_bridge.uninstall()
+            self.lambda_bridge = None
         self.emulator.stop()
         self.environment.restore()
         reset_settings_cache()

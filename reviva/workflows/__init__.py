@@ -3,6 +3,10 @@
 Each definition is a JSON file beside this module. ARNs and names that differ between AWS and the
 emulator are `${Name}` placeholders: CDK passes them as `DefinitionSubstitutions`, the local runtime
 binds them with `render_definition`. So the state machine AWS runs is the one local tests execute.
+
+A function a state machine declares (`StateMachineSpec.functions`) is bound by one naming rule,
+`function_arn_placeholder`, and `function_substitutions` applies it for both sides, so CDK and the
+local runtime cannot bind a definition differently.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import re
 from collections.abc import Mapping
 from importlib import resources
 from typing import Any
+
+from reviva.topology import StateMachineSpec
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z][A-Za-z0-9_]*)\}")
 
@@ -38,3 +44,28 @@ def load_definition(name: str, substitutions: Mapping[str, str]) -> dict[str, An
     """The bound definition as a dict."""
     loaded: dict[str, Any] = json.loads(render_definition(name, substitutions))
     return loaded
+
+
+def function_arn_placeholder(function: str) -> str:
+    """The placeholder that stands for a function's ARN: "erasure" → "ErasureFunctionArn"."""
+    return "".join(part.title() for part in function.split("_")) + "FunctionArn"
+
+
+def function_substitutions(spec: StateMachineSpec, function_arns: Mapping[str, str]) -> dict[str, str]:
+    """The substitutions of one state machine: the ARN of each function it declares, by placeholder.
+
+    `function_arns` maps function names (as in the topology) to ARNs, CDK tokens in AWS or the
+    emulator's ARNs locally. A placeholder the definition uses but no declared function binds is an
+    error here, before any resource is created, rather than an unbound `${...}` at run time.
+    """
+    missing = [name for name in spec.functions if name not in function_arns]
+    if missing:
+        raise KeyError(f"state machine {spec.logical_name} calls functions without an ARN: {missing}")
+    substitutions = {function_arn_placeholder(name): function_arns[name] for name in spec.functions}
+    unbound = placeholders(spec.definition) - substitutions.keys()
+    if unbound:
+        raise KeyError(
+            f"state machine {spec.logical_name} uses placeholders no declared function binds: "
+            f"{sorted(unbound)}"
+        )
+    return {name: value for name, value in substitutions.items() if name in placeholders(spec.definition)}

@@ -18,8 +18,14 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from reviva.topology import STATE_MACHINES
-from reviva.workflows import load_definition, placeholders, render_definition
+from reviva.topology import STATE_MACHINES, StateMachineSpec
+from reviva.workflows import (
+    function_arn_placeholder,
+    function_substitutions,
+    load_definition,
+    placeholders,
+    render_definition,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +48,10 @@ def erasure_machine() -> Iterator[tuple[Any, str]]:
             Code={"ZipFile": code.getvalue()},
         )["FunctionArn"]
         sfn = boto3.client("stepfunctions", region_name="us-east-1")
-        definition = render_definition("erasure", {"ErasureFunctionArn": function_arn})
+        (spec,) = [spec for spec in STATE_MACHINES if spec.logical_name == "erasure"]
+        definition = render_definition(
+            spec.definition, function_substitutions(spec, {"erasure": function_arn})
+        )
         machine = sfn.create_state_machine(name="erasure", definition=definition, roleArn=role)
         yield sfn, machine["stateMachineArn"]
 
@@ -81,10 +90,26 @@ def test_a_request_without_a_subject_fails_before_any_step(erasure_machine: tupl
 
 def test_every_declared_state_machine_binds_all_its_placeholders() -> None:
     for spec in STATE_MACHINES:
-        assert placeholders(spec.definition) == {"ErasureFunctionArn"}
-        bound = load_definition(
-            spec.definition, {"ErasureFunctionArn": "arn:aws:lambda:us-east-1:1:function:x"}
-        )
+        # The functions a state machine declares are exactly the placeholders its definition uses.
+        assert placeholders(spec.definition) == {function_arn_placeholder(name) for name in spec.functions}
+        arns: dict[str, str] = {
+            name: f"arn:aws:lambda:us-east-1:1:function:{name}" for name in spec.functions
+        }
+        bound = load_definition(spec.definition, function_substitutions(spec, arns))
         assert "${" not in json.dumps(bound)
     with pytest.raises(KeyError):
         render_definition("erasure", {})
+
+
+def test_the_placeholder_of_a_function_is_its_title_cased_name() -> None:
+    assert function_arn_placeholder("erasure") == "ErasureFunctionArn"
+    assert function_arn_placeholder("score_batch") == "ScoreBatchFunctionArn"
+
+
+def test_substitutions_refuse_a_definition_the_declared_functions_do_not_bind() -> None:
+    undeclared = StateMachineSpec("erasure-without-functions", "erasure", ())
+    with pytest.raises(KeyError, match="ErasureFunctionArn"):
+        function_substitutions(undeclared, {"erasure": "arn:aws:lambda:us-east-1:1:function:erasure"})
+    declared = StateMachineSpec("erasure", "erasure", ("erasure",))
+    with pytest.raises(KeyError, match="without an ARN"):
+        function_substitutions(declared, {})

@@ -1,19 +1,25 @@
 """One topology: what the synthesized template holds and what the local runtime builds must match.
 
 The local side is a real `LocalRuntime` (moto server, gateway, stream pollers, schedule timer):
-its live resources are listed through the AWS APIs, its routes, functions, mappings and schedules
-read from the running objects. The AWS side is the template, through each resource's topology mark.
+its live resources are listed through the AWS APIs, its routes, mappings and schedules read from
+the running objects. The AWS side is the template, through each resource's topology mark. State
+machines match by name and by their definitions once the template's `DefinitionSubstitutions` are
+bound to the local functions' ARNs.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from infra.components.topology_tags import METADATA_KEY
 from reviva.aws_clients import client
+from reviva.local.gateway import physical_function_name
 from reviva.local.runtime import LocalRuntime
 from reviva.settings import load_settings
 from reviva.storage.tables import TABLE_MODELS
@@ -26,8 +32,15 @@ def aws_test_environment() -> Iterator[None]:
     yield
 
 
+@dataclass
+class LocalTopology:
+    kinds: dict[str, set[str]]  # kind → logical names
+    function_arns: dict[str, str]  # function name → ARN on the emulator
+    definitions: dict[str, dict[str, Any]]  # state machine → its definition on the emulator
+
+
 @pytest.fixture(scope="module")
-def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, set[str]]]:
+def local_topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTopology]:
     runtime = LocalRuntime(
         port=0,
         data_dir=Path(tmp_path_factory.mktemp("reviva")),
@@ -48,9 +61,26 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, set[st
         stream_names = set(client("kinesis", settings).list_streams()["StreamNames"])
         queue_urls = set(client("sqs", settings).list_queues().get("QueueUrls", []))
         bucket_names = {b["Name"] for b in client("s3", settings).list_buckets()["Buckets"]}
+        lambda_functions = {
+            f["FunctionName"]: f["FunctionArn"]
+            for f in client("lambda", settings).list_functions()["Functions"]
+        }
+        function_arns = {
+            name: lambda_functions[physical_function_name(spec)]
+            for name, spec in runtime.invoker.specs.items()
+            if physical_function_name(spec) in lambda_functions
+        }
+        sfn = client("stepfunctions", settings)
+        machine_arns = {m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
+        definitions = {
+            logical: json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"])
+            for logical, arn in resources.state_machines.items()
+            if arn in machine_arns
+        }
         gateway = runtime.server.gateway
-        yield {
-            "function": set(runtime.invoker.specs),
+        kinds = {
+            # A function exists locally when the runtime can run it and the emulator knows its ARN.
+            "function": set(function_arns),
             "route": {f"{c.route.method} {c.route.path}" for c in gateway.route_table.routes},
             "mapping": {
                 f"{s.mapping.stream}->{s.mapping.function}" for p in runtime.pollers for s in p.pollers
@@ -60,24 +90,65 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, set[st
             "queue": {logical for logical, url in resources.queue_urls.items() if url in queue_urls},
             "bucket": {logical for logical, name in resources.buckets.items() if name in bucket_names},
             "schedule": set(runtime.schedules._schedules) if runtime.schedules else set(),
+            "statemachine": set(definitions),
         }
+        yield LocalTopology(kinds, function_arns, definitions)
     finally:
         runtime.stop()
 
 
+def marked(synthesized: Synthesized, kind: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Logical name → (logical id, resource) of every template resource marked `kind/name`."""
+    found: dict[str, tuple[str, dict[str, Any]]] = {}
+    for logical_id, resource in synthesized.template["Resources"].items():
+        mark = resource.get("Metadata", {}).get(METADATA_KEY, "")
+        if mark.startswith(kind + "/"):
+            found[mark.split("/", 1)[1]] = (logical_id, resource)
+    return found
+
+
 def in_template(synthesized: Synthesized, kind: str) -> set[str]:
-    marks = [r.get("Metadata", {}).get(METADATA_KEY, "") for r in synthesized.template["Resources"].values()]
-    return {m.split("/", 1)[1] for m in marks if m.startswith(kind + "/")}
+    return set(marked(synthesized, kind))
 
 
 @pytest.mark.integration
 @pytest.mark.parametrize(
-    "kind", ["function", "route", "mapping", "table", "stream", "queue", "bucket", "schedule"]
+    "kind", ["function", "route", "mapping", "table", "stream", "queue", "bucket", "schedule", "statemachine"]
 )
 def test_aws_and_local_build_the_same_topology(
-    synthesized: Synthesized, local: dict[str, set[str]], kind: str
+    synthesized: Synthesized, local_topology: LocalTopology, kind: str
 ) -> None:
     aws = in_template(synthesized, kind)
+    local = local_topology.kinds[kind]
     assert aws, f"no {kind} in the template"
-    assert aws - local[kind] == set(), f"{kind}s in AWS but not local"
-    assert local[kind] - aws == set(), f"{kind}s local but not in AWS"
+    assert aws - local == set(), f"{kind}s in AWS but not local"
+    assert local - aws == set(), f"{kind}s local but not in AWS"
+
+
+@pytest.mark.integration
+def test_aws_and_local_state_machines_have_the_same_definition(
+    synthesized: Synthesized, local_topology: LocalTopology
+) -> None:
+    """The template's definition, its substitutions bound to the local functions, is the local one."""
+    functions_by_logical_id = {
+        logical_id: name for name, (logical_id, _) in marked(synthesized, "function").items()
+    }
+    machines = marked(synthesized, "statemachine")
+    assert machines, "no state machine in the template"
+    for name, (_, resource) in machines.items():
+        properties = resource["Properties"]
+        definition = properties["DefinitionString"]
+        assert isinstance(definition, str), (
+            f"{name}: the definition is built from tokens, not the stored file"
+        )
+        for placeholder, value in properties.get("DefinitionSubstitutions", {}).items():
+            # CDK binds each placeholder to a marked function's ARN; locally that function's ARN.
+            assert set(value) == {"Fn::GetAtt"} and value["Fn::GetAtt"][1] == "Arn", (
+                name,
+                placeholder,
+                value,
+            )
+            function = functions_by_logical_id[value["Fn::GetAtt"][0]]
+            definition = definition.replace("${" + placeholder + "}", local_topology.function_arns[function])
+        assert "${" not in definition, f"{name}: a placeholder the template does not bind"
+        assert json.loads(definition) == local_topology.definitions[name], f"{name} differs"

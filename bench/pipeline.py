@@ -13,16 +13,20 @@ from typing import Any
 from botocore.client import BaseClient
 
 from bench.timing import median_rate
+from bench.tracker_requests import tracker_requests
 from bench.traffic import (
-    collected_events,
+    ingest_requests,
     ingest_service,
     lambda_batches,
     request_context,
     simulated_messages,
+    tracked_events,
 )
 from reviva.enrich.journey_rules import load_journey_rules
 from reviva.enrich.service import EnrichPorts, process_batch
+from reviva.enrich.stream_records import StreamRecord, decode_record
 from reviva.events import CollectedEvent
+from reviva.ingest.publisher import KinesisPublisher, RecordFormat, build_records
 
 INGEST_BATCH = 500
 DYNAMODB_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
@@ -41,6 +45,11 @@ class PipelineFigures:
     per_window: list[dict[str, Any]] = field(default_factory=list)
     lake_objects_per_commit: float = 0.0
     kinesis_calls: list[tuple[int, float]] = field(default_factory=list)
+    # Ingest with publishing (serialize, group, compress; Kinesis stubbed), tracker-shaped requests.
+    publish_rate: float = 0.0
+    publish_runs: list[float] = field(default_factory=list)
+    # Per record format ("event", "envelope"): records, bytes and billed 1 KB units per event.
+    stream: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def bench_ingest(messages: list[dict[str, Any]]) -> tuple[float, list[float]]:
@@ -58,13 +67,61 @@ def bench_ingest(messages: list[dict[str, Any]]) -> tuple[float, list[float]]:
     return median_rate(work)
 
 
+class _AcceptingKinesis:
+    """A Kinesis client that accepts every record: the benchmark measures our side of PutRecords."""
+
+    def put_records(self, StreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "FailedRecordCount": 0,
+            "Records": [{"SequenceNumber": "1", "ShardId": "shardId-000000000000"} for _ in Records],
+        }
+
+
+def bench_ingest_publish(
+    messages: list[dict[str, Any]], record_format: RecordFormat = "envelope"
+) -> tuple[float, list[float]]:
+    """Messages per second validated AND published (records built and compressed), one tracker
+    request at a time, Kinesis stubbed."""
+    service = ingest_service()
+    context = request_context()
+    requests = [request.messages for request in tracker_requests(messages)]
+
+    def work() -> int:
+        published = 0
+        publisher = KinesisPublisher(_AcceptingKinesis(), "bench", record_format=record_format)
+        for request in requests:
+            published += publisher.publish(service.build_events(request, context).events).published
+        return published
+
+    return median_rate(work)
+
+
+def stream_figures(events: list[CollectedEvent]) -> dict[str, dict[str, float]]:
+    """Records, metered bytes (data + partition key) and billed 1 KB units per event on the
+    stream, for one record per event ("event") and one envelope per (request, visitor)."""
+    figures: dict[str, dict[str, float]] = {}
+    requests = ingest_requests(events)
+    formats: tuple[RecordFormat, ...] = ("event", "envelope")
+    for record_format in formats:
+        records = size = units = 0
+        for request in requests:
+            drafts, _ = build_records(request, record_format)
+            records += len(drafts)
+            size += sum(draft.size for draft in drafts)
+            units += sum(-(-draft.size // 1024) for draft in drafts)
+        figures[record_format] = {
+            "records_per_event": records / len(events),
+            "bytes_per_event": size / len(events),
+            "units_per_event": units / len(events),
+        }
+    return figures
+
+
 def _memory_ports() -> EnrichPorts:
     from tests.enrich.fakes import MemoryCounters, MemoryLake, MemoryPoison, MemoryVisitors
 
     counters = MemoryCounters()
-    return EnrichPorts(
-        MemoryVisitors(counters), counters, MemoryLake(), MemoryPoison(), load_journey_rules(None)
-    )
+    return EnrichPorts(MemoryVisitors(), counters, MemoryLake(), MemoryPoison(), load_journey_rules(None))
 
 
 def bench_enrich(events: list[CollectedEvent], window: float) -> tuple[float, list[float]]:
@@ -75,7 +132,7 @@ def bench_enrich(events: list[CollectedEvent], window: float) -> tuple[float, li
         ports = _memory_ports()
         done = 0
         for batch in batches:
-            done += len(batch.records)
+            done += batch.events
             process_batch(batch.records, ports)
         return done
 
@@ -132,7 +189,7 @@ def requests_per_event(events: list[CollectedEvent], window: float) -> dict[str,
         create_tables(settings)
         counters = DynamoCounterRepository(settings)
         ports = EnrichPorts(
-            DynamoVisitorRepository(settings, counters=counters),
+            DynamoVisitorRepository(settings),
             counters,
             MemoryLake(),
             MemoryPoison(),
@@ -204,9 +261,11 @@ def lake_objects_per_commit(events: list[CollectedEvent], commits: int = 5) -> f
         for shard_batch in batch[:commits]:
             rows = []
             for record in shard_batch.records:
-                event = CollectedEvent.model_validate_json(record.data)
-                rows.append(build_lake_row(record, event, describe_event(event), AppliedEvent()))
-            sequence += len(rows)
+                # One sequence across the shards' batches, so no commit is skipped as a replay.
+                sequence += 1
+                renumbered = StreamRecord("shardId-bench", str(sequence), record.partition_key, record.data)
+                for event in decode_record(renumbered).events:
+                    rows.append(build_lake_row(renumbered, event, describe_event(event), AppliedEvent()))
             writer.append("shardId-bench", rows, str(sequence))
         after = sum(1 for p in Path(tmp, "lake").rglob("*") if p.is_file())
         return (after - before) / max(1, min(commits, len(batch)))
@@ -223,7 +282,9 @@ def run(visitors: int = 300, days: int = 7, windows: tuple[float, ...] = (1, 5, 
     messages = simulated_messages(visitors, days)
     figures.messages = len(messages)
     figures.ingest_rate, figures.ingest_runs = bench_ingest(messages)
-    events = collected_events(messages)
+    figures.publish_rate, figures.publish_runs = bench_ingest_publish(messages)
+    events = tracked_events(messages)
+    figures.stream = stream_figures(events)
     figures.enrich_window = 5
     figures.enrich_rate, figures.enrich_runs = bench_enrich(events, figures.enrich_window)
     figures.per_window = [requests_per_event(events, w) for w in windows]

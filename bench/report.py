@@ -29,7 +29,33 @@ def _pipeline_table(figures: PipelineFigures) -> list[str]:
         "",
         "Ingest runs: " + ", ".join(f"{r:,.0f}" for r in figures.ingest_runs) + ".",
         "Enrich runs: " + ", ".join(f"{r:,.0f}" for r in figures.enrich_runs) + ".",
+        "",
+        "With publishing (records serialized, grouped per visitor and compressed; Kinesis stubbed), one "
+        f"tracker-shaped request at a time: {figures.publish_rate:,.0f} messages/s (runs: "
+        + ", ".join(f"{r:,.0f}" for r in figures.publish_runs)
+        + ").",
+        "",
+        *_stream_table(figures),
     ]
+
+
+def _stream_table(figures: PipelineFigures) -> list[str]:
+    if not figures.stream:
+        return []
+    names = {
+        "event": "one JSON record per event (before)",
+        "envelope": "one zlib envelope per (request, visitor)",
+    }
+    lines = [
+        "| stream record format | records / event | bytes / event (data + key) | billed 1 KB units / event |",
+        "|---|---|---|---|",
+    ]
+    for record_format, row in figures.stream.items():
+        lines.append(
+            f"| {names.get(record_format, record_format)} | {row['records_per_event']:.3f} | "
+            f"{row['bytes_per_event']:,.0f} | {row['units_per_event']:.3f} |"
+        )
+    return lines
 
 
 def _replay_table(figures: PipelineFigures) -> list[str]:

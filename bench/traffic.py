@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from bench.tracker_requests import tracker_requests
 from reviva.enrich.stream_records import StreamRecord
 from reviva.events import CollectedEvent
+from reviva.ingest.publisher import RecordFormat, build_records
 from reviva.ingest.service import IngestConfig, IngestService, RequestContext
 from reviva.simulate import plan_traffic
 
@@ -58,6 +60,34 @@ def collected_events(messages: list[dict]) -> list[CollectedEvent]:  # type: ign
     return events
 
 
+def tracked_events(messages: list[dict]) -> list[CollectedEvent]:  # type: ignore[type-arg]
+    """What ingest would put on the stream when a browser tracker sends these messages.
+
+    The tracker's requests (`bench.tracker_requests`, the policy of tracker/delivery-policy.json)
+    are received 200 ms after they are sent; a request's events share its receipt time, which is
+    how `lambda_batches` finds them together again.
+    """
+    service = ingest_service()
+    events: list[CollectedEvent] = []
+    for request in tracker_requests(messages):
+        sent = [{**message, "sentAt": request.sent_at.isoformat()} for message in request.messages]
+        received = request_context(request.sent_at + timedelta(milliseconds=200))
+        events.extend(service.build_events(sent, received).events)
+    return events
+
+
+def ingest_requests(events: Sequence[CollectedEvent]) -> list[list[CollectedEvent]]:
+    """Events regrouped into the ingest requests that carried them, in order of receipt.
+
+    Ingest stamps one receipt time on a request, so (receipt time, visitor) finds each request's
+    events of one visitor, which is all the publisher ever puts in one envelope.
+    """
+    requests: dict[tuple[datetime, str], list[CollectedEvent]] = {}
+    for event in sorted(events, key=lambda e: e.received_at):
+        requests.setdefault((event.received_at, event.visitor_key), []).append(event)
+    return list(requests.values())
+
+
 def shard_of(partition_key: str, shards: int = SHARDS) -> int:
     """Kinesis' mapping: the MD5 of the partition key in evenly split hash-key ranges."""
     return int.from_bytes(hashlib.md5(partition_key.encode()).digest(), "big") * shards >> 128
@@ -67,33 +97,46 @@ def shard_of(partition_key: str, shards: int = SHARDS) -> int:
 class ShardBatch:
     shard_id: str
     records: list[StreamRecord]
+    # Events the records carry (an envelope record carries several).
+    events: int = 0
 
 
 def lambda_batches(
-    events: list[CollectedEvent], window_seconds: float, max_batch: int = 500, shards: int = SHARDS
+    events: list[CollectedEvent],
+    window_seconds: float,
+    max_batch: int = 500,
+    shards: int = SHARDS,
+    record_format: RecordFormat = "envelope",
 ) -> Iterator[ShardBatch]:
-    """Batches as the event source mapping would form them, with events arriving as they happen.
+    """Batches as the event source mapping would form them, with records arriving as they happen.
 
-    A batch closes when its window has passed since its first record, or when it is full.
+    The records are what `KinesisPublisher` puts for each ingest request (`ingest_requests`):
+    one envelope per (request, visitor), or one plain record per event with "event". A batch
+    holds at most `max_batch` records and closes when its window has passed since its first.
     """
-    per_shard: dict[int, list[CollectedEvent]] = {}
-    for event in sorted(events, key=lambda e: e.received_at):
-        per_shard.setdefault(shard_of(event.visitor_key, shards), []).append(event)
-    for shard, shard_events in sorted(per_shard.items()):
+    per_shard: dict[int, list[tuple[datetime, bytes, str, int]]] = {}
+    for request in ingest_requests(events):
+        drafts, failed = build_records(request, record_format)
+        if failed:
+            raise ValueError(f"the publisher could not carry {len(failed)} events: {failed[0]}")
+        for draft in drafts:
+            placed = (request[0].received_at, draft.data, draft.partition_key, len(draft.event_indexes))
+            per_shard.setdefault(shard_of(draft.partition_key, shards), []).append(placed)
+    for shard, shard_records in sorted(per_shard.items()):
         shard_id = f"shardId-{shard:012d}"
-        batch: list[StreamRecord] = []
+        batch = ShardBatch(shard_id, [])
         opened: datetime | None = None
-        for sequence, event in enumerate(shard_events, start=1):
-            if batch and (
-                len(batch) >= max_batch
+        for sequence, (arrived, data, key, carried) in enumerate(shard_records, start=1):
+            if batch.records and (
+                len(batch.records) >= max_batch
                 or opened is None
-                or (event.received_at - opened).total_seconds() > window_seconds
+                or (arrived - opened).total_seconds() > window_seconds
             ):
-                yield ShardBatch(shard_id, batch)
-                batch = []
-            if not batch:
-                opened = event.received_at
-            data = event.model_dump_json(exclude_none=True).encode()
-            batch.append(StreamRecord(shard_id, str(sequence), event.visitor_key, data))
-        if batch:
-            yield ShardBatch(shard_id, batch)
+                yield batch
+                batch = ShardBatch(shard_id, [])
+            if not batch.records:
+                opened = arrived
+            batch.records.append(StreamRecord(shard_id, str(sequence), key, data))
+            batch.events += carried
+        if batch.records:
+            yield batch

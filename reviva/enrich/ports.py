@@ -49,10 +49,12 @@ class CounterCommit:
 
 @dataclass
 class VisitorCommit:
-    """Everything one visitor's transaction writes, atomically.
+    """Everything one visitor's write stores.
 
-    `counters`, when set, rides in the same transaction: a batch's counter update costs no write
-    request of its own. Its failure fails the whole batch (see the service).
+    The profile item alone carries what makes the write exactly-once (its version, the per-shard
+    watermark and the recent messageIds), so it is one conditional write, not a transaction.
+    Closed sessions and identity links are deterministic for a given stored state and batch, so
+    writing them first, without a condition, is idempotent under redelivery.
     """
 
     visitor_key: str
@@ -60,9 +62,8 @@ class VisitorCommit:
     state: VisitorState
     watermarks: dict[str, str]
     recent_ids: bytes
-    sessions: list[SessionState]
+    sessions: list[SessionState]  # sessions this batch closed; the open one rides in the profile
     identity_links: list[tuple[str, str, str]]
-    counters: CounterCommit | None = None
 
 
 class VisitorRepository(Protocol):
@@ -73,9 +74,9 @@ class VisitorRepository(Protocol):
         ...
 
     def commit(self, commit: VisitorCommit) -> None:
-        """Write one visitor's changes (and `commit.counters`) in one transaction.
+        """Write one visitor's closed sessions and links, then its profile conditionally.
 
-        Raise ConcurrentUpdate on a version clash of the visitor, CountersMoved on one of the counters.
+        Raise ConcurrentUpdate when the profile's version moved since it was read.
         """
         ...
 

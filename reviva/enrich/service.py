@@ -6,11 +6,13 @@ Effect-exactly-once rests on three watermarks and one order of writes:
    event ids, times from event timestamps), so a retry recomputes exactly what an earlier attempt
    did.
 2. The lake is written first, then the live counters: each in one atomic commit that also moves a
-   per-shard watermark, and each skips records at or below its own watermark. The counters ride in
-   the first visitor's transaction (they cost no write request of their own) or, in a batch with
-   no visitor to write, in a transaction of their own.
-3. Visitors are written last, one transaction each, moving a per-visitor, per-shard watermark and
-   the visitor's window of recent messageIds (client retries of the same message).
+   per-shard watermark, and each skips records at or below its own watermark.
+3. Visitors are written last, one conditional write of the profile item each (not a transaction:
+   the item itself holds the version, the per-visitor, per-shard watermark and the visitor's window
+   of recent messageIds, so a single-item condition is enough). Sessions the batch closed and new
+   identity links go first, unconditionally: they are deterministic, so rewriting them on a
+   redelivery is harmless. The open session rides inside the profile item, so an ordinary batch
+   costs a visitor exactly one small write.
 
 So a visitor's events are never applied before they are in the lake and counted, and a redelivered
 record is recognised at every store. A visitor whose transaction fails has its records reported as
@@ -21,7 +23,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 from aws_lambda_powertools import Logger
 
@@ -48,7 +52,7 @@ from reviva.events import CollectedEvent, EnrichedEvent
 
 logger = Logger(child=True)
 
-MAX_TRANSACTION_ITEMS = 100
+VISITOR_WRITERS = 8  # concurrent visitor writes in one batch
 
 
 @dataclass
@@ -101,17 +105,32 @@ def _as_int(sequence: str | None) -> int:
 def _decode_all(
     records: Sequence[StreamRecord], outcome: BatchOutcome
 ) -> tuple[list[tuple[StreamRecord, CollectedEvent]], list[PoisonItem]]:
+    """Each readable event with the record that carried it, in stream order; and the poison.
+
+    Poison is a record that cannot be read at all (stats "poison") or one invalid event inside a
+    readable envelope ("poison_events"): its valid neighbours are still enriched.
+    """
     decoded: list[tuple[StreamRecord, CollectedEvent]] = []
     poison: list[PoisonItem] = []
+    outcome.stats["records"] += len(records)
     for record in records:
         try:
-            decoded.append((record, decode_record(record)))
+            carried = decode_record(record)
         except PoisonRecord as exc:
             outcome.stats["poison"] += 1
             poison.append(
                 PoisonItem(
                     record.shard_id, record.sequence_number, record.partition_key, str(exc), record.data
                 )
+            )
+            continue
+        decoded.extend((record, event) for event in carried.events)
+        outcome.stats["events"] += len(carried.events)
+        for invalid in carried.invalid:
+            outcome.stats["poison_events"] += 1
+            reason = f"event {invalid.index} of {carried.event_count} in the record: {invalid.reason}"
+            poison.append(
+                PoisonItem(record.shard_id, record.sequence_number, record.partition_key, reason, invalid.raw)
             )
     return decoded, poison
 
@@ -143,8 +162,11 @@ def process_batch(records: Sequence[StreamRecord], ports: EnrichPorts) -> BatchO
             outcome.stats["bot"] += 1
         else:
             visitor = visitors[event.visitor_key]
-            visitor.sequences.append(record.sequence_number)
-            visitor.last_sequence = record.sequence_number
+            # An envelope's events share their record's sequence number: all are written in the
+            # same visitor, lake and counter commits, so record-level watermarks stay exact.
+            if visitor.last_sequence != record.sequence_number:
+                visitor.sequences.append(record.sequence_number)
+                visitor.last_sequence = record.sequence_number
             if sequence <= visitor.applied_up_to:
                 outcome.stats["already_applied"] += 1
                 continue
@@ -167,42 +189,45 @@ def process_batch(records: Sequence[StreamRecord], ports: EnrichPorts) -> BatchO
         ports.poison.record_poison(poison)
     if rows:
         outcome.stats["lake_rows"] += ports.lake.append(shard_id, rows, last_sequence)
-    dirty = [v for v in visitors.values() if v.dirty and v.last_sequence is not None]
     if counters:
         expected = None if counter_mark < 0 else str(counter_mark)
-        pending = CounterCommit(shard_id, expected, last_sequence, counters.minutes)
-        first = _commit_for(dirty[0], shard_id) if dirty else None
-        if first is not None and _fits_one_transaction(first, pending):
-            # The counters ride in the first visitor's transaction: no write request of their own,
-            # still committed before any other visitor. If it fails, the whole batch is redelivered.
-            first.counters = pending
-            ports.visitors.commit(first)
+        ports.counters.commit(CounterCommit(shard_id, expected, last_sequence, counters.minutes))
+        outcome.stats["counter_writes"] += 1
+    dirty = [v for v in visitors.values() if v.dirty and v.last_sequence is not None]
+    # Visitors are independent items: writing them concurrently keeps a full batch's wall time (what
+    # Lambda bills and what bounds a shard's throughput) near one write's latency, not the sum.
+    commits = [_commit_for(visitor, shard_id) for visitor in dirty]
+    if len(commits) > 1 and VISITOR_WRITERS > 1:
+        with ThreadPoolExecutor(max_workers=min(VISITOR_WRITERS, len(commits))) as pool:
+            errors = list(pool.map(partial(_write_visitor, ports.visitors), commits))
+    else:
+        errors = [_write_visitor(ports.visitors, commit) for commit in commits]
+    for visitor, error in zip(dirty, errors, strict=True):
+        if error is None:
             outcome.stats["visitor_writes"] += 1
-            dirty = dirty[1:]
-        else:
-            ports.counters.commit(pending)
-            outcome.stats["counter_writes"] += 1
-
-    for visitor in dirty:
-        try:
-            ports.visitors.commit(_commit_for(visitor, shard_id))
-            outcome.stats["visitor_writes"] += 1
-        except ConcurrentUpdate:
+            continue
+        outcome.failed_sequence_numbers.extend(visitor.sequences)
+        if isinstance(error, ConcurrentUpdate):
             logger.warning("visitor changed during the batch; redelivering", extra={"visitor": visitor.key})
-            outcome.failed_sequence_numbers.extend(visitor.sequences)
             outcome.stats["visitor_conflicts"] += 1
-        except Exception:
-            logger.exception("visitor write failed; redelivering", extra={"visitor": visitor.key})
-            outcome.failed_sequence_numbers.extend(visitor.sequences)
+        else:
+            logger.error(
+                "visitor write failed; redelivering",
+                extra={"visitor": visitor.key, "error": repr(error)},
+                exc_info=error,
+            )
             outcome.stats["visitor_failures"] += 1
     outcome.failed_sequence_numbers.sort(key=int)
     return outcome
 
 
-def _fits_one_transaction(commit: VisitorCommit, counters: CounterCommit) -> bool:
-    """DynamoDB transactions hold 100 items: profile, sessions, link pairs, watermark, minutes."""
-    items = 1 + len(commit.sessions) + 2 * len(commit.identity_links) + 1 + len(counters.minutes)
-    return items <= MAX_TRANSACTION_ITEMS
+def _write_visitor(repository: VisitorRepository, commit: VisitorCommit) -> Exception | None:
+    """One visitor's write; the error instead of raising, so one visitor cannot fail the others."""
+    try:
+        repository.commit(commit)
+    except Exception as error:  # reported per visitor as batch item failures
+        return error
+    return None
 
 
 def _commit_for(visitor: _WorkingVisitor, shard_id: str) -> VisitorCommit:
@@ -210,15 +235,12 @@ def _commit_for(visitor: _WorkingVisitor, shard_id: str) -> VisitorCommit:
     watermarks = dict(visitor.stored.watermarks) if visitor.stored else {}
     watermarks[shard_id] = visitor.last_sequence
     state = visitor.state
-    sessions = [*state.closed_sessions]
-    if state.current_session is not None:
-        sessions.append(state.current_session)
     return VisitorCommit(
         visitor_key=visitor.key,
         expected_version=visitor.stored.version if visitor.stored else 0,
         state=state,
         watermarks=watermarks,
         recent_ids=visitor.recent.pack(),
-        sessions=sessions,
+        sessions=list(state.closed_sessions),
         identity_links=visitor.links,
     )

@@ -37,11 +37,15 @@ class VisitorItem(Model):
     sk = UnicodeAttribute(range_key=True)
     # Optimistic concurrency: every write is conditional on the version it read.
     version = NumberAttribute(default=0)
-    # The profile's fields (source plan's user_behavior_profiles) or the session's fields.
-    data = JSONAttribute(default=dict)
+    # A session's fields as JSON (sessions are written once, when they close).
+    data = JSONAttribute(null=True)
+    # The profile's state (source plan's user_behavior_profiles + the open session), zlib-compressed
+    # JSON: every batch rewrites this item and is billed per KB, and compression takes a typical
+    # 2-3.5 KB state under 1 KB.
+    state = BinaryAttribute(null=True, legacy_encoding=False)
     # Per-shard Kinesis sequence watermark: records at or below it are already applied.
     watermarks = MapAttribute(default=dict)  # type: ignore[var-annotated]
-    # Recently applied messageIds (8-byte digests), for de-duplicating client retries.
+    # Recently applied messageIds (6-byte digests), for de-duplicating client retries.
     recent_ids = BinaryAttribute(null=True, legacy_encoding=False)
     expires_at = TTLAttribute(null=True)
 

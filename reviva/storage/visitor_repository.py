@@ -1,7 +1,14 @@
-"""Profiles, sessions and identity links in DynamoDB (the enrich stage's `VisitorRepository`)."""
+"""Profiles, sessions and identity links in DynamoDB (the enrich stage's `VisitorRepository`).
+
+Cost shapes this adapter: every batch rewrites each active visitor's profile item, billed per KB
+written. So the profile item is small (the state as zlib-compressed JSON; the open session inside
+it) and written with one conditional `PutItem`, never a transaction (which bills twice). A session
+gets an item of its own once, when it closes; identity links when they appear.
+"""
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -9,10 +16,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from reviva.aws_clients import client
-from reviva.enrich.ports import ConcurrentUpdate, CountersMoved, StoredVisitor, VisitorCommit
+from reviva.enrich.ports import ConcurrentUpdate, StoredVisitor, VisitorCommit
 from reviva.enrich.visitor_state import SessionState, VisitorState
 from reviva.settings import Settings
-from reviva.storage.counter_repository import DynamoCounterRepository, is_condition_failure
+from reviva.storage.counter_repository import is_condition_failure
 from reviva.storage.tables import IdentityLink, VisitorItem, bind_tables
 
 PROFILE_SK = "PROFILE"
@@ -20,7 +27,6 @@ SESSION_PREFIX = "SESSION#"
 # The source plan's retention table: profiles 3 years, analytics events (and so sessions) 2 years.
 PROFILE_RETENTION = timedelta(days=3 * 365)
 SESSION_RETENTION = timedelta(days=2 * 365)
-MAX_TRANSACTION_ITEMS = 100
 MAX_LINKED_KEYS = 50
 
 
@@ -29,14 +35,26 @@ def session_sk(session_id: str) -> str:
     return f"{SESSION_PREFIX}{session_id}"
 
 
+def pack_state(state: VisitorState) -> bytes:
+    """The profile item's `state` attribute: compact JSON (defaults left out), zlib-compressed."""
+    raw = state.model_dump_json(exclude={"closed_sessions"}, exclude_defaults=True)
+    return zlib.compress(raw.encode("utf-8"), 6)
+
+
+def unpack_state(item: VisitorItem) -> VisitorState:
+    """A profile item's state (`state` when present; items written before it kept JSON in `data`)."""
+    if item.state:
+        return VisitorState.model_validate_json(zlib.decompress(item.state))
+    return VisitorState.model_validate(item.data or {})
+
+
 def _profile_item(commit: VisitorCommit) -> VisitorItem:
-    state_json = commit.state.model_dump(mode="json", exclude={"closed_sessions"})
     last_seen = commit.state.profile.last_seen_at or datetime.now(UTC)
     return VisitorItem(
         commit.visitor_key,
         PROFILE_SK,
         version=commit.expected_version + 1,
-        data=state_json,
+        state=pack_state(commit.state),
         watermarks=commit.watermarks,
         recent_ids=commit.recent_ids or None,
         expires_at=last_seen + PROFILE_RETENTION,
@@ -47,7 +65,7 @@ def _session_item(visitor_key: str, session: SessionState) -> VisitorItem:
     return VisitorItem(
         visitor_key,
         session_sk(session.session_id),
-        data=session.model_dump(mode="json"),
+        data=session.model_dump(mode="json", exclude_defaults=True),
         expires_at=session.ended_at + SESSION_RETENTION,
     )
 
@@ -62,49 +80,45 @@ def _link_items(links: Iterable[tuple[str, str, str]], at: str) -> list[Identity
     return list(items.values())
 
 
-class DynamoVisitorRepository:
-    """Reads and writes visitor items; one transaction per visitor per batch."""
+def _stored(item: VisitorItem) -> StoredVisitor:
+    return StoredVisitor(
+        state=unpack_state(item),
+        version=int(item.version),
+        watermarks={
+            str(k): str(v) for k, v in (item.watermarks.as_dict() if item.watermarks else {}).items()
+        },
+        recent_ids=item.recent_ids,
+    )
 
-    def __init__(self, settings: Settings, counters: DynamoCounterRepository | None = None) -> None:
+
+class DynamoVisitorRepository:
+    """Reads and writes visitor items: one conditional profile write per visitor per batch."""
+
+    def __init__(self, settings: Settings) -> None:
         bind_tables(settings)
         self._dynamodb = client("dynamodb", settings)
         self._visitors_table = settings.visitors_table
-        self._identities_table = settings.identities_table
-        self._counters = counters
 
     def load(self, visitor_keys: Sequence[str]) -> dict[str, StoredVisitor]:
         """Profiles of the given keys (BatchGetItem, 100 keys a request)."""
-        found: dict[str, StoredVisitor] = {}
-        for item in VisitorItem.batch_get([(key, PROFILE_SK) for key in visitor_keys]):
-            found[item.pk] = StoredVisitor(
-                state=VisitorState.model_validate(item.data),
-                version=int(item.version),
-                watermarks={
-                    str(k): str(v) for k, v in (item.watermarks.as_dict() if item.watermarks else {}).items()
-                },
-                recent_ids=item.recent_ids,
-            )
-        return found
+        return {
+            item.pk: _stored(item)
+            for item in VisitorItem.batch_get([(key, PROFILE_SK) for key in visitor_keys])
+        }
 
     def commit(self, commit: VisitorCommit) -> None:
-        """Write the profile, touched sessions, new identity links (and counters) in one transaction."""
+        """Closed sessions and new links first (idempotent), then the profile, conditionally."""
         at = (commit.state.profile.last_seen_at or datetime.now(UTC)).isoformat()
-        sessions = [_session_item(commit.visitor_key, s) for s in commit.sessions]
+        if commit.sessions:
+            with VisitorItem.batch_write() as sessions:
+                for session in commit.sessions:
+                    sessions.save(_session_item(commit.visitor_key, session))
         links = _link_items(commit.identity_links, at)
-        counter_items: list[dict[str, Any]] = []
-        if commit.counters is not None:
-            if self._counters is None:
-                raise ValueError("this repository was built without the counters table")
-            counter_items = self._counters.transaction_items(commit.counters)
-        overflow = len(sessions) + len(links) + len(counter_items) + 1 - MAX_TRANSACTION_ITEMS
-        if overflow > 0:
-            # Session items are deterministic for a given batch, so writing the surplus ahead of the
-            # transaction is idempotent under redelivery.
-            with VisitorItem.batch_write() as batch:
-                for item in sessions[:overflow]:
-                    batch.save(item)
-            sessions = sessions[overflow:]
-        profile = _profile_item(commit)
+        if links:
+            with IdentityLink.batch_write() as batch:
+                for link in links:
+                    batch.save(link)
+        condition: dict[str, Any]
         if commit.expected_version:
             condition = {
                 "ConditionExpression": "#version = :expected",
@@ -113,36 +127,28 @@ class DynamoVisitorRepository:
             }
         else:
             condition = {"ConditionExpression": "attribute_not_exists(pk)"}
-        items: list[dict[str, Any]] = [
-            {"Put": {"TableName": self._visitors_table, "Item": profile.serialize(), **condition}},
-            *({"Put": {"TableName": self._visitors_table, "Item": s.serialize()}} for s in sessions),
-            *({"Put": {"TableName": self._identities_table, "Item": link.serialize()}} for link in links),
-            *counter_items,
-        ]
         try:
-            self._dynamodb.transact_write_items(TransactItems=items)
+            self._dynamodb.put_item(
+                TableName=self._visitors_table, Item=_profile_item(commit).serialize(), **condition
+            )
         except ClientError as exc:
-            if not is_condition_failure(exc):
-                raise
-            reasons = exc.response.get("CancellationReasons") or []
-            if counter_items and any(
-                r.get("Code") == "ConditionalCheckFailed" for r in reasons[len(items) - len(counter_items) :]
-            ):
-                raise CountersMoved(commit.visitor_key) from exc
-            raise ConcurrentUpdate(commit.visitor_key) from exc
+            if is_condition_failure(exc):
+                raise ConcurrentUpdate(commit.visitor_key) from exc
+            raise
 
     def read_visitor(self, visitor_key: str) -> tuple[StoredVisitor | None, list[SessionState]]:
-        """A visitor's profile and all its sessions (one Query)."""
+        """A visitor's profile and all its sessions, the open one included (one Query)."""
         stored: StoredVisitor | None = None
-        sessions: list[SessionState] = []
+        sessions: dict[str, SessionState] = {}
         for item in VisitorItem.query(visitor_key):
             if item.sk == PROFILE_SK:
-                stored = StoredVisitor(
-                    state=VisitorState.model_validate(item.data), version=int(item.version)
-                )
+                stored = _stored(item)
             elif item.sk.startswith(SESSION_PREFIX):
-                sessions.append(SessionState.model_validate(item.data))
-        return stored, sessions
+                session = SessionState.model_validate(item.data or {})
+                sessions[session.session_id] = session
+        if stored is not None and stored.state.current_session is not None:
+            sessions[stored.state.current_session.session_id] = stored.state.current_session
+        return stored, sorted(sessions.values(), key=lambda s: s.started_at)
 
     def linked_keys(self, start_keys: Iterable[str]) -> list[str]:
         """Every identity key connected to `start_keys` through identify/alias links (bounded)."""

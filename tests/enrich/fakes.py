@@ -20,8 +20,7 @@ from reviva.events import EnrichedEvent
 class MemoryVisitors:
     """Visitor items stored serialized, as DynamoDB keeps them; `fail_keys` makes a commit raise."""
 
-    def __init__(self, counters: MemoryCounters | None = None) -> None:
-        self._counters = counters
+    def __init__(self) -> None:
         # visitor key → (version, watermarks, recent ids, state JSON)
         self._stored: dict[str, tuple[int, dict[str, str], bytes | None, str]] = {}
         self.sessions: dict[str, dict[str, SessionState]] = {}
@@ -52,15 +51,13 @@ class MemoryVisitors:
         current = self._stored.get(commit.visitor_key)
         if (current[0] if current else 0) != commit.expected_version:
             raise ConcurrentUpdate(commit.visitor_key)
-        if commit.counters is not None:
-            assert self._counters is not None, "counters rode along but no counters store was given"
-            self._counters.apply(commit.counters)  # raises before anything of the visitor is stored
         self._stored[commit.visitor_key] = (
             commit.expected_version + 1,
             dict(commit.watermarks),
             commit.recent_ids,
             commit.state.model_dump_json(exclude={"closed_sessions"}),
         )
+        # Only closed sessions get items of their own; the open one lives in the profile state.
         for session in commit.sessions:
             stored_session = SessionState.model_validate_json(session.model_dump_json())
             self.sessions.setdefault(commit.visitor_key, {})[session.session_id] = stored_session
@@ -76,7 +73,7 @@ class MemoryCounters:
         self.counts: Counter[str] = Counter()
         self.visitors: dict[str, set[str]] = {}
         self.fail_next = 0
-        # Transactions of the counters' own; those riding in a visitor's transaction are not counted.
+        # Counter commits (one per batch with anything to count).
         self.direct_commits = 0
 
     def watermark(self, shard_id: str) -> str | None:

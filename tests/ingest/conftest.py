@@ -147,3 +147,15 @@ def read_stream(stream_name: str) -> list[bytes]:
                 break
             iterator = page.get("NextShardIterator")
     return data
+
+
+def read_stream_events(stream_name: str) -> list[CollectedEvent]:
+    """Every event carried by a (moto) stream's records, decoded the way enrich decodes them."""
+    from reviva.enrich.stream_records import StreamRecord, decode_record
+
+    events: list[CollectedEvent] = []
+    for data in read_stream(stream_name):
+        decoded = decode_record(StreamRecord("shardId-test", "0", "", data))
+        assert not decoded.invalid, decoded.invalid
+        events.extend(decoded.events)
+    return events

@@ -11,11 +11,17 @@ from typing import Any
 
 import pytest
 
-from reviva.events import CollectedEvent
 from reviva.ingest.rejected import RejectedRepository
 from reviva.settings import load_settings
 
-from .conftest import FakePublisher, FakeRejectedStore, basic_auth, load_sample, read_stream, track
+from .conftest import (
+    FakePublisher,
+    FakeRejectedStore,
+    basic_auth,
+    load_sample,
+    read_stream_events,
+    track,
+)
 
 handler_module = pytest.importorskip("functions.ingest.handler")
 
@@ -54,7 +60,7 @@ def test_sample_trigger_lands_on_kinesis(aws: None) -> None:
     response = handler_module.handler(copy.deepcopy(SAMPLE_EVENT), None)
     assert response["statusCode"] == 200
     assert json.loads(response["body"]) == {"success": True}
-    landed = [CollectedEvent.model_validate_json(data) for data in read_stream(load_settings().events_stream)]
+    landed = read_stream_events(load_settings().events_stream)
     assert len(landed) == 5
     assert {e.ip_truncated for e in landed} == {"203.0.113.0"}
     assert {e.geo.country for e in landed} == {"PT"}
@@ -73,8 +79,8 @@ def test_mixed_batch_valid_to_kinesis_invalid_to_rejected_table(aws: None) -> No
     body = json.loads(response["body"])
     assert body["accepted"] == 2
     assert body["rejected"] == [{"index": 1, "messageId": "bad", "reason": "event: Field required"}]
-    stream = read_stream(load_settings().events_stream)
-    assert sorted(json.loads(data)["message_id"] for data in stream) == ["ok-1", "ok-2"]
+    stream = read_stream_events(load_settings().events_stream)
+    assert sorted(e.message_id for e in stream) == ["ok-1", "ok-2"]
     (stored,) = RejectedRepository().list_recent(10)
     assert (stored["stage"], stored["index"], stored["message_id"]) == ("ingest", 1, "bad")
     assert stored["reason"] == "event: Field required"
@@ -85,7 +91,7 @@ def test_short_path_gzip_base64_body(aws: None) -> None:
     body = base64.b64encode(gzip.compress(json.dumps(track(messageId="gz")).encode())).decode()
     event = http_event("/v1/t", body, headers={"content-encoding": "gzip"}, base64_body=True)
     assert handler_module.handler(event, None)["statusCode"] == 200
-    assert [json.loads(d)["message_id"] for d in read_stream(load_settings().events_stream)] == ["gz"]
+    assert [e.message_id for e in read_stream_events(load_settings().events_stream)] == ["gz"]
 
 
 def test_preflight_not_found_and_limits_through_powertools() -> None:

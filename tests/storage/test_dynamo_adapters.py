@@ -1,4 +1,4 @@
-"""The DynamoDB adapters of the enrich stage, on moto: transactions, conflicts, watermarks."""
+"""The DynamoDB adapters of the enrich stage, on moto: writes, conflicts, watermarks, item sizes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import dynamodb_backends
 
+from bench.pipeline import counted_aws_calls
 from reviva.enrich.journey_rules import load_journey_rules
 from reviva.enrich.ports import ConcurrentUpdate, CounterCommit, CountersMoved, MinuteCounts
 from reviva.enrich.service import EnrichPorts, process_batch
@@ -30,7 +33,7 @@ def settings() -> Iterator[Settings]:
 def _ports(settings: Settings) -> EnrichPorts:
     counters = DynamoCounterRepository(settings)
     return EnrichPorts(
-        visitors=DynamoVisitorRepository(settings, counters=counters),
+        visitors=DynamoVisitorRepository(settings),
         counters=counters,
         lake=MemoryLake(),
         poison=MemoryPoison(),
@@ -103,21 +106,33 @@ def test_counter_watermark_guards_double_counting(settings: Settings) -> None:
     assert visitors == {"abc", "def"}
 
 
-def test_counters_in_a_visitor_transaction_are_all_or_nothing(settings: Settings) -> None:
-    from reviva.enrich.ports import VisitorCommit
-    from reviva.enrich.visitor_state import VisitorState
+def test_an_ordinary_batch_costs_each_visitor_one_small_put(settings: Settings) -> None:
+    ports = _ports(settings)
+    minute = timedelta(minutes=1)
+    events = [event(f"v{n}", at=T0 + i * minute, path=f"/page-{i}") for n in range(3) for i in range(4)]
+    with counted_aws_calls() as calls:
+        process_batch(Stream().records(*events), ports)
+    assert calls[("dynamodb", "PutItem")] == 3
+    assert calls[("dynamodb", "TransactWriteItems")] == 1  # the batch's counters, once
+    assert calls[("dynamodb", "BatchWriteItem")] == 0  # no session closed, no identity link
+    # moto's item size follows DynamoDB's rule (names + values); under 1 KB is one write unit.
+    backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][settings.aws_region]
+    item = backend.get_item(settings.visitors_table, {"pk": {"S": "a:v0"}, "sk": {"S": "PROFILE"}})
+    assert item is not None and item.size() < 1024
+    stored, sessions = DynamoVisitorRepository(settings).read_visitor("a:v0")
+    assert stored is not None and stored.state.profile.total_page_views == 4
+    assert [s.page_views for s in sessions] == [4]  # the open session, read from the profile
 
-    counters = DynamoCounterRepository(settings)
-    repo = DynamoVisitorRepository(settings, counters=counters)
-    bucket = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M")
-    counters.commit(CounterCommit("shard-1", None, "10", {bucket: MinuteCounts(counts={"page": 1})}))
-    stale = CounterCommit("shard-1", None, "12", {bucket: MinuteCounts(counts={"page": 5})})
-    commit = VisitorCommit("a:v", 0, VisitorState.new("a:v"), {"shard-1": "12"}, b"", [], [], counters=stale)
-    with pytest.raises(CountersMoved):
-        repo.commit(commit)
-    assert repo.load(["a:v"]) == {}
-    assert counters.watermark("shard-1") == "10"
-    commit.counters = CounterCommit("shard-1", "10", "12", {bucket: MinuteCounts(counts={"page": 5})})
-    repo.commit(commit)
-    assert "a:v" in repo.load(["a:v"])
-    assert counters.watermark("shard-1") == "12"
+
+def test_closing_a_session_writes_it_once_as_its_own_item(settings: Settings) -> None:
+    ports = _ports(settings)
+    stream = Stream()
+    process_batch(stream.records(event("v", at=T0), event("v", at=T0 + timedelta(minutes=1))), ports)
+    with counted_aws_calls() as calls:
+        process_batch(stream.records(event("v", at=T0 + timedelta(hours=2))), ports)
+    assert calls[("dynamodb", "BatchWriteItem")] == 1
+    assert calls[("dynamodb", "PutItem")] == 1
+    stored, sessions = DynamoVisitorRepository(settings).read_visitor("a:v")
+    assert stored is not None and stored.state.current_session is not None
+    assert [s.page_views for s in sessions] == [2, 1]
+    assert sessions[1].session_id == stored.state.current_session.session_id

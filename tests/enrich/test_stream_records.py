@@ -1,0 +1,303 @@
+"""Stream record formats: legacy one-event records and envelopes, decoded and enriched exactly once."""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reviva.enrich.journey_rules import load_journey_rules
+from reviva.enrich.service import EnrichPorts, process_batch
+from reviva.enrich.stream_records import (
+    ENVELOPE_MAGIC,
+    MAX_DECOMPRESSED_BYTES,
+    PoisonRecord,
+    StreamRecord,
+    decode_record,
+    encode_envelope,
+    records_from_trigger,
+)
+from reviva.events import CollectedEvent
+from reviva.ingest.publisher import build_records, serialize_event
+from tests.enrich.builders import GOOGLEBOT_UA, T0, event
+from tests.enrich.fakes import MemoryCounters, MemoryLake, MemoryPoison, MemoryVisitors
+
+SHARD = "shardId-000000000000"
+TRIGGERS = Path(__file__).resolve().parents[2] / "events" / "samples" / "triggers"
+
+
+def record(data: bytes, sequence: int = 100, key: str = "a:v1") -> StreamRecord:
+    return StreamRecord(SHARD, str(sequence), key, data)
+
+
+class EnvelopeStream:
+    """One shard fed the way ingest feeds it: each `request` becomes its per-visitor envelopes."""
+
+    def __init__(self) -> None:
+        self.next_sequence = 100
+
+    def request(self, *events: CollectedEvent) -> list[StreamRecord]:
+        drafts, failed = build_records(events)
+        assert not failed
+        return [self._next(draft.partition_key, draft.data) for draft in drafts]
+
+    def legacy(self, *events: CollectedEvent) -> list[StreamRecord]:
+        return [self._next(e.visitor_key, serialize_event(e)) for e in events]
+
+    def raw(self, data: bytes, key: str = "a:v1") -> StreamRecord:
+        return self._next(key, data)
+
+    def _next(self, key: str, data: bytes) -> StreamRecord:
+        self.next_sequence += 1
+        return StreamRecord(SHARD, str(self.next_sequence), key, data)
+
+
+def new_ports() -> EnrichPorts:
+    return EnrichPorts(
+        MemoryVisitors(), MemoryCounters(), MemoryLake(), MemoryPoison(), load_journey_rules(None)
+    )
+
+
+def memory(ports: EnrichPorts) -> tuple[MemoryVisitors, MemoryLake, MemoryCounters, MemoryPoison]:
+    assert isinstance(ports.visitors, MemoryVisitors) and isinstance(ports.lake, MemoryLake)
+    assert isinstance(ports.counters, MemoryCounters) and isinstance(ports.poison, MemoryPoison)
+    return ports.visitors, ports.lake, ports.counters, ports.poison
+
+
+def browse(anon: str, pages: int, start: int = 0) -> list[CollectedEvent]:
+    return [
+        event(anon, at=T0 + timedelta(minutes=i), path=f"/services/p{i}", message_id=f"{anon}-{i}")
+        for i in range(start, start + pages)
+    ]
+
+
+def snapshot(ports: EnrichPorts) -> dict[str, Any]:
+    """Everything the stores hold, minus stream provenance (which differs between formats)."""
+    visitors, lake, counters, _ = memory(ports)
+    return {
+        "profiles": {k: v.state.model_dump() for k, v in visitors.profiles.items()},
+        "sessions": {k: {s: v.model_dump() for s, v in d.items()} for k, d in visitors.sessions.items()},
+        "links": visitors.links,
+        "lake": sorted(
+            (r.model_dump(exclude={"sequence_number", "shard_id"}) for r in lake.rows),
+            key=lambda row: row["message_id"],
+        ),
+        "counts": dict(counters.counts),
+        "minute_visitors": counters.visitors,
+    }
+
+
+# ------------------------------------------------------------------------------------- decoding
+
+
+def test_legacy_single_event_records_still_decode() -> None:
+    original = event("v1", path="/pricing")
+    decoded = decode_record(record(serialize_event(original)))
+    assert decoded.legacy and decoded.events == [original] and decoded.invalid == []
+    # Records written before `exclude_none` and with whitespace are JSON objects too.
+    assert decode_record(record(b" " + original.model_dump_json().encode())).events == [original]
+
+
+def test_envelope_round_trip_keeps_order_and_content() -> None:
+    events = browse("v1", 4)
+    decoded = decode_record(record(encode_envelope([serialize_event(e) for e in events])))
+    assert not decoded.legacy and decoded.events == events and decoded.event_count == 4
+
+
+def test_an_invalid_event_in_an_envelope_does_not_take_its_neighbours_down() -> None:
+    good = browse("v1", 2)
+    bad = json.dumps({"message_id": "broken", "type": "page"}).encode()
+    decoded = decode_record(
+        record(encode_envelope([serialize_event(good[0]), bad, serialize_event(good[1])]))
+    )
+    assert decoded.events == good
+    (invalid,) = decoded.invalid
+    assert invalid.index == 1 and invalid.raw == bad
+    assert invalid.reason.startswith("not a CollectedEvent: visitor_key")
+    assert decoded.event_count == 3
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "empty"),
+        (ENVELOPE_MAGIC, "truncated"),
+        (ENVELOPE_MAGIC + b"not zlib at all", "not valid zlib"),
+        (ENVELOPE_MAGIC + zlib.compress(b"{}")[:-3], "truncated"),
+        (ENVELOPE_MAGIC + zlib.compress(b"{}") + b"tail", "after its zlib stream"),
+        (ENVELOPE_MAGIC + zlib.compress(b""), "no events"),
+        (b"PK\x03\x04 a zip file", "unknown record format"),
+        (b'{"message_id": "m"}', "not a CollectedEvent"),
+    ],
+)
+def test_unreadable_records_are_poison_with_a_reason(data: bytes, reason: str) -> None:
+    with pytest.raises(PoisonRecord, match=reason):
+        decode_record(record(data))
+
+
+def test_corrupted_compression_is_poison() -> None:
+    data = bytearray(encode_envelope([serialize_event(e) for e in browse("v1", 5)]))
+    data[len(data) // 2] ^= 0xFF
+    with pytest.raises(PoisonRecord, match="zlib"):
+        decode_record(record(bytes(data)))
+
+
+def test_a_decompression_bomb_is_poison() -> None:
+    bomb = ENVELOPE_MAGIC + zlib.compress(b" " * (MAX_DECOMPRESSED_BYTES + 1), 9)
+    assert len(bomb) < 100_000
+    with pytest.raises(PoisonRecord, match="inflates beyond"):
+        decode_record(record(bomb))
+
+
+def test_envelope_trigger_sample_decodes_to_one_visitor_per_record() -> None:
+    trigger = json.loads((TRIGGERS / "kinesis_envelope_batch.json").read_text())
+    records = records_from_trigger(trigger)
+    assert len(records) >= 2
+    for stream_record in records:
+        decoded = decode_record(stream_record)
+        assert not decoded.legacy and not decoded.invalid and decoded.events
+        assert {e.visitor_key for e in decoded.events} == {stream_record.partition_key}
+        timestamps = [e.timestamp for e in decoded.events]
+        assert timestamps == sorted(timestamps)
+
+
+# ----------------------------------------------------------------------------------- enrichment
+
+
+def test_envelopes_enrich_exactly_like_one_record_per_event() -> None:
+    requests = [
+        [*browse("v1", 2), *browse("v2", 1)],
+        [*browse("v1", 1, start=2), event("bot", user_agent=GOOGLEBOT_UA, message_id="bot-1")],
+        [*browse("v2", 3, start=1), event("v1", kind="track", name="Quote Requested", message_id="q-1")],
+    ]
+    legacy_ports, envelope_ports = new_ports(), new_ports()
+    legacy_stream, envelope_stream = EnvelopeStream(), EnvelopeStream()
+    legacy = process_batch([r for req in requests for r in legacy_stream.legacy(*req)], legacy_ports)
+    records = [r for req in requests for r in envelope_stream.request(*req)]
+    enveloped = process_batch(records, envelope_ports)
+
+    assert len(records) == 6, "one record per (request, visitor)"
+    assert snapshot(envelope_ports) == snapshot(legacy_ports)
+    assert enveloped.stats["records"] == 6 and legacy.stats["records"] == 9
+    for name in ("events", "new", "bot"):
+        assert enveloped.stats[name] == legacy.stats[name], name
+    assert enveloped.stats["events"] == 9 and enveloped.stats["bot"] == 1
+    _, lake, _, _ = memory(envelope_ports)
+    # Every row names the record that carried it; the lake's watermark compares those numbers.
+    by_message = {row.message_id: row.sequence_number for row in lake.rows}
+    assert {by_message["v1-0"], by_message["v1-1"]} == {records[0].sequence_number}
+    assert by_message["v2-0"] == records[1].sequence_number
+
+
+def test_redelivered_envelopes_change_nothing() -> None:
+    ports, stream = new_ports(), EnvelopeStream()
+    records = [
+        *stream.request(*browse("v1", 3), *browse("v2", 2)),
+        *stream.request(*browse("v1", 2, start=3)),
+    ]
+    process_batch(records, ports)
+    before = snapshot(ports)
+    again = process_batch(records, ports)
+    assert again.failed_sequence_numbers == []
+    assert again.stats["already_applied"] == 7 and again.stats["new"] == 0
+    assert snapshot(ports) == before
+    visitors, lake, counters, _ = memory(ports)
+    assert visitors.profiles["a:v1"].state.profile.total_page_views == 5
+    assert len(lake.rows) == 7 and counters.counts["page"] == 7
+
+
+def test_duplicates_inside_an_envelope_and_across_requests_count_once() -> None:
+    ports, stream = new_ports(), EnvelopeStream()
+    first = event("v1", path="/pricing", message_id="m-1")
+    retried = event("v1", at=T0 + timedelta(seconds=5), path="/pricing", message_id="m-1")
+    outcome = process_batch(stream.request(first, retried), ports)
+    assert outcome.stats["duplicate"] == 1
+    # A client retry of the whole request arrives as a new record in a later batch.
+    later = process_batch(stream.request(first, event("v1", path="/book", message_id="m-2")), ports)
+    assert later.stats["duplicate"] == 1 and later.stats["new"] == 1
+    visitors, lake, counters, _ = memory(ports)
+    assert visitors.profiles["a:v1"].state.profile.total_page_views == 2
+    assert sorted(r.message_id for r in lake.rows) == ["m-1", "m-2"]
+    assert counters.counts["page"] == 2
+
+
+def test_a_failed_visitor_reports_each_record_once_and_redelivery_is_exact() -> None:
+    requests = [
+        [*browse("ok", 2), *browse("broken", 2)],
+        [*browse("broken", 2, start=2), *browse("ok", 1, start=2)],
+    ]
+    reference = new_ports()
+    reference_stream = EnvelopeStream()
+    process_batch([r for req in requests for r in reference_stream.request(*req)], reference)
+
+    ports, stream = new_ports(), EnvelopeStream()
+    records = [r for req in requests for r in stream.request(*req)]
+    visitors, _, _, _ = memory(ports)
+    visitors.fail_keys.add("a:broken")
+    outcome = process_batch(records, ports)
+    broken = [r.sequence_number for r in records if r.partition_key == "a:broken"]
+    assert outcome.failed_sequence_numbers == broken and len(broken) == 2
+
+    # Lambda redelivers from the lowest failed record onwards (a healthy visitor's record with it).
+    visitors.fail_keys.clear()
+    lowest = int(outcome.failed_sequence_numbers[0])
+    again = process_batch([r for r in records if r.sequence >= lowest], ports)
+    assert again.failed_sequence_numbers == []
+    assert snapshot(ports) == snapshot(reference)
+
+
+def test_legacy_and_envelope_records_mix_in_one_batch() -> None:
+    ports, stream = new_ports(), EnvelopeStream()
+    records = [*stream.legacy(*browse("v1", 2)), *stream.request(*browse("v1", 2, start=2), *browse("v2", 1))]
+    outcome = process_batch(records, ports)
+    assert outcome.stats["records"] == 4 and outcome.stats["events"] == 5 and outcome.stats["new"] == 5
+    visitors, lake, _, _ = memory(ports)
+    profile = visitors.profiles["a:v1"]
+    assert profile.state.profile.total_page_views == 4
+    assert profile.watermarks[SHARD] == records[2].sequence_number
+    assert len(lake.rows) == 5
+
+
+def test_invalid_events_are_kept_as_poison_and_their_neighbours_enriched() -> None:
+    ports, stream = new_ports(), EnvelopeStream()
+    good = browse("v1", 2)
+    bad = json.dumps({"message_id": "broken", "type": "page", "visitor_key": "a:v1"}).encode()
+    mixed = stream.raw(encode_envelope([serialize_event(good[0]), bad, serialize_event(good[1])]))
+    unreadable = stream.raw(ENVELOPE_MAGIC + b"\x00garbage", key="a:v2")
+    outcome = process_batch([mixed, unreadable, *stream.request(*browse("v3", 1))], ports)
+    assert outcome.failed_sequence_numbers == []
+    assert outcome.stats["poison"] == 1 and outcome.stats["poison_events"] == 1
+    assert outcome.stats["events"] == 3 and outcome.stats["new"] == 3
+    visitors, lake, _, poison = memory(ports)
+    assert visitors.profiles["a:v1"].state.profile.total_page_views == 2
+    assert sorted(r.message_id for r in lake.rows) == ["v1-0", "v1-1", "v3-0"]
+    by_sequence = {item.sequence_number: item for item in poison.items}
+    event_item, record_item = by_sequence[mixed.sequence_number], by_sequence[unreadable.sequence_number]
+    assert event_item.raw == bad and event_item.reason.startswith("event 1 of 3 in the record: ")
+    assert "timestamp" in event_item.reason or "received_at" in event_item.reason
+    assert record_item.raw == unreadable.data and "zlib" in record_item.reason
+
+
+def test_records_from_the_local_trigger_shape_enrich() -> None:
+    """The local stream poller hands enrich base64 data; an envelope survives the round trip."""
+    from reviva.local.stream_poller import StreamRecord as PolledRecord
+    from reviva.local.stream_poller import build_kinesis_event
+
+    stream = EnvelopeStream()
+    records = stream.request(*browse("v1", 3))
+    trigger = build_kinesis_event(
+        [PolledRecord(r.shard_id, r.sequence_number, r.partition_key, r.data, 0.0) for r in records],
+        stream_arn="arn:aws:kinesis:us-east-1:123456789012:stream/events",
+        region="us-east-1",
+        invoke_identity_arn="arn:aws:iam::123456789012:role/enrich",
+    )
+    assert base64.b64decode(trigger["Records"][0]["kinesis"]["data"]).startswith(ENVELOPE_MAGIC)
+    ports = new_ports()
+    outcome = process_batch(records_from_trigger(trigger), ports)
+    assert outcome.stats["new"] == 3
+    assert memory(ports)[0].profiles["a:v1"].state.profile.total_page_views == 3

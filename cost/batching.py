@@ -155,8 +155,8 @@ def monthly_batching(
     )
 
 
-def shards_for(peak_events_per_second: float, record_kb: float, headroom: float = 2.0) -> int:
-    """Provisioned shards for a peak rate: 1,000 records/s and 1 MB/s each, with headroom."""
-    by_records = peak_events_per_second * headroom / 1000
-    by_bytes = peak_events_per_second * record_kb * headroom / 1024
+def shards_for(peak_records_per_second: float, record_bytes: float, headroom: float = 2.0) -> int:
+    """Provisioned shards for a peak write rate: 1,000 records/s and 1 MB/s each, with headroom."""
+    by_records = peak_records_per_second * headroom / 1000
+    by_bytes = peak_records_per_second * record_bytes * headroom / (1024 * 1024)
     return max(1, math.ceil(max(by_records, by_bytes)))

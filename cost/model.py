@@ -22,7 +22,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from cost.batching import SECONDS_PER_MONTH, hourly_rates, monthly_batching
+from cost.batching import SECONDS_PER_MONTH, hourly_rates, monthly_batching, shards_for
+from reviva.enrich.service import VISITOR_WRITERS
 from reviva.topology import STREAM_MAPPINGS, function_spec
 
 PRICES_FILE = Path(__file__).with_name("prices-us-east-1.json")
@@ -30,6 +31,29 @@ FULL_VCPU_MB = 1769
 GB = 1024**3
 HOURS_PER_MONTH = SECONDS_PER_MONTH / 3600
 ON_DEMAND_MIN_SHARDS = 4  # on-demand streams start at 4 MB/s, 4,000 records/s (4 shards' worth)
+SHARD_HEADROOM = 2.0  # provisioned shards are sized for twice the busiest hour's rate
+
+# Issue 3 prices "the ingest -> enrich -> store path" from requests, Kinesis, Lambda, DynamoDB and
+# S3/lake writes: the target applies to these lines. The edge (CloudFront, WAF) and operations
+# (logs, traces, metrics, alarms, secrets) are priced too and reported beside it, never hidden.
+PATH_LINES = frozenset(
+    {
+        "API Gateway HTTP API requests",
+        "Lambda ingest requests",
+        "Lambda ingest GB-s",
+        "Kinesis data in (1 KB rounding)",
+        "Kinesis data out",
+        "Kinesis PUT payload units",
+        "Kinesis stream-hours (on-demand)",
+        "Kinesis shard-hours (provisioned)",
+        "Lambda enrich requests",
+        "Lambda enrich GB-s",
+        "DynamoDB write request units",
+        "DynamoDB read request units",
+        "S3 lake requests",
+        "Glue catalog requests",
+    }
+)
 
 # Assumed same-region latency of each call (p50, ms): what a handler waits for in AWS.
 CALL_LATENCY_MS: dict[str, float] = {
@@ -177,9 +201,10 @@ def unit_figures(m: Any) -> UnitFigures:
         s3_tier1_per_commit=_per(m.s3_requests.get("tier1", 0), commits),
         s3_tier2_per_commit=_per(m.s3_requests.get("tier2", 0), commits),
         s3_bytes_per_commit=_per(m.s3_bytes_put, commits),
-        # pyiceberg's Glue catalog: a table load is GetTable; a commit is GetTable + UpdateTable.
+        # pyiceberg's Glue catalog: a table load is GetTable; a commit is GetTable + UpdateTable. The
+        # local SQL catalog's commit loads the table itself, so those loads are not counted twice.
         glue_per_commit=_per(
-            m.catalog_calls.get("load_table", 0) + 2 * m.catalog_calls.get("commit_table", 0), commits
+            m.catalog_calls.get("load_table", 0) + m.catalog_calls.get("commit_table", 0), commits
         ),
         metric_names=len(m.metric_names),
         hourly_profile=list(m.hourly_profile),
@@ -197,7 +222,7 @@ class Scenario:
     window_seconds: float = float(STREAM_MAPPINGS[0].max_batching_window_seconds)
     batch_size: int = STREAM_MAPPINGS[0].batch_size
     stream_mode: str = "on-demand"  # or "provisioned"
-    provisioned_shards: int = 2
+    provisioned_shards: int | None = None  # None: sized from the busiest hour (SHARD_HEADROOM)
     ingest_memory_mb: int = function_spec("ingest").memory_mb
     enrich_memory_mb: int = function_spec("enrich").memory_mb
     events_per_request: float | None = None  # None: as measured with the tracker's batching
@@ -205,19 +230,34 @@ class Scenario:
     edge: bool = True  # CloudFront in front of /v1/* and WAF on the ingest path
     arm_speed_factor: float = 1.0
 
-    def shards(self, peak_shard_rate_at_4: float) -> int:
-        """Shards the stream has: provisioned as set; on-demand 4, more if the peak needs them."""
+    def shards(self, peak_records_per_second: float, peak_bytes_per_second: float) -> int:
+        """Shards the stream has: provisioned as set (or sized for the peak); on-demand 4 or more."""
+        record_bytes = peak_bytes_per_second / peak_records_per_second if peak_records_per_second else 0.0
+        needed = shards_for(peak_records_per_second, record_bytes, SHARD_HEADROOM)
         if self.stream_mode == "provisioned":
-            return self.provisioned_shards
-        needed = math.ceil(peak_shard_rate_at_4 * ON_DEMAND_MIN_SHARDS * 2 / 1000)
+            return self.provisioned_shards or needed
         return max(ON_DEMAND_MIN_SHARDS, needed)
 
 
-def lambda_ms(cpu_ms: float, calls: Mapping[str, float], memory_mb: int, arm_speed_factor: float) -> float:
-    """Billed milliseconds of one invocation: scaled CPU time plus AWS call latency, rounded up."""
+def call_latency_ms(calls: Mapping[str, float]) -> float:
+    """Time spent waiting on these calls one after the other (the assumed same-region latencies)."""
+    return sum(CALL_LATENCY_MS.get(name, 10.0) * count for name, count in calls.items())
+
+
+def lambda_ms(
+    cpu_ms: float,
+    calls: Mapping[str, float],
+    memory_mb: int,
+    arm_speed_factor: float,
+    concurrent_waiting_ms: float = 0.0,
+) -> float:
+    """Billed milliseconds of one invocation: scaled CPU time plus AWS call latency, rounded up.
+
+    `calls` are waited for one after the other; `concurrent_waiting_ms` is latency already divided
+    by the concurrency it runs at (enrich writes its visitors from a thread pool).
+    """
     scale = max(1.0, FULL_VCPU_MB / memory_mb) * arm_speed_factor
-    waiting = sum(CALL_LATENCY_MS.get(name, 10.0) * count for name, count in calls.items())
-    return float(math.ceil(cpu_ms * scale + waiting))
+    return float(math.ceil(cpu_ms * scale + call_latency_ms(calls) + concurrent_waiting_ms))
 
 
 def xray_traces(invocations_per_second: Iterable[float]) -> float:
@@ -252,6 +292,15 @@ class MonthlyCost:
     def per_million(self) -> float:
         return self.total / (self.events / 1e6)
 
+    @property
+    def path_total(self) -> float:
+        """The ingest -> enrich -> store path alone (`PATH_LINES`): what issue 3's target prices."""
+        return sum(v for k, v in [*self.lines.items(), *self.fixed.items()] if k in PATH_LINES)
+
+    @property
+    def path_per_million(self) -> float:
+        return self.path_total / (self.events / 1e6)
+
 
 def monthly_cost(
     units: UnitFigures, events: float, scenario: Scenario, prices: Mapping[str, float]
@@ -285,23 +334,21 @@ def monthly_cost(
     records = events * units.records_per_event
     fixed: dict[str, float] = {}
 
-    # Batching: how the stream's shards cut the month into enrich invocations.
-    at_4 = monthly_batching(
-        events,
-        units.hourly_profile,
-        units.sessions,
-        ON_DEMAND_MIN_SHARDS,
-        scenario.window_seconds,
-        scenario.batch_size,
-    )
-    shards = scenario.shards(at_4.peak_shard_rate)
-    batching = (
-        at_4
-        if shards == ON_DEMAND_MIN_SHARDS
-        else monthly_batching(
-            events, units.hourly_profile, units.sessions, shards, scenario.window_seconds, scenario.batch_size
+    # Batching: how the stream's shards cut the month into enrich invocations. The mapping's batch
+    # size counts records; a record carries `1 / records_per_event` events (one request's events of
+    # one visitor travel together).
+    batch_events = max(1, round(scenario.batch_size / max(units.records_per_event, 1e-9)))
+
+    def batching_on(shard_count: int) -> Any:
+        return monthly_batching(
+            events, units.hourly_profile, units.sessions, shard_count, scenario.window_seconds, batch_events
         )
-    )
+
+    at_4 = batching_on(ON_DEMAND_MIN_SHARDS)
+    peak_events = at_4.peak_shard_rate * ON_DEMAND_MIN_SHARDS
+    peak_records = peak_events * units.records_per_event
+    shards = scenario.shards(peak_records, peak_records * units.record_bytes)
+    batching = at_4 if shards == ON_DEMAND_MIN_SHARDS else batching_on(shards)
     if scenario.stream_mode == "provisioned":
         fixed["Kinesis shard-hours (provisioned)"] = (
             shards * HOURS_PER_MONTH * p["kinesis_provisioned_shard_hour"]
@@ -321,7 +368,10 @@ def monthly_cost(
     events_per_batch = events / batches if batches else 0.0
     visitors_per_batch = pairs / batches if batches else 0.0
     commits = batches * units.commits_per_batch
-    calls_per_batch = {name: b + v * visitors_per_batch for name, (b, v) in units.enrich_calls.items()}
+    # Per-batch calls run one after the other; the visitors' writes run `VISITOR_WRITERS` at a time.
+    calls_per_batch = {name: b for name, (b, _) in units.enrich_calls.items()}
+    visitor_calls = {name: v * visitors_per_batch for name, (_, v) in units.enrich_calls.items()}
+    concurrency = max(1.0, min(float(VISITOR_WRITERS), visitors_per_batch))
     calls_per_batch["s3:tier1"] = units.s3_tier1_per_commit * units.commits_per_batch
     calls_per_batch["s3:tier2"] = units.s3_tier2_per_commit * units.commits_per_batch
     calls_per_batch["glue:request"] = units.glue_per_commit * units.commits_per_batch
@@ -330,7 +380,13 @@ def monthly_cost(
         + units.enrich_cpu_ms[1] * events_per_batch
         + units.enrich_cpu_ms[2] * visitors_per_batch
     )
-    enrich_ms = lambda_ms(cpu, calls_per_batch, scenario.enrich_memory_mb, scenario.arm_speed_factor)
+    enrich_ms = lambda_ms(
+        cpu,
+        calls_per_batch,
+        scenario.enrich_memory_mb,
+        scenario.arm_speed_factor,
+        concurrent_waiting_ms=call_latency_ms(visitor_calls) / concurrency,
+    )
     lines["Lambda enrich requests"] = batches * p["lambda_request"]
     lines["Lambda enrich GB-s"] = (
         batches * enrich_ms / 1000 * scenario.enrich_memory_mb / 1024 * p["lambda_arm64_gb_second"]
@@ -390,9 +446,28 @@ def monthly_cost(
 
 
 VOLUMES: tuple[float, ...] = (1e6, 10e6, 100e6, 1e9)
-WINDOWS: tuple[float, ...] = (1, 5, 30, 60)
+WINDOWS: tuple[float, ...] = (1, 5, 30, 60, 120, 300)
 TARGET_PER_MILLION = 0.50
 TARGET_VOLUME = 100e6
+
+
+def with_client_batching(
+    units: UnitFigures, events_per_request: float, sessions: Sequence[Sequence[float]]
+) -> UnitFigures:
+    """The same measured work under another tracker policy: fuller requests, one record each.
+
+    A request's events of one visitor travel as one Kinesis record, so records per event scale with
+    requests per event; per-request, per-record and per-visitor-batch work stays as measured.
+    """
+    scale = units.events_per_request / events_per_request if events_per_request else 1.0
+    return replace(
+        units,
+        events_per_request=events_per_request,
+        records_per_event=units.records_per_event * scale,
+        record_bytes=units.record_bytes / scale,
+        record_kb_units=max(1.0, units.record_kb_units / scale),
+        sessions=sessions,
+    )
 
 
 def with_window(scenario: Scenario, window: float) -> Scenario:

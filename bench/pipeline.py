@@ -121,7 +121,9 @@ def _memory_ports() -> EnrichPorts:
     from tests.enrich.fakes import MemoryCounters, MemoryLake, MemoryPoison, MemoryVisitors
 
     counters = MemoryCounters()
-    return EnrichPorts(MemoryVisitors(), counters, MemoryLake(), MemoryPoison(), load_journey_rules(None))
+    return EnrichPorts(
+        MemoryVisitors(counters), counters, MemoryLake(), MemoryPoison(), load_journey_rules(None)
+    )
 
 
 def bench_enrich(events: list[CollectedEvent], window: float) -> tuple[float, list[float]]:
@@ -189,7 +191,7 @@ def requests_per_event(events: list[CollectedEvent], window: float) -> dict[str,
         create_tables(settings)
         counters = DynamoCounterRepository(settings)
         ports = EnrichPorts(
-            DynamoVisitorRepository(settings),
+            DynamoVisitorRepository(settings, counters=counters),
             counters,
             MemoryLake(),
             MemoryPoison(),
@@ -235,7 +237,7 @@ def events_per_batch(monthly_events: int, window: float, shards: int = 4, batch_
 def modelled_writes_per_event(
     visitor_writes_per_event: float, bot_share: float, monthly_events: int, window: float
 ) -> float:
-    """Visitor transactions (measured: they depend on each visitor's event density, not on the
+    """Visitor writes (measured: they depend on each visitor's event density, not on the
     traffic rate; the batch's counters ride in the first of them) plus the counters transaction of
     a batch with no human visitor to carry it: probability bot_share^n for a batch of n events."""
     n = events_per_batch(monthly_events, window)

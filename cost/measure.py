@@ -73,6 +73,9 @@ class DynamoUsage:
 
     wru: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     rru: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    # The part of `wru` that only the transaction added (half of a transactional write): the batch's
+    # counters ride in one visitor's write, so this is a per-batch cost, not a per-visitor one.
+    transaction_surcharge: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     item_bytes: list[int] = field(default_factory=list)
 
 
@@ -150,6 +153,8 @@ def metered_calls(region: str) -> Iterator[tuple[DynamoUsage, StreamUsage]]:
         for (table, key, transactional), old in zip(writes, before, strict=True):
             new = items.size(table, key)
             dynamo.wru[table] += write_units(max(old, new), transactional)
+            if transactional:
+                dynamo.transaction_surcharge[table] += write_units(max(old, new), False)
             dynamo.item_bytes.append(max(old, new))
         _meter_reads(operation, params, response, items, dynamo)
         return response
@@ -432,6 +437,7 @@ class Measurement:
     stream: StreamUsage
     dynamo_wru: dict[str, float]  # table → WRU during enrich (topology window)
     dynamo_rru: dict[str, float]
+    dynamo_transaction_surcharge: dict[str, float]
     dynamo_max_item_bytes: int
     lake_commits: int
     s3_requests: dict[str, int]  # tier1, tier2, free, per method
@@ -533,8 +539,9 @@ def _warm_up_enrich(plan: Any) -> None:
     from reviva.enrich.service import EnrichPorts, process_batch
     from tests.enrich.fakes import MemoryCounters, MemoryLake, MemoryPoison, MemoryVisitors
 
+    counters = MemoryCounters()
     ports = EnrichPorts(
-        MemoryVisitors(), MemoryCounters(), MemoryLake(), MemoryPoison(), load_journey_rules(None)
+        MemoryVisitors(counters), counters, MemoryLake(), MemoryPoison(), load_journey_rules(None)
     )
     for batch in lambda_batches(collected_events(list(plan.messages)), 60):
         process_batch(batch.records, ports)
@@ -660,6 +667,7 @@ def measure(
         stream=stream_usage,
         dynamo_wru=dict(dynamo.wru),
         dynamo_rru=dict(dynamo.rru),
+        dynamo_transaction_surcharge=dict(dynamo.transaction_surcharge),
         dynamo_max_item_bytes=max(dynamo.item_bytes, default=0),
         lake_commits=catalog.get("commit_table", 0),
         s3_requests=counts,

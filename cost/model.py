@@ -177,7 +177,9 @@ def unit_figures(m: Any) -> UnitFigures:
 
     batches = len(m.enrich)
     visitor_batches = sum(i.visitors for i in m.enrich)
-    counters_wru = m.dynamo_wru.get(m.counters_table, 0.0)
+    # Per batch: the counters, and the transaction surcharge of the one visitor write they ride in.
+    surcharge = sum(v for k, v in m.dynamo_transaction_surcharge.items() if k != m.counters_table)
+    counters_wru = m.dynamo_wru.get(m.counters_table, 0.0) + surcharge
     counters_rru = m.dynamo_rru.get(m.counters_table, 0.0)
     commits = max(1, m.lake_commits)
     return UnitFigures(

@@ -59,7 +59,7 @@ def _build_enrich(settings: Settings) -> EnrichPorts:
     bind_tables(settings)
     counters = DynamoCounterRepository(settings)
     return EnrichPorts(
-        visitors=DynamoVisitorRepository(settings),
+        visitors=DynamoVisitorRepository(settings, counters=counters),
         counters=counters,
         lake=lake_writer(settings),
         poison=RejectedPoisonSink(RejectedRepository(settings.hmac_key())),

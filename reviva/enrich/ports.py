@@ -55,6 +55,9 @@ class VisitorCommit:
     watermark and the recent messageIds), so it is one conditional write, not a transaction.
     Closed sessions and identity links are deterministic for a given stored state and batch, so
     writing them first, without a condition, is idempotent under redelivery.
+
+    `counters`, when set, ride with the profile in one transaction: the batch's counter update then
+    costs no write request of its own (what sparse traffic needs). Its failure fails the whole batch.
     """
 
     visitor_key: str
@@ -64,6 +67,7 @@ class VisitorCommit:
     recent_ids: bytes
     sessions: list[SessionState]  # sessions this batch closed; the open one rides in the profile
     identity_links: list[tuple[str, str, str]]
+    counters: CounterCommit | None = None
 
 
 class VisitorRepository(Protocol):
@@ -76,7 +80,9 @@ class VisitorRepository(Protocol):
     def commit(self, commit: VisitorCommit) -> None:
         """Write one visitor's closed sessions and links, then its profile conditionally.
 
-        Raise ConcurrentUpdate when the profile's version moved since it was read.
+        With `commit.counters`, the profile and the counters go in one transaction. Raise
+        ConcurrentUpdate when the profile's version moved since it was read, CountersMoved when the
+        counters' watermark did.
         """
         ...
 

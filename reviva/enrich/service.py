@@ -6,7 +6,9 @@ Effect-exactly-once rests on three watermarks and one order of writes:
    event ids, times from event timestamps), so a retry recomputes exactly what an earlier attempt
    did.
 2. The lake is written first, then the live counters: each in one atomic commit that also moves a
-   per-shard watermark, and each skips records at or below its own watermark.
+   per-shard watermark, and each skips records at or below its own watermark. The counters ride in
+   the first visitor's write (then a transaction; they cost no write request of their own) or, in a
+   batch with no visitor to write, in a transaction of their own.
 3. Visitors are written last, one conditional write of the profile item each (not a transaction:
    the item itself holds the version, the per-visitor, per-shard watermark and the visitor's window
    of recent messageIds, so a single-item condition is enough). Sessions the batch closed and new
@@ -53,6 +55,7 @@ from reviva.events import CollectedEvent, EnrichedEvent
 logger = Logger(child=True)
 
 VISITOR_WRITERS = 8  # concurrent visitor writes in one batch
+MAX_TRANSACTION_ITEMS = 100
 
 
 @dataclass
@@ -189,14 +192,24 @@ def process_batch(records: Sequence[StreamRecord], ports: EnrichPorts) -> BatchO
         ports.poison.record_poison(poison)
     if rows:
         outcome.stats["lake_rows"] += ports.lake.append(shard_id, rows, last_sequence)
+    dirty = [v for v in visitors.values() if v.dirty and v.last_sequence is not None]
+    commits = [_commit_for(visitor, shard_id) for visitor in dirty]
     if counters:
         expected = None if counter_mark < 0 else str(counter_mark)
-        ports.counters.commit(CounterCommit(shard_id, expected, last_sequence, counters.minutes))
-        outcome.stats["counter_writes"] += 1
-    dirty = [v for v in visitors.values() if v.dirty and v.last_sequence is not None]
+        pending = CounterCommit(shard_id, expected, last_sequence, counters.minutes)
+        if commits and _fits_one_transaction(commits[0], pending):
+            # The counters ride with the first visitor's profile (one transaction, no write request
+            # of their own) and commit before any other visitor; its failure fails the whole batch.
+            commits[0].counters = pending
+            ports.visitors.commit(commits[0])
+            outcome.stats["visitor_writes"] += 1
+            dirty, commits = dirty[1:], commits[1:]
+        else:
+            ports.counters.commit(pending)
+            outcome.stats["counter_writes"] += 1
+
     # Visitors are independent items: writing them concurrently keeps a full batch's wall time (what
     # Lambda bills and what bounds a shard's throughput) near one write's latency, not the sum.
-    commits = [_commit_for(visitor, shard_id) for visitor in dirty]
     if len(commits) > 1 and VISITOR_WRITERS > 1:
         with ThreadPoolExecutor(max_workers=min(VISITOR_WRITERS, len(commits))) as pool:
             errors = list(pool.map(partial(_write_visitor, ports.visitors), commits))
@@ -219,6 +232,11 @@ def process_batch(records: Sequence[StreamRecord], ports: EnrichPorts) -> BatchO
             outcome.stats["visitor_failures"] += 1
     outcome.failed_sequence_numbers.sort(key=int)
     return outcome
+
+
+def _fits_one_transaction(commit: VisitorCommit, counters: CounterCommit) -> bool:
+    """DynamoDB transactions hold 100 items: the profile, the counters' watermark and minutes."""
+    return 2 + len(counters.minutes) <= MAX_TRANSACTION_ITEMS
 
 
 def _write_visitor(repository: VisitorRepository, commit: VisitorCommit) -> Exception | None:

@@ -16,10 +16,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from reviva.aws_clients import client
-from reviva.enrich.ports import ConcurrentUpdate, StoredVisitor, VisitorCommit
+from reviva.enrich.ports import ConcurrentUpdate, CountersMoved, StoredVisitor, VisitorCommit
 from reviva.enrich.visitor_state import SessionState, VisitorState
 from reviva.settings import Settings
-from reviva.storage.counter_repository import is_condition_failure
+from reviva.storage.counter_repository import DynamoCounterRepository, is_condition_failure
 from reviva.storage.tables import IdentityLink, VisitorItem, bind_tables
 
 PROFILE_SK = "PROFILE"
@@ -92,12 +92,16 @@ def _stored(item: VisitorItem) -> StoredVisitor:
 
 
 class DynamoVisitorRepository:
-    """Reads and writes visitor items: one conditional profile write per visitor per batch."""
+    """Reads and writes visitor items: one conditional profile write per visitor per batch.
 
-    def __init__(self, settings: Settings) -> None:
+    The batch's first visitor may carry the live counters: that one write is a transaction.
+    """
+
+    def __init__(self, settings: Settings, counters: DynamoCounterRepository | None = None) -> None:
         bind_tables(settings)
         self._dynamodb = client("dynamodb", settings)
         self._visitors_table = settings.visitors_table
+        self._counters = counters
 
     def load(self, visitor_keys: Sequence[str]) -> dict[str, StoredVisitor]:
         """Profiles of the given keys (BatchGetItem, 100 keys a request)."""
@@ -127,14 +131,31 @@ class DynamoVisitorRepository:
             }
         else:
             condition = {"ConditionExpression": "attribute_not_exists(pk)"}
+        profile: dict[str, Any] = {
+            "TableName": self._visitors_table,
+            "Item": _profile_item(commit).serialize(),
+            **condition,
+        }
+        if commit.counters is None:
+            try:
+                self._dynamodb.put_item(**profile)
+            except ClientError as exc:
+                if is_condition_failure(exc):
+                    raise ConcurrentUpdate(commit.visitor_key) from exc
+                raise
+            return
+        if self._counters is None:
+            raise ValueError("this repository was built without the counters table")
+        counter_items = self._counters.transaction_items(commit.counters)
         try:
-            self._dynamodb.put_item(
-                TableName=self._visitors_table, Item=_profile_item(commit).serialize(), **condition
-            )
+            self._dynamodb.transact_write_items(TransactItems=[{"Put": profile}, *counter_items])
         except ClientError as exc:
-            if is_condition_failure(exc):
-                raise ConcurrentUpdate(commit.visitor_key) from exc
-            raise
+            if not is_condition_failure(exc):
+                raise
+            reasons = exc.response.get("CancellationReasons") or []
+            if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons[1:]):
+                raise CountersMoved(commit.visitor_key) from exc
+            raise ConcurrentUpdate(commit.visitor_key) from exc
 
     def read_visitor(self, visitor_key: str) -> tuple[StoredVisitor | None, list[SessionState]]:
         """A visitor's profile and all its sessions, the open one included (one Query)."""

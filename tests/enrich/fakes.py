@@ -20,7 +20,8 @@ from reviva.events import EnrichedEvent
 class MemoryVisitors:
     """Visitor items stored serialized, as DynamoDB keeps them; `fail_keys` makes a commit raise."""
 
-    def __init__(self) -> None:
+    def __init__(self, counters: MemoryCounters | None = None) -> None:
+        self._counters = counters
         # visitor key → (version, watermarks, recent ids, state JSON)
         self._stored: dict[str, tuple[int, dict[str, str], bytes | None, str]] = {}
         self.sessions: dict[str, dict[str, SessionState]] = {}
@@ -51,6 +52,9 @@ class MemoryVisitors:
         current = self._stored.get(commit.visitor_key)
         if (current[0] if current else 0) != commit.expected_version:
             raise ConcurrentUpdate(commit.visitor_key)
+        if commit.counters is not None:
+            assert self._counters is not None, "counters rode along but no counters store was given"
+            self._counters.apply(commit.counters)  # raises before anything of the visitor is stored
         self._stored[commit.visitor_key] = (
             commit.expected_version + 1,
             dict(commit.watermarks),
@@ -73,7 +77,7 @@ class MemoryCounters:
         self.counts: Counter[str] = Counter()
         self.visitors: dict[str, set[str]] = {}
         self.fail_next = 0
-        # Counter commits (one per batch with anything to count).
+        # Transactions of the counters' own; those riding in a visitor's write are not counted.
         self.direct_commits = 0
 
     def watermark(self, shard_id: str) -> str | None:

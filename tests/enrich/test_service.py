@@ -17,7 +17,7 @@ from tests.enrich.fakes import MemoryCounters, MemoryLake, MemoryPoison, MemoryV
 def ports() -> EnrichPorts:
     counters = MemoryCounters()
     return EnrichPorts(
-        visitors=MemoryVisitors(),
+        visitors=MemoryVisitors(counters),
         counters=counters,
         lake=MemoryLake(),
         poison=MemoryPoison(),
@@ -109,21 +109,37 @@ def test_crash_mid_batch_then_redelivery_from_lowest_failure(ports: EnrichPorts)
     assert _counters(ports).counts["page"] == 6
 
 
-def test_counters_commit_once_per_batch_not_per_visitor(ports: EnrichPorts) -> None:
+def test_counters_ride_in_the_first_visitor_write(ports: EnrichPorts) -> None:
     process_batch(Stream().records(*_browse("v1", 2), *_browse("v2", 2)), ports)
     assert _visitors(ports).commits == 2
-    assert _counters(ports).direct_commits == 1
+    assert _counters(ports).direct_commits == 0
     assert _counters(ports).counts["page"] == 4
+
+
+def test_failure_of_the_write_carrying_counters_fails_the_batch(ports: EnrichPorts) -> None:
+    records = Stream().records(*_browse("v1", 2), *_browse("v2", 2))
+    _visitors(ports).fail_keys.add("a:v1")
+    with pytest.raises(RuntimeError):
+        process_batch(records, ports)
+    assert _counters(ports).counts["page"] == 0
+    assert _visitors(ports).profiles == {}
+    _visitors(ports).fail_keys.clear()
+    process_batch(records, ports)
+    assert _counters(ports).counts["page"] == 4
+    assert {k: p.state.profile.total_page_views for k, p in _visitors(ports).profiles.items()} == {
+        "a:v1": 2,
+        "a:v2": 2,
+    }
 
 
 def test_a_failing_visitor_is_redelivered_without_recounting(ports: EnrichPorts) -> None:
     records = Stream().records(*_browse("v1", 2), *_browse("v2", 2))
-    _visitors(ports).fail_keys.add("a:v1")
+    _visitors(ports).fail_keys.add("a:v2")
     outcome = process_batch(records, ports)
-    # Counters and lake are committed before any visitor; only v1's records come back.
-    assert outcome.failed_sequence_numbers == [r.sequence_number for r in records[:2]]
+    # Counters (with v1) and lake are committed before the other visitors; only v2's records come back.
+    assert outcome.failed_sequence_numbers == [r.sequence_number for r in records[2:]]
     assert _counters(ports).counts["page"] == 4
-    assert set(_visitors(ports).profiles) == {"a:v2"}
+    assert set(_visitors(ports).profiles) == {"a:v1"}
     _visitors(ports).fail_keys.clear()
     again = process_batch(records, ports)  # Lambda redelivers from the lowest failed record
     assert again.failed_sequence_numbers == []

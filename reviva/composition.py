@@ -26,6 +26,8 @@ from reviva.storage.tables import bind_tables
 from reviva.storage.visitor_repository import DynamoVisitorRepository
 
 if TYPE_CHECKING:  # the analytics layer is imported lazily: only the query function needs it
+    from pyiceberg.table import Table
+
     from reviva.analytics.service import AnalyticsService
     from reviva.analytics.spend import SpendStore
     from reviva.analytics.store import ObjectStore
@@ -53,6 +55,12 @@ def lake_writer(settings: Settings) -> LakeWriter:
         return ensure_events_table(load_lake_catalog(settings), settings)
 
     return LakeWriter(load_table)
+
+
+def events_table() -> Table:
+    """The lake's `events` table, for scheduled maintenance (loaded fresh on every call)."""
+    settings = load_settings()
+    return ensure_events_table(load_lake_catalog(settings), settings)
 
 
 def _build_enrich(settings: Settings) -> EnrichPorts:

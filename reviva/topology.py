@@ -134,8 +134,9 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         "enrich", "functions.enrich.handler", memory_mb=1024, timeout_seconds=120, uses_lake_layer=True
     ),
     FunctionSpec("score", "functions.score.handler", memory_mb=2048, timeout_seconds=900, uses_ml_layer=True),
+    # Also the lake's hourly maintenance: compaction holds up to 64 MB of Parquet as Arrow in memory.
     FunctionSpec(
-        "erasure", "functions.erasure.handler", memory_mb=1024, timeout_seconds=300, uses_lake_layer=True
+        "erasure", "functions.erasure.handler", memory_mb=2048, timeout_seconds=300, uses_lake_layer=True
     ),
     FunctionSpec(
         "query", "functions.query.handler", memory_mb=1024, timeout_seconds=30, uses_lake_layer=True
@@ -182,6 +183,9 @@ SCHEDULES: tuple[ScheduleSpec, ...] = (
     ScheduleSpec("score-hourly", "score", "rate(1 hour)", {"task": "score"}),
     # Daily rollups (today and yesterday, plus missing days) for the dashboard's first screen.
     ScheduleSpec("analytics-rollup", "query", "rate(5 minutes)", {"task": "rollup"}),
+    # Snapshot expiry keeps every commit's metadata.json small; compaction keeps Athena's file count
+    # down (reviva/lake/maintenance.py); run by the erasure function, the lake's only deleter.
+    ScheduleSpec("lake-maintenance", "erasure", "rate(1 hour)", {"task": "lake-maintenance"}),
 )
 
 

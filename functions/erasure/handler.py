@@ -1,18 +1,45 @@
-"""Erasure Lambda: one step of the GDPR/CCPA erasure state machine (filled in by the privacy issue)."""
+"""Erasure Lambda: one step of the GDPR/CCPA erasure state machine (filled in by the privacy issue),
+and the lake's hourly maintenance (snapshot expiry, compaction): the one function allowed to delete
+from the lake."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from reviva.composition import events_table
+from reviva.lake.maintenance import run_scheduled_maintenance
+
 logger = Logger()
+
+
+def _lake_maintenance() -> dict[str, Any]:
+    result = run_scheduled_maintenance(events_table(), datetime.now(UTC))
+    summary = {
+        "task": "lake-maintenance",
+        "snapshots_expired": len(result.expiry.expired_snapshot_ids),
+        "files_deleted": result.expiry.deleted_data_files
+        + result.expiry.deleted_manifests
+        + result.expiry.deleted_manifest_lists,
+        "files_compacted": sum(c.files_rewritten for c in result.compactions),
+        "files_written": sum(c.files_written for c in result.compactions),
+        "stopped_for_time": result.stopped_for_time,
+    }
+    logger.info("lake maintenance done", extra=summary)
+    return summary
 
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Validate an erasure step request; no store is erased yet, and the answer says so."""
+    """Run the scheduled lake maintenance, or validate an erasure step (no store is erased yet)."""
+    if event.get("detail-type") == "Scheduled Event":
+        task = (event.get("detail") or {}).get("task")
+        if task == "lake-maintenance":
+            return _lake_maintenance()
+        raise ValueError(f"unknown scheduled task {task!r}")
     subject = event.get("subject_id")
     if not isinstance(subject, str) or not subject:
         raise ValueError("an erasure request needs a non-empty subject_id")

@@ -32,7 +32,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -385,3 +385,49 @@ def remove_orphan_files(
         _delete_all(io, [f"{prefix}{path}" for path in orphans])
     deleted = 0 if dry_run else len(orphans)
     return OrphanResult(objects_listed=len(files), orphans=tuple(orphans), deleted=deleted)
+
+
+@dataclass(frozen=True)
+class ScheduledMaintenance:
+    """What one scheduled maintenance run did."""
+
+    expiry: ExpiryResult
+    compactions: tuple[CompactionResult, ...]
+    stopped_for_time: bool
+
+
+def run_scheduled_maintenance(
+    table: Table,
+    now: datetime,
+    *,
+    snapshot_age: timedelta = timedelta(hours=1),
+    days: Sequence[date] | None = None,
+    time_budget_seconds: float = 200.0,
+    max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES // 2,
+    clock: Callable[[], float] = time.monotonic,
+) -> ScheduledMaintenance:
+    """The hourly job: expire snapshots older than `snapshot_age`, then compact `days` (default: the
+    day of `now` and the day before, the partitions enrich is still appending to).
+
+    Every enrich batch adds a snapshot, and metadata.json (rewritten by every commit) grows with
+    each one kept, so expiry is what keeps commits cheap; compaction keeps Athena's scans from
+    opening thousands of small files. Compaction repeats per day until nothing is left to merge or
+    the time budget (under the function's timeout) is spent; the next run carries on.
+    """
+    started = clock()
+    expiry = expire_snapshots(table, now - snapshot_age)
+    compactions: list[CompactionResult] = []
+    stopped = False
+    recent = days if days is not None else [now.date(), (now - timedelta(days=1)).date()]
+    for day in recent:
+        while True:
+            if clock() - started > time_budget_seconds:
+                stopped = True
+                break
+            result = compact_partition(table, day, max_input_bytes=max_input_bytes)
+            compactions.append(result)
+            if result.files_rewritten == 0:
+                break
+        if stopped:
+            break
+    return ScheduledMaintenance(expiry, tuple(compactions), stopped)

@@ -296,3 +296,34 @@ def test_a_day_bigger_than_the_input_budget_is_compacted_over_several_runs(
     assert len(runs) >= 3  # at least two rewriting runs and the final no-op
     assert _rows(s3_table) == rows_before
     assert len(_files_by_day(s3_table)[_epoch_day(DAY)]) < 5
+
+
+def test_the_scheduled_run_expires_old_snapshots_then_compacts_recent_days(
+    s3_table: Table, six_small_files: int
+) -> None:
+    rows_before = _rows(s3_table)
+    snapshots_before = len(s3_table.snapshots())
+    # Two hours after the commits: every snapshot but the current one is old enough to expire.
+    later = datetime.now(UTC) + timedelta(hours=2)
+    result = maintenance.run_scheduled_maintenance(s3_table, later, days=[NEXT_DAY, DAY])
+
+    assert len(result.expiry.expired_snapshot_ids) == snapshots_before - 1
+    assert not result.stopped_for_time
+    assert [c.day for c in result.compactions if c.files_rewritten] == [NEXT_DAY, DAY]
+    files = _files_by_day(s3_table)
+    assert len(files[_epoch_day(DAY)]) == 1 and len(files[_epoch_day(NEXT_DAY)]) == 1
+    assert _rows(s3_table) == rows_before
+    assert s3_table.properties[watermark_property(SHARD)] == str(six_small_files)
+
+
+def test_the_scheduled_run_stops_within_its_time_budget(s3_table: Table, six_small_files: int) -> None:
+    ticks = iter(range(1000))
+    result = maintenance.run_scheduled_maintenance(
+        s3_table,
+        datetime.combine(NEXT_DAY, datetime.min.time(), UTC),
+        time_budget_seconds=0.5,
+        clock=lambda: float(next(ticks)),
+    )
+    assert result.stopped_for_time
+    assert len(result.compactions) == 0  # the budget was spent before the first compaction
+    assert len(_rows(s3_table)) == 70

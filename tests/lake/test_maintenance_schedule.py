@@ -1,0 +1,63 @@
+"""The hourly lake-maintenance schedule through the erasure function's real handler, on a local lake."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from functions.erasure.handler import handler
+from reviva.lake import ensure_events_table, load_lake_catalog
+from reviva.local.runtime import scheduled_event
+from reviva.settings import Settings, reset_settings_cache
+from reviva.topology import SCHEDULES
+from tests.lake.conftest import make_event, writer_for
+
+
+class _Context:
+    function_name = "erasure"
+    memory_limit_in_mb = 2048
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:erasure"
+    aws_request_id = "req-1"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 300_000
+
+
+@pytest.fixture
+def local_lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    monkeypatch.setenv("LAKE_BUCKET", f"file://{tmp_path}/lake")
+    monkeypatch.setenv("LAKE_CATALOG", "sql")
+    monkeypatch.setenv("LAKE_CATALOG_URI", f"sqlite:///{tmp_path}/catalog.db")
+    reset_settings_cache()
+    yield Settings()
+    reset_settings_cache()
+
+
+def test_the_schedule_expires_snapshots_and_compacts_todays_small_files(local_lake: Settings) -> None:
+    catalog = load_lake_catalog(local_lake)
+    ensure_events_table(catalog, local_lake)
+    writer = writer_for(catalog, local_lake)
+    now = datetime.now(UTC).replace(microsecond=0)
+    for batch in range(4):  # four enrich batches of today: four small files, four snapshots
+        events = [make_event(batch * 5 + i, event_time=now - timedelta(minutes=30 - i)) for i in range(5)]
+        writer.append("shardId-000000000000", events, str(batch * 5 + 4))
+
+    schedule = next(s for s in SCHEDULES if s.logical_name == "lake-maintenance")
+    assert schedule.function == "erasure"
+    summary = handler(scheduled_event(schedule, region="us-east-1", now=now), _Context())  # type: ignore[arg-type]
+
+    # The snapshots are minutes old, younger than the hour expiry keeps; compaction merges the files.
+    assert summary["task"] == "lake-maintenance"
+    assert summary["snapshots_expired"] == 0
+    assert summary["files_compacted"] == 4 and summary["files_written"] == 1
+    table = ensure_events_table(load_lake_catalog(local_lake), local_lake)
+    assert len(table.scan().to_arrow()) == 20
+
+
+def test_an_unknown_scheduled_task_is_refused(local_lake: Settings) -> None:
+    event = {"detail-type": "Scheduled Event", "detail": {"task": "defragment"}}
+    with pytest.raises(ValueError, match="unknown scheduled task"):
+        handler(event, _Context())  # type: ignore[arg-type]

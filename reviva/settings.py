@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,6 +25,12 @@ class Settings(BaseSettings):
     aws_endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
 
     events_stream: str = Field(default="reviva-events", alias="EVENTS_STREAM")
+    # How ingest writes stream records: "envelope" (one zlib record per request and visitor) or
+    # "event" (one JSON record per event). Enrich reads both; deploy "event" first when upgrading a
+    # stack whose enrich function predates envelopes, then switch.
+    stream_record_format: Literal["envelope", "event"] = Field(
+        default="envelope", alias="REVIVA_STREAM_RECORD_FORMAT"
+    )
     visitors_table: str = Field(default="reviva-visitors", alias="VISITORS_TABLE")
     identities_table: str = Field(default="reviva-identities", alias="IDENTITIES_TABLE")
     counters_table: str = Field(default="reviva-counters", alias="COUNTERS_TABLE")

@@ -52,7 +52,11 @@ def _adapters(settings: Settings) -> tuple[EventPublisher, RejectedStore]:
         bind_tables(settings)
         _built = (
             settings,
-            KinesisPublisher(client("kinesis", settings), settings.events_stream),
+            KinesisPublisher(
+                client("kinesis", settings),
+                settings.events_stream,
+                record_format=settings.stream_record_format,
+            ),
             RejectedRepository(settings.hmac_key()),
         )
     return _built[1], _built[2]

@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 
 from reviva.ingest.rejected import RejectedRepository
-from reviva.settings import load_settings
+from reviva.settings import load_settings, reset_settings_cache
 
 from .conftest import (
     FakePublisher,
     FakeRejectedStore,
     basic_auth,
     load_sample,
+    read_stream,
     read_stream_events,
     track,
 )
@@ -119,10 +120,23 @@ def test_injected_adapters_and_settings_changes(monkeypatch: pytest.MonkeyPatch)
     )
     assert [e.type for e in publisher.events] == ["page"]
     monkeypatch.setenv("REVIVA_WRITE_KEYS", "rotated-key")
-    from reviva.settings import reset_settings_cache
-
     reset_settings_cache()
     assert (
         handler_module.handler(http_event("/v1/p", json.dumps({"anonymousId": "a"})), None)["statusCode"]
         == 401
     )
+
+
+@pytest.mark.parametrize(("record_format", "records"), [("envelope", 1), ("event", 5)])
+def test_the_stream_record_format_follows_the_setting(
+    aws: None, monkeypatch: pytest.MonkeyPatch, record_format: str, records: int
+) -> None:
+    # "event" is the upgrade path: an enrich function older than envelopes reads one event a record.
+    monkeypatch.setenv("REVIVA_STREAM_RECORD_FORMAT", record_format)
+    reset_settings_cache()
+    response = handler_module.handler(copy.deepcopy(SAMPLE_EVENT), None)
+    assert response["statusCode"] == 200
+    raw = read_stream(load_settings().events_stream)
+    assert len(raw) == records  # the sample's five events come from one visitor
+    assert all(data.startswith(b"{") for data in raw) == (record_format == "event")
+    assert len(read_stream_events(load_settings().events_stream)) == 5

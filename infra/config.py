@@ -35,6 +35,9 @@ class StageConfig:
     # Kinesis: on-demand by default; provisioned with `-c kinesisShards=N` (N >= 1).
     kinesis_shards: int | None
     enhanced_fan_out: bool
+    # How ingest writes stream records (`-c streamRecordFormat=event` while upgrading a stack whose
+    # enrich function predates envelopes; see docs/deploy.md).
+    stream_record_format: str
     # API Gateway stage throttling (requests per second, burst).
     throttle_rate: int
     throttle_burst: int
@@ -103,6 +106,9 @@ def stage_config(node: Node) -> StageConfig:
     if shards is not None and (not str(shards).isdigit() or int(shards) < 1):
         raise ValueError(f"context 'kinesisShards' must be a whole number of shards >= 1, not {shards!r}")
     origins = str(_get(node, "corsOrigins", "*"))
+    record_format = str(_get(node, "streamRecordFormat", "envelope"))
+    if record_format not in ("envelope", "event"):
+        raise ValueError(f"context 'streamRecordFormat' must be 'envelope' or 'event', not {record_format!r}")
     return StageConfig(
         stage=stage,  # type: ignore[arg-type]
         account=_get(node, "account", os.environ.get("CDK_DEFAULT_ACCOUNT")),
@@ -112,6 +118,7 @@ def stage_config(node: Node) -> StageConfig:
         removal_policy=RemovalPolicy.RETAIN if prod else RemovalPolicy.DESTROY,
         kinesis_shards=int(shards) if shards is not None else None,
         enhanced_fan_out=_as_bool(_get(node, "enhancedFanOut", False)),
+        stream_record_format=record_format,
         throttle_rate=int(_get(node, "throttleRate", 2000 if prod else 200)),
         throttle_burst=int(_get(node, "throttleBurst", 5000 if prod else 400)),
         athena_bytes_scanned_cutoff=int(_get(node, "athenaBytesScannedCutoff", 10 * 1024**3)),

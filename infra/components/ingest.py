@@ -53,6 +53,7 @@ class IngestStage(Construct):
                 # Requests without CloudFront's origin header are refused (they bypassed its WAF).
                 ORIGIN_VERIFY_SECRET_ENV: secrets.origin_verify.secret_arn,
                 "REVIVA_ALLOWED_ORIGINS": ",".join(config.cors_origins),
+                "REVIVA_STREAM_RECORD_FORMAT": config.stream_record_format,
             },
         )
         mark(self.handler.function, "function", "ingest")

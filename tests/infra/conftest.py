@@ -47,6 +47,7 @@ OPTIONS_CONTEXT = {
     "layerSource": "recipe",
     "enhancedFanOut": "true",
     "kinesisShards": "2",
+    "streamRecordFormat": "event",
 }
 
 

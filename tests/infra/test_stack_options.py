@@ -83,3 +83,16 @@ def test_dev_functions_log_debug_with_platform_warnings_only(synthesized_options
         assert props["LoggingConfig"]["ApplicationLogLevel"] == "DEBUG"
         assert props["LoggingConfig"]["SystemLogLevel"] == "WARN"
         assert props["Environment"]["Variables"]["POWERTOOLS_LOG_LEVEL"] == "DEBUG"
+
+
+def test_the_stream_record_format_reaches_ingest_only_as_asked(
+    synthesized_options: Synthesized, synthesized: Synthesized
+) -> None:
+    def record_format(template: Synthesized) -> str:
+        _, function = by_marker(template, "function/ingest")
+        return str(function["Properties"]["Environment"]["Variables"]["REVIVA_STREAM_RECORD_FORMAT"])
+
+    assert record_format(synthesized) == "envelope"
+    assert record_format(synthesized_options) == "event"
+    with pytest.raises(ValueError, match="streamRecordFormat"):
+        stage_config(App(context={"streamRecordFormat": "protobuf"}).node)

@@ -56,7 +56,7 @@ class Settings(BaseSettings):
         default=None, alias="REVIVA_PSEUDONYMIZATION_KEY_SECRET_ARN"
     )
     write_keys_secret_arn: str | None = Field(default=None, alias="REVIVA_WRITE_KEYS_SECRET_ARN")
-    # The header value CloudFront adds to API requests (reviva/ingest/origin_verify.py); empty = no check.
+    # The header value CloudFront adds to API requests (reviva/origin_verify.py); empty = no check.
     origin_verify_secret: str = Field(default="", alias="REVIVA_ORIGIN_VERIFY_SECRET")
     origin_verify_secret_arn: str | None = Field(default=None, alias="REVIVA_ORIGIN_VERIFY_SECRET_ARN")
 

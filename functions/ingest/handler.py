@@ -16,10 +16,10 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 
-from reviva.ingest.origin_verify import came_through_origin, forbidden_response
 from reviva.ingest.publisher import EventPublisher, KinesisPublisher
 from reviva.ingest.rejected import RejectedRepository, RejectedStore
 from reviva.ingest.service import IngestConfig, IngestRequest, IngestResponse, IngestService
+from reviva.origin_verify import came_through_origin, forbidden_response
 from reviva.privacy.cookieless import DailySalt, MemorySaltStore, salt_store_from_settings
 from reviva.settings import Settings, load_settings
 from reviva.topology import INGEST_PATHS

@@ -11,8 +11,8 @@ from constructs import Construct
 
 from infra.components.nag import acknowledge
 from infra.config import StageConfig
-from reviva.ingest.origin_verify import ORIGIN_VERIFY_HEADER
 from reviva.local.runtime import STATIC_SITES
+from reviva.origin_verify import ORIGIN_VERIFY_HEADER
 from reviva.topology import ROUTES
 
 

@@ -19,7 +19,11 @@ from infra.components.permissions import (
     allow_secrets,
     allow_table,
 )
-from infra.components.secrets import PSEUDONYMIZATION_KEY_SECRET_ENV, PipelineSecrets
+from infra.components.secrets import (
+    ORIGIN_VERIFY_SECRET_ENV,
+    PSEUDONYMIZATION_KEY_SECRET_ENV,
+    PipelineSecrets,
+)
 from infra.components.topology_tags import mark
 from infra.config import StageConfig
 from reviva.topology import function_spec
@@ -53,6 +57,8 @@ class QueryStage(Construct):
                 # Athena queries the Glue database that holds the lake's `events` table.
                 "ATHENA_DATABASE": data.lake_environment()["LAKE_NAMESPACE"],
                 PSEUDONYMIZATION_KEY_SECRET_ENV: secrets.pseudonymization_key.secret_arn,
+                # Requests without CloudFront's origin header are refused (they bypassed its WAF).
+                ORIGIN_VERIFY_SECRET_ENV: secrets.origin_verify.secret_arn,
             },
         )
         handler = self.handler
@@ -65,4 +71,4 @@ class QueryStage(Construct):
         allow_objects(handler, data.buckets["athena-results"], OBJECT_READ, OBJECT_WRITE, prefix="results/")
         handler.allow(list(GLUE_READ), data.glue_arns())
         handler.allow(list(ATHENA_QUERY), [data.workgroup_arn()])
-        allow_secrets(handler, secrets.pseudonymization_key)
+        allow_secrets(handler, secrets.pseudonymization_key, secrets.origin_verify)

@@ -37,11 +37,11 @@ class PipelineSecrets(Construct):
             "cannot coordinate.",
         )
         # CloudFront sends this value in a custom origin header (infra/components/edge.py) and the
-        # ingest function refuses requests without it (reviva/ingest/origin_verify.py): a request sent
+        # ingest and query functions refuse requests without it (reviva/origin_verify.py): a request sent
         # straight to the API's own host, around CloudFront and its WAF, is answered 403.
         self.origin_verify = self._generated(
             "OriginVerify",
-            "Header value CloudFront adds to API requests; ingest refuses requests without it",
+            "Header value CloudFront adds to API requests; ingest and query refuse requests without it",
             48,
             no_rotation_because="CloudFront holds the value in its origin configuration: a rotation must "
             "update the secret and the distribution together, which a redeploy with a new secret does; a "

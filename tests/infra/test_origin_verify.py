@@ -15,7 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from reviva.ingest.origin_verify import ORIGIN_VERIFY_HEADER, came_through_origin, forbidden_response
+from reviva.origin_verify import ORIGIN_VERIFY_HEADER, came_through_origin, forbidden_response
 from reviva.settings import load_settings, reset_settings_cache
 from tests.ingest.conftest import FakePublisher, FakeRejectedStore, basic_auth, load_sample, track
 

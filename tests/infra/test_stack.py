@@ -483,7 +483,7 @@ def test_every_function_logs_platform_warnings_only_and_its_stage_s_application_
 
 
 def test_cloudfront_proves_itself_to_ingest_with_a_generated_secret(synthesized: Synthesized) -> None:
-    from reviva.ingest.origin_verify import ORIGIN_VERIFY_HEADER
+    from reviva.origin_verify import ORIGIN_VERIFY_HEADER
 
     (distribution,) = synthesized.resources("AWS::CloudFront::Distribution").values()
     config = distribution["Properties"]["DistributionConfig"]
@@ -498,10 +498,10 @@ def test_cloudfront_proves_itself_to_ingest_with_a_generated_secret(synthesized:
     assert (
         rendered(header["HeaderValue"]) == f"{{{{resolve:secretsmanager:@Ref:{secret_id}@:SecretString:::}}}}"
     )
-    _, ingest = by_marker(synthesized, "function/ingest")
-    assert ingest["Properties"]["Environment"]["Variables"]["REVIVA_ORIGIN_VERIFY_SECRET_ARN"] == {
-        "Ref": secret_id
-    }
+    checkers = [by_marker(synthesized, f"function/{name}")[1] for name in ("ingest", "query")]
+    for function in checkers:
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables["REVIVA_ORIGIN_VERIFY_SECRET_ARN"] == {"Ref": secret_id}
     readers = {
         role["Ref"]
         for policy in synthesized.resources("AWS::IAM::Policy").values()
@@ -510,4 +510,4 @@ def test_cloudfront_proves_itself_to_ingest_with_a_generated_secret(synthesized:
         and {"Ref": secret_id} in as_list(s["Resource"])
         for role in policy["Properties"]["Roles"]
     }
-    assert readers == {ingest["Properties"]["Role"]["Fn::GetAtt"][0]}
+    assert readers == {f["Properties"]["Role"]["Fn::GetAtt"][0] for f in checkers}

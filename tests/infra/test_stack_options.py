@@ -9,7 +9,7 @@ import pytest
 from aws_cdk import App
 
 from infra.config import stage_config
-from reviva.ingest.origin_verify import ORIGIN_VERIFY_HEADER
+from reviva.origin_verify import ORIGIN_VERIFY_HEADER
 from reviva.topology import FUNCTIONS, STREAM_MAPPINGS
 from tests.infra.conftest import OPTIONS_CONTEXT, Synthesized
 from tests.infra.test_stack import as_list, by_marker

@@ -13,7 +13,7 @@ from moto import mock_aws
 from reviva.composition import enrich_ports
 from reviva.enrich.service import process_batch
 from reviva.privacy.pseudonymize import pseudonymize_user_id
-from reviva.settings import load_settings
+from reviva.settings import load_settings, reset_settings_cache
 from reviva.storage.tables import create_tables
 from tests.enrich.builders import Stream, event
 from tests.enrich.fakes import MemoryLake
@@ -130,3 +130,18 @@ def test_rejected_limit_is_validated(pipeline: None) -> None:
 def test_health(pipeline: None) -> None:
     status, body = call(http_event("/health", token=None))
     assert status == 200 and body["status"] == "ok"
+
+
+def test_with_an_origin_secret_only_cloudfront_s_requests_and_the_health_check_pass(
+    pipeline: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reviva.origin_verify import ORIGIN_VERIFY_HEADER
+
+    monkeypatch.setenv("REVIVA_ORIGIN_VERIFY_SECRET", "cloudfront-only-secret")
+    reset_settings_cache()
+    direct = http_event("/v1/stats/realtime")
+    assert call(direct)[0] == 403
+    through_edge = http_event("/v1/stats/realtime")
+    through_edge["headers"][ORIGIN_VERIFY_HEADER] = "cloudfront-only-secret"
+    assert call(through_edge)[0] == 200
+    assert call(http_event("/health", token=None))[0] == 200

@@ -186,6 +186,8 @@ SCHEDULES: tuple[ScheduleSpec, ...] = (
     # Snapshot expiry keeps every commit's metadata.json small; compaction keeps Athena's file count
     # down (reviva/lake/maintenance.py); run by the erasure function, the lake's only deleter.
     ScheduleSpec("lake-maintenance", "erasure", "rate(1 hour)", {"task": "lake-maintenance"}),
+    # Files no snapshot references (a lost commit race, a manifest merge) are deleted after a day.
+    ScheduleSpec("lake-orphans", "erasure", "rate(1 day)", {"task": "lake-orphans"}),
 )
 
 

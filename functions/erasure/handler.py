@@ -4,16 +4,18 @@ from the lake."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from reviva.composition import events_table
-from reviva.lake.maintenance import run_scheduled_maintenance
+from reviva.lake.maintenance import remove_orphan_files, run_scheduled_maintenance
 
 logger = Logger()
+
+ORPHAN_AGE = timedelta(days=1)
 
 
 def _lake_maintenance() -> dict[str, Any]:
@@ -32,6 +34,14 @@ def _lake_maintenance() -> dict[str, Any]:
     return summary
 
 
+def _lake_orphans() -> dict[str, Any]:
+    # A day old at least: younger unreferenced files may belong to a commit still in flight.
+    result = remove_orphan_files(events_table(), datetime.now(UTC) - ORPHAN_AGE)
+    summary = {"task": "lake-orphans", "objects_listed": result.objects_listed, "deleted": result.deleted}
+    logger.info("lake orphan removal done", extra=summary)
+    return summary
+
+
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Run the scheduled lake maintenance, or validate an erasure step (no store is erased yet)."""
@@ -39,6 +49,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         task = (event.get("detail") or {}).get("task")
         if task == "lake-maintenance":
             return _lake_maintenance()
+        if task == "lake-orphans":
+            return _lake_orphans()
         raise ValueError(f"unknown scheduled task {task!r}")
     subject = event.get("subject_id")
     if not isinstance(subject, str) or not subject:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -61,3 +62,25 @@ def test_an_unknown_scheduled_task_is_refused(local_lake: Settings) -> None:
     event = {"detail-type": "Scheduled Event", "detail": {"task": "defragment"}}
     with pytest.raises(ValueError, match="unknown scheduled task"):
         handler(event, _Context())  # type: ignore[arg-type]
+
+
+def test_the_daily_schedule_deletes_only_day_old_unreferenced_files(
+    local_lake: Settings, tmp_path: Path
+) -> None:
+    catalog = load_lake_catalog(local_lake)
+    table = ensure_events_table(catalog, local_lake)
+    writer_for(catalog, local_lake).append("shardId-000000000000", [make_event(1)], "1")
+    data_dir = Path(table.location().removeprefix("file://")) / "data"
+    old_orphan, new_orphan = data_dir / "lost-commit.parquet", data_dir / "in-flight.parquet"
+    for orphan in (old_orphan, new_orphan):
+        orphan.parent.mkdir(parents=True, exist_ok=True)
+        orphan.write_bytes(b"PAR1")
+    two_days_ago = (datetime.now(UTC) - timedelta(days=2)).timestamp()
+    os.utime(old_orphan, (two_days_ago, two_days_ago))
+
+    schedule = next(s for s in SCHEDULES if s.logical_name == "lake-orphans")
+    summary = handler(scheduled_event(schedule, region="us-east-1"), _Context())  # type: ignore[arg-type]
+
+    assert summary["deleted"] == 1
+    assert not old_orphan.exists() and new_orphan.exists()
+    assert len(ensure_events_table(load_lake_catalog(local_lake), local_lake).scan().to_arrow()) == 1

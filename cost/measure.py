@@ -41,7 +41,7 @@ from botocore.client import BaseClient
 
 import reviva.enrich.service as enrich_service
 from bench.pipeline import counted_aws_calls
-from bench.tracker_requests import ClientRequest, tracker_requests
+from bench.tracker_requests import ClientRequest, message_time, tracker_requests
 from bench.traffic import ShardBatch, collected_events, lambda_batches
 from reviva.enrich.stream_records import StreamRecord as EnrichRecord
 from reviva.enrich.stream_records import decode_record
@@ -58,10 +58,6 @@ DELIVERY_SECONDS = 0.2
 DENSE_BATCHES = 12
 DENSE_BATCH_SIZE = 30
 SEQUENCE_OFFSET = 10_000_000
-
-
-def _stamp(message: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(str(message["timestamp"]).replace("Z", "+00:00"))
 
 
 # --------------------------------------------------------------------------- counters
@@ -454,7 +450,7 @@ class Measurement:
 
 def hourly_profile(messages: Sequence[dict[str, Any]]) -> list[float]:
     """Share of messages sent in each UTC hour of the day."""
-    hours = Counter(_stamp(m).hour for m in messages)
+    hours = Counter(message_time(m).hour for m in messages)
     total = sum(hours.values()) or 1
     return [hours.get(h, 0) / total for h in range(24)]
 

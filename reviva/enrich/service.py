@@ -197,7 +197,7 @@ def process_batch(records: Sequence[StreamRecord], ports: EnrichPorts) -> BatchO
     if counters:
         expected = None if counter_mark < 0 else str(counter_mark)
         pending = CounterCommit(shard_id, expected, last_sequence, counters.minutes)
-        if commits and _fits_one_transaction(commits[0], pending):
+        if commits and _fits_one_transaction(pending):
             # The counters ride with the first visitor's profile (one transaction, no write request
             # of their own) and commit before any other visitor; its failure fails the whole batch.
             commits[0].counters = pending
@@ -234,7 +234,7 @@ def process_batch(records: Sequence[StreamRecord], ports: EnrichPorts) -> BatchO
     return outcome
 
 
-def _fits_one_transaction(commit: VisitorCommit, counters: CounterCommit) -> bool:
+def _fits_one_transaction(counters: CounterCommit) -> bool:
     """DynamoDB transactions hold 100 items: the profile, the counters' watermark and minutes."""
     return 2 + len(counters.minutes) <= MAX_TRANSACTION_ITEMS
 

@@ -16,7 +16,8 @@ from reviva.analytics.errors import QueryTimeout
 from reviva.composition import analytics_service, lake_writer, query_adapters
 from reviva.settings import load_settings, reset_settings_cache
 from tests.analytics import dataset
-from tests.query.test_query_handler import _Context, http_event
+from tests.lambda_context import lambda_context
+from tests.query.test_query_handler import http_event
 
 DAY0 = dataset.D.isoformat()
 DAY1 = (dataset.D + timedelta(days=1)).isoformat()
@@ -47,7 +48,7 @@ def request(
 def call(event: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
     from functions.query.handler import handler
 
-    response = handler(event, _Context())  # type: ignore[arg-type]
+    response = handler(event, lambda_context("query"))
     return response["statusCode"], json.loads(response["body"]), response.get("headers") or {}
 
 
@@ -152,7 +153,7 @@ def test_the_rollup_schedule_stores_today_and_yesterday(lake: Path) -> None:
         "source": "aws.events",
         "detail": {"task": "rollup"},
     }
-    result = handler(event, _Context())  # type: ignore[arg-type]
+    result = handler(event, lambda_context("query"))
     assert result["task"] == "rollup" and result["days"] >= 2
     stored = sorted(p.name for p in (lake / "lake" / "analytics" / "rollups" / "daily").iterdir())
     assert len(stored) >= 2

@@ -15,16 +15,7 @@ from reviva.local.runtime import scheduled_event
 from reviva.settings import Settings, reset_settings_cache
 from reviva.topology import SCHEDULES
 from tests.lake.conftest import make_event, writer_for
-
-
-class _Context:
-    function_name = "erasure"
-    memory_limit_in_mb = 2048
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:erasure"
-    aws_request_id = "req-1"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
+from tests.lambda_context import lambda_context
 
 
 @pytest.fixture
@@ -48,7 +39,9 @@ def test_the_schedule_expires_snapshots_and_compacts_todays_small_files(local_la
 
     schedule = next(s for s in SCHEDULES if s.logical_name == "lake-maintenance")
     assert schedule.function == "erasure"
-    summary = handler(scheduled_event(schedule, region="us-east-1", now=now), _Context())  # type: ignore[arg-type]
+    summary = handler(
+        scheduled_event(schedule, region="us-east-1", now=now), lambda_context("erasure", 2048, 300_000)
+    )
 
     # The snapshots are minutes old, younger than the hour expiry keeps; compaction merges the files.
     assert summary["task"] == "lake-maintenance"
@@ -61,7 +54,7 @@ def test_the_schedule_expires_snapshots_and_compacts_todays_small_files(local_la
 def test_an_unknown_scheduled_task_is_refused(local_lake: Settings) -> None:
     event = {"detail-type": "Scheduled Event", "detail": {"task": "defragment"}}
     with pytest.raises(ValueError, match="unknown scheduled task"):
-        handler(event, _Context())  # type: ignore[arg-type]
+        handler(event, lambda_context("erasure", 2048, 300_000))
 
 
 def test_the_daily_schedule_deletes_only_day_old_unreferenced_files(
@@ -79,7 +72,7 @@ def test_the_daily_schedule_deletes_only_day_old_unreferenced_files(
     os.utime(old_orphan, (two_days_ago, two_days_ago))
 
     schedule = next(s for s in SCHEDULES if s.logical_name == "lake-orphans")
-    summary = handler(scheduled_event(schedule, region="us-east-1"), _Context())  # type: ignore[arg-type]
+    summary = handler(scheduled_event(schedule, region="us-east-1"), lambda_context("erasure", 2048, 300_000))
 
     assert summary["deleted"] == 1
     assert not old_orphan.exists() and new_orphan.exists()

@@ -17,16 +17,7 @@ from reviva.settings import load_settings, reset_settings_cache
 from reviva.storage.tables import create_tables
 from tests.enrich.builders import Stream, event
 from tests.enrich.fakes import MemoryLake
-
-
-class _Context:
-    function_name = "query"
-    memory_limit_in_mb = 1024
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:query"
-    aws_request_id = "req-1"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+from tests.lambda_context import lambda_context
 
 
 def http_event(path: str, token: str | None = "test-admin-token", query: str = "") -> dict[str, Any]:
@@ -65,7 +56,7 @@ def http_event(path: str, token: str | None = "test-admin-token", query: str = "
 def call(event_: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     from functions.query.handler import handler
 
-    response = handler(event_, _Context())  # type: ignore[arg-type]
+    response = handler(event_, lambda_context("query"))
     return response["statusCode"], json.loads(response["body"])
 
 

@@ -10,11 +10,13 @@ their own handlers. Extra prefixes can serve static files (the tracker, demo and
 from __future__ import annotations
 
 import base64
+import contextlib
 import importlib
 import json
 import logging
 import mimetypes
 import re
+import socket
 import sys
 import threading
 import time
@@ -550,7 +552,22 @@ class GatewayServer(ThreadingHTTPServer):
     def __init__(self, gateway: Gateway, host: str = "127.0.0.1", port: int = 8000) -> None:
         self.gateway = gateway
         self._thread: threading.Thread | None = None
+        # Keep-alive connections outlive `shutdown()` (each has its own thread): they are tracked so
+        # that a stopped gateway stops answering on them too, instead of invoking handlers whose
+        # emulator and environment are gone.
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
         super().__init__((host, port), _RequestHandler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
 
     @property
     def port(self) -> int:
@@ -568,3 +585,9 @@ class GatewayServer(ThreadingHTTPServer):
             self._thread.join(5)
             self._thread = None
         self.server_close()
+        with self._connections_lock:
+            open_connections = list(self._connections)
+            self._connections.clear()
+        for connection in open_connections:
+            with contextlib.suppress(OSError):  # the client closed it first
+                connection.shutdown(socket.SHUT_RDWR)

@@ -297,3 +297,22 @@ def test_proxy_response_decodes_base64_and_multi_value_headers() -> None:
     )
     assert response.status == 200 and response.body == b"\x00\x01"
     assert ("x-many", "1") in response.headers and ("x-many", "2") in response.headers
+
+
+def test_stopping_closes_keep_alive_connections(site: Path) -> None:
+    """A stopped gateway answers nothing more, not even on a connection a browser kept open."""
+    invoker = FunctionInvoker(import_handler_resolver(SPECS), SPECS)
+    gateway_server = GatewayServer(Gateway(ROUTES, invoker, {"/dashboard/": site}), port=0)
+    gateway_server.start()
+    connection = http.client.HTTPConnection("127.0.0.1", gateway_server.port, timeout=5)
+    try:
+        connection.request("GET", "/dashboard/index.html")
+        first = connection.getresponse()
+        assert first.status == 200 and first.read() == b"<h1>dashboard</h1>"
+        assert not first.will_close, "HTTP/1.1 keeps the connection open"
+        gateway_server.stop()
+        with pytest.raises((ConnectionError, http.client.HTTPException, OSError)):
+            connection.request("GET", "/dashboard/index.html")
+            connection.getresponse().read()
+    finally:
+        connection.close()

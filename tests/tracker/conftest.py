@@ -44,6 +44,7 @@ class SpiedRequest:
     body: bytes
     headers: dict[str, str]
     status: int = 0
+    error: str | None = None  # what the handler raised, if it raised
 
     def messages(self) -> list[dict[str, Any]]:
         document = json.loads(self.body)
@@ -68,12 +69,17 @@ class IngestSpy:
                 raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
                 headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
                 spied = SpiedRequest(raw, headers)
-                result = handler(event, context)
-                spied.status = int(result.get("statusCode", 0)) if isinstance(result, dict) else 0
-                if headers.get("content-type", "").startswith("text/plain") or raw.startswith(b"{"):
-                    with self.lock:
-                        self.requests.append(spied)
-                return result
+                try:
+                    result = handler(event, context)
+                    spied.status = int(result.get("statusCode", 0)) if isinstance(result, dict) else 0
+                    return result
+                except Exception as error:
+                    spied.status, spied.error = 500, repr(error)  # kept: a test names what went wrong
+                    raise
+                finally:
+                    if headers.get("content-type", "").startswith("text/plain") or raw.startswith(b"{"):
+                        with self.lock:
+                            self.requests.append(spied)
 
             return spy
 

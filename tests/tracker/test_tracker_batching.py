@@ -162,8 +162,27 @@ def test_without_consent_each_page_is_beaconed(page: Page, stack: Stack) -> None
     assert by_path == {"/demo/": 2, "/demo/book.html": 1}
 
 
+def browser_view_of_batches(page: Page) -> list[str]:
+    """What Chromium reports for the page's POSTs to /v1/batch: sent, answered, failed."""
+    seen: list[str] = []
+
+    def note(kind: str) -> Any:
+        def on(request: Request) -> None:
+            if request.method == "POST" and request.url.endswith("/v1/batch"):
+                failure = request.failure if kind == "failed" else None
+                seen.append(f"{kind}{': ' + failure if failure else ''}")
+
+        return on
+
+    page.on("request", note("sent"))
+    page.on("requestfinished", note("answered"))
+    page.on("requestfailed", note("failed"))
+    return seen
+
+
 def test_hiding_the_tab_delivers_the_queue(page: Page, stack: Stack) -> None:
     start = len(stack.spy.requests)
+    chromium_saw = browser_view_of_batches(page)
     open_demo(page, stack)
     page.click(ACCEPT_ALL)
     page.click("#quote")
@@ -180,9 +199,13 @@ def test_hiding_the_tab_delivers_the_queue(page: Page, stack: Stack) -> None:
     handed = page.evaluate("[window.reviva.delivery.sent, window.reviva.delivery.pending.length]")
     assert handed[0] >= 3 and handed[1] == 0, f"the browser took the queue as a beacon at once: {handed}"
     began = time.monotonic()
-    _, messages = wait_messages(
-        stack, start, lambda ms: "CTA Clicked" in {m.get("event") for m in ms}, timeout=20
-    )
+    try:
+        _, messages = wait_messages(
+            stack, start, lambda ms: "CTA Clicked" in {m.get("event") for m in ms}, timeout=20
+        )
+    except AssertionError as error:
+        arrived = [(r.status, r.error) for r in requests_since(stack, start)]
+        raise AssertionError(f"{error}; Chromium: {chromium_saw}; ingest answered {arrived}") from None
     assert time.monotonic() - began < POLICY_MAX_WAIT_S, "not by the maxWaitMs timer"
     assert {"Consent Updated", "Web Vitals"} <= {m.get("event") for m in messages}
     assert page.evaluate(f"localStorage.getItem('{key}')") is None, "delivered, so no longer stored"

@@ -50,6 +50,7 @@ from pyiceberg.table.update import ValidatableTableRequirement
 
 from reviva.events import EnrichedEvent
 from reviva.lake.schema import events_to_arrow
+from reviva.lake.transaction import lake_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -202,7 +203,7 @@ class LakeWriter:
         rows: Sequence[EnrichedEvent],
         last_sequence: str,
     ) -> None:
-        transaction = table.transaction()
+        transaction = lake_transaction(table)
         # The requirement must be staged before the property update: staging validates it against
         # the transaction's view, which would otherwise already hold the new watermark. pyiceberg
         # has no public hook for custom requirements; `_stage` is the one `Transaction` itself uses.

@@ -1,6 +1,6 @@
 """Erasure Lambda: one step of the GDPR/CCPA erasure state machine (filled in by the privacy issue),
-and the lake's hourly maintenance (snapshot expiry, compaction): the one function allowed to delete
-from the lake."""
+and the lake's scheduled maintenance (snapshot expiry every 5 minutes, compaction hourly, orphan
+files daily): the one function allowed to delete from the lake."""
 
 from __future__ import annotations
 
@@ -11,7 +11,12 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from reviva.composition import events_table
-from reviva.lake.maintenance import remove_orphan_files, run_scheduled_maintenance
+from reviva.lake.maintenance import (
+    SNAPSHOT_RETENTION,
+    expire_snapshots,
+    remove_orphan_files,
+    run_scheduled_maintenance,
+)
 
 logger = Logger()
 
@@ -34,6 +39,17 @@ def _lake_maintenance() -> dict[str, Any]:
     return summary
 
 
+def _lake_expiry() -> dict[str, Any]:
+    result = expire_snapshots(events_table(), datetime.now(UTC) - SNAPSHOT_RETENTION)
+    summary = {
+        "task": "lake-expiry",
+        "snapshots_expired": len(result.expired_snapshot_ids),
+        "files_deleted": result.deleted_data_files + result.deleted_manifests + result.deleted_manifest_lists,
+    }
+    logger.info("lake snapshot expiry done", extra=summary)
+    return summary
+
+
 def _lake_orphans() -> dict[str, Any]:
     # A day old at least: younger unreferenced files may belong to a commit still in flight.
     result = remove_orphan_files(events_table(), datetime.now(UTC) - ORPHAN_AGE)
@@ -47,6 +63,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Run the scheduled lake maintenance, or validate an erasure step (no store is erased yet)."""
     if event.get("detail-type") == "Scheduled Event":
         task = (event.get("detail") or {}).get("task")
+        if task == "lake-expiry":
+            return _lake_expiry()
         if task == "lake-maintenance":
             return _lake_maintenance()
         if task == "lake-orphans":

@@ -50,6 +50,7 @@ from pyiceberg.transforms import DayTransform
 from pyiceberg.utils.datetime import datetime_to_millis
 
 from reviva.lake.schema import sort_like_table
+from reviva.lake.transaction import lake_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +65,12 @@ DEFAULT_MAX_INPUT_BYTES = 128 * 1024 * 1024
 # Orphan removal must never delete a file a running commit has written but not yet committed; a
 # Lambda runs at most 15 minutes, so anything younger than this is left alone.
 MIN_ORPHAN_AGE = timedelta(hours=1)
+# How long a snapshot is kept before the `lake-expiry` schedule (every 5 minutes) expires it. Every
+# enrich commit reads, copies and rewrites the table metadata, which holds every kept snapshot, so
+# commit CPU grows with this age times the commit rate (docs/cost.md). Ten minutes still outlasts any
+# query planned on an older snapshot (Athena's cutoff stops scans long before), whose files expiry
+# may delete.
+SNAPSHOT_RETENTION = timedelta(minutes=10)
 
 _EPOCH = date(1970, 1, 1)
 
@@ -213,7 +220,7 @@ def compact_partition(
             written_for = {task.file.file_path for task in tasks}
         replaced = [task.file for task in candidates if task.file.file_path in written_for]
         try:
-            transaction = table.transaction()
+            transaction = lake_transaction(table)
             stamp = {MAINTENANCE_SNAPSHOT_PROPERTY: "compaction", COMPACTED_DAY_PROPERTY: day.isoformat()}
             with transaction.update_snapshot(snapshot_properties=stamp).overwrite() as rewrite:
                 for data_file in replaced:
@@ -400,7 +407,7 @@ def run_scheduled_maintenance(
     table: Table,
     now: datetime,
     *,
-    snapshot_age: timedelta = timedelta(hours=1),
+    snapshot_age: timedelta = SNAPSHOT_RETENTION,
     days: Sequence[date] | None = None,
     time_budget_seconds: float = 200.0,
     max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES // 2,

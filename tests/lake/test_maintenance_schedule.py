@@ -1,4 +1,4 @@
-"""The hourly lake-maintenance schedule through the erasure function's real handler, on a local lake."""
+"""The lake-maintenance schedules through the erasure function's real handler, on a local lake."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,12 +44,46 @@ def test_the_schedule_expires_snapshots_and_compacts_todays_small_files(local_la
         scheduled_event(schedule, region="us-east-1", now=now), lambda_context("erasure", 2048, 300_000)
     )
 
-    # The snapshots are minutes old, younger than the hour expiry keeps; compaction merges the files.
+    # The snapshots are seconds old, younger than expiry keeps; compaction merges the files.
     assert summary["task"] == "lake-maintenance"
     assert summary["snapshots_expired"] == 0
     assert summary["files_compacted"] == 4 and summary["files_written"] == 1
     table = ensure_events_table(load_lake_catalog(local_lake), local_lake)
     assert len(table.scan().to_arrow()) == 20
+
+
+def test_the_five_minute_schedule_expires_snapshots_older_than_the_retention(
+    local_lake: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import functions.erasure.handler as erasure_handler
+    from reviva.lake.maintenance import SNAPSHOT_RETENTION
+
+    catalog = load_lake_catalog(local_lake)
+    ensure_events_table(catalog, local_lake)
+    writer = writer_for(catalog, local_lake)
+    for batch in range(3):
+        writer.append("shardId-000000000000", [make_event(batch)], str(batch + 1))
+    schedule = next(s for s in SCHEDULES if s.logical_name == "lake-expiry")
+    assert (schedule.function, schedule.expression) == ("erasure", "rate(5 minutes)")
+    context = lambda_context("erasure", 2048, 300_000)
+
+    fresh = handler(scheduled_event(schedule, region="us-east-1"), context)
+    assert fresh == {"task": "lake-expiry", "snapshots_expired": 0, "files_deleted": 0}
+
+    later = datetime.now(UTC) + SNAPSHOT_RETENTION + timedelta(minutes=1)
+
+    class Later(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Later:  # type: ignore[override]
+            return cls.fromtimestamp(later.timestamp(), tz)
+
+    monkeypatch.setattr(erasure_handler, "datetime", Later)
+    aged = handler(scheduled_event(schedule, region="us-east-1"), context)
+    assert aged["snapshots_expired"] == 2, "all but the current snapshot"
+    assert aged["files_deleted"] >= 2, "the expired snapshots' manifest lists"
+    table = ensure_events_table(load_lake_catalog(local_lake), local_lake)
+    assert len(table.snapshots()) == 1 and len(table.scan().to_arrow()) == 3
+    assert table.properties["reviva.watermark.shardId-000000000000"] == "3"
 
 
 def test_an_unknown_scheduled_task_is_refused(local_lake: Settings) -> None:

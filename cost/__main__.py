@@ -58,7 +58,8 @@ def render_measurement(m: Measurement, u: UnitFigures) -> str:
             f"{u.measured_events_per_batch:.2f} events a batch, "
             f"{u.measured_visitor_batches_per_event:.2f} visitor-batches an event; plus "
             f"{len(m.enrich_dense)} dense batches): CPU {u.enrich_cpu_ms[0]:.1f} ms a batch + "
-            f"{u.enrich_cpu_ms[1]:.2f} ms an event + {u.enrich_cpu_ms[2]:.2f} ms a visitor; {calls}; "
+            f"{u.enrich_cpu_ms[1]:.2f} ms an event + {u.enrich_cpu_ms[2]:.2f} ms a visitor + "
+            f"{u.enrich_cpu_ms[3]:.3f} ms a snapshot the table keeps; {calls}; "
             f"{u.enrich_log_bytes:.0f} log bytes an invocation.",
             f"- DynamoDB: {u.wru_per_batch:.2f} WRU and {u.rru_per_batch:.2f} RRU a batch (the counters, "
             "and the transaction surcharge of the visitor write they ride in), "

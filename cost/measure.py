@@ -268,6 +268,22 @@ def catalog_calls() -> Iterator[Counter[str]]:
         SqlCatalog.commit_table = commit  # type: ignore[method-assign]
 
 
+@contextlib.contextmanager
+def counted_lake_commits() -> Iterator[list[int]]:
+    """Count the lake writer's successful commits (each leaves one snapshot) in a one-item list."""
+    from reviva.lake.writer import LakeWriter
+
+    committed = [0]
+    commit = LakeWriter._commit
+
+    def counted(*args: Any, **kwargs: Any) -> None:
+        commit(*args, **kwargs)
+        committed[0] += 1
+
+    with mock.patch.object(LakeWriter, "_commit", staticmethod(counted)):
+        yield committed
+
+
 @dataclass
 class Captured:
     """What an invocation wrote to stdout (what Lambda ships to CloudWatch Logs)."""
@@ -317,6 +333,7 @@ class Invocation:
     wall_ms: float
     log_bytes: int
     calls: Counter[str] = field(default_factory=Counter)  # "service:Operation" → count
+    snapshots: int = 0  # snapshots the lake table kept when the invocation began (enrich)
 
 
 def _context(spec: FunctionSpec) -> Any:
@@ -524,6 +541,13 @@ def _dense_batches(events: list[CollectedEvent]) -> list[Any]:
     return batches
 
 
+def _expire_all_but_the_current_snapshot() -> None:
+    from reviva.composition import events_table
+    from reviva.lake.maintenance import expire_snapshots
+
+    expire_snapshots(events_table(), datetime.now(UTC) + timedelta(minutes=1), delete_files=False)
+
+
 def _warm_up_enrich(plan: Any) -> None:
     """Run other simulated traffic through enrich's domain on in-memory stores first.
 
@@ -615,15 +639,23 @@ def measure(
         ]
         stream_arn = resources.stream_arns[mapping.stream]
 
+        # Every commit reads, copies and rewrites the table metadata, which lists every snapshot kept,
+        # so a commit's CPU grows with them: each invocation records how many the table held (one per
+        # commit since the last expiry), and the model fits the CPU each kept snapshot adds.
+        commits = stack.enter_context(counted_lake_commits())
+
         def run_batches(batches: Sequence[Any], out: list[Invocation]) -> None:
             for batch in batches:
+                kept = commits[0]
                 result, cpu, wall, logged, calls = _invoke(
                     enrich_spec, enrich_module.handler, _kinesis_event(batch.records, stream_arn)
                 )
                 if result.get("batchItemFailures"):
                     raise RuntimeError(f"enrich reported failures: {result['batchItemFailures']}")
                 visitors_in_batch = len({r.partition_key for r in batch.records})
-                out.append(Invocation("enrich", batch.events, visitors_in_batch, cpu, wall, logged, calls))
+                out.append(
+                    Invocation("enrich", batch.events, visitors_in_batch, cpu, wall, logged, calls, kept)
+                )
 
         _warm_up_enrich(plan_traffic(max(10, visitors // 4), days, seed + 2, now=now, autocapture=True))
         enrich_runs: list[Invocation] = []
@@ -645,6 +677,10 @@ def measure(
         dense_events = collected_events([m for r in dense_requests for m in r.messages])
         dense_batches = _dense_batches(dense_events)
         dense_runs: list[Invocation] = []
+        # The dense batches start from a table of one snapshot, so the CPU of many events and
+        # visitors is not confused with the CPU of the snapshots the sparse run left behind.
+        _expire_all_but_the_current_snapshot()
+        commits[0] = 1
         run_batches(dense_batches, dense_runs)
 
         ingest_module.set_adapters(None)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -24,7 +25,8 @@ from typing import Any
 
 from cost.batching import SECONDS_PER_MONTH, hourly_rates, monthly_batching, shards_for
 from reviva.enrich.service import VISITOR_WRITERS
-from reviva.topology import STREAM_MAPPINGS, function_spec
+from reviva.lake.maintenance import SNAPSHOT_RETENTION
+from reviva.topology import SCHEDULES, STREAM_MAPPINGS, function_spec
 
 PRICES_FILE = Path(__file__).with_name("prices-us-east-1.json")
 FULL_VCPU_MB = 1769
@@ -134,7 +136,8 @@ class UnitFigures:
     record_bytes: float
     record_kb_units: float
     record_payload_units: float
-    enrich_cpu_ms: tuple[float, float, float]  # per batch, per event, per visitor in the batch
+    # per batch, per event, per visitor in the batch, per snapshot the lake table keeps
+    enrich_cpu_ms: tuple[float, float, float, float]
     enrich_calls: Mapping[str, tuple[float, float]]  # call → (per batch, per visitor-batch)
     enrich_log_bytes: float
     wru_per_batch: float
@@ -166,7 +169,9 @@ def unit_figures(m: Any) -> UnitFigures:
         ingest_calls.update(invocation.calls)
 
     enrich_all = (m.enrich[1:] or m.enrich) + list(m.enrich_dense)
-    enrich_cpu = fit_linear([[1.0, i.events, i.visitors] for i in enrich_all], [i.cpu_ms for i in enrich_all])
+    enrich_cpu = fit_linear(
+        [[1.0, i.events, i.visitors, i.snapshots] for i in enrich_all], [i.cpu_ms for i in enrich_all]
+    )
     names = sorted({name for i in enrich_all for name in i.calls})
     enrich_calls: dict[str, tuple[float, float]] = {}
     for name in names:
@@ -192,7 +197,7 @@ def unit_figures(m: Any) -> UnitFigures:
         record_bytes=_per(m.stream.bytes, m.stream.records),
         record_kb_units=_per(m.stream.kb_units, m.stream.records),
         record_payload_units=_per(m.stream.payload_units, m.stream.records),
-        enrich_cpu_ms=(enrich_cpu[0], enrich_cpu[1], enrich_cpu[2]),
+        enrich_cpu_ms=(enrich_cpu[0], enrich_cpu[1], enrich_cpu[2], enrich_cpu[3]),
         enrich_calls=enrich_calls,
         enrich_log_bytes=_per(sum(i.log_bytes for i in m.enrich), batches),
         wru_per_batch=_per(counters_wru, batches),
@@ -304,6 +309,22 @@ class MonthlyCost:
         return self.path_total / (self.events / 1e6)
 
 
+def expiry_period_minutes() -> float:
+    """How often the `lake-expiry` schedule runs (reviva/topology.py), in minutes."""
+    schedule = next(s for s in SCHEDULES if s.logical_name == "lake-expiry")
+    match = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours)\)", schedule.expression)
+    if match is None:
+        raise ValueError(f"lake-expiry runs at {schedule.expression!r}: expected rate(N minutes|hours)")
+    return float(match.group(1)) * (60 if match.group(2).startswith("hour") else 1)
+
+
+def kept_snapshots(commits_per_month: float) -> float:
+    """Snapshots the lake table holds on average: one per commit, for the retention plus, on
+    average, half the expiry schedule's period (a snapshot waits for the next run once it is old)."""
+    minutes = SNAPSHOT_RETENTION.total_seconds() / 60 + expiry_period_minutes() / 2
+    return max(1.0, commits_per_month / (SECONDS_PER_MONTH / 60) * minutes)
+
+
 def monthly_cost(
     units: UnitFigures, events: float, scenario: Scenario, prices: Mapping[str, float]
 ) -> MonthlyCost:
@@ -381,6 +402,7 @@ def monthly_cost(
         units.enrich_cpu_ms[0]
         + units.enrich_cpu_ms[1] * events_per_batch
         + units.enrich_cpu_ms[2] * visitors_per_batch
+        + units.enrich_cpu_ms[3] * kept_snapshots(commits)
     )
     enrich_ms = lambda_ms(
         cpu,

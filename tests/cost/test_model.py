@@ -12,7 +12,9 @@ from cost.model import (
     PLATFORM_LOG_BYTES,
     Scenario,
     UnitFigures,
+    expiry_period_minutes,
     fit_linear,
+    kept_snapshots,
     lambda_ms,
     load_prices,
     monthly_cost,
@@ -34,7 +36,7 @@ def nothing_but_requests(events_per_request: float) -> UnitFigures:
         record_bytes=0.0,
         record_kb_units=0.0,
         record_payload_units=0.0,
-        enrich_cpu_ms=(0.0, 0.0, 0.0),
+        enrich_cpu_ms=(0.0, 0.0, 0.0, 0.0),
         enrich_calls={},
         enrich_log_bytes=0.0,
         wru_per_batch=0.0,
@@ -129,6 +131,25 @@ def test_lambda_duration_scales_cpu_by_memory_and_adds_call_latency() -> None:
     assert lambda_ms(10.0, {}, 2048, 1.0) == 10  # more than a vCPU does not make one thread faster
     assert CALL_LATENCY_MS["kinesis:PutRecords"] == 20
     assert PLATFORM_LOG_BYTES > 0
+
+
+def test_kept_snapshots_follow_the_commit_rate_and_the_expiry_schedule() -> None:
+    # One commit a second; snapshots live 10 minutes plus, on average, half of the 5-minute period.
+    assert expiry_period_minutes() == 5
+    assert kept_snapshots(30 * 24 * 3600) == pytest.approx(60 * 12.5, rel=0.02)
+    assert kept_snapshots(0) == 1, "the current snapshot is always there"
+
+
+def test_each_kept_snapshot_adds_enrich_cpu_per_batch() -> None:
+    base = replace(nothing_but_requests(1), commits_per_batch=1.0, enrich_cpu_ms=(100.0, 0.0, 0.0, 0.0))
+    scenario = Scenario(xray=False, edge=False, enrich_memory_mb=1769)
+    flat = monthly_cost(base, 100e6, scenario, PRICES)
+    growing = monthly_cost(replace(base, enrich_cpu_ms=(100.0, 0.0, 0.0, 1.0)), 100e6, scenario, PRICES)
+    snapshots = kept_snapshots(flat.batches)
+    assert snapshots > 10
+    assert growing.lines["Lambda enrich GB-s"] / flat.lines["Lambda enrich GB-s"] == pytest.approx(
+        (100 + snapshots) / 100, rel=0.02
+    )
 
 
 def test_lambda_gb_seconds_priced_at_arm64_rate() -> None:

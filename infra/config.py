@@ -35,6 +35,9 @@ class StageConfig:
     # Kinesis: on-demand by default; provisioned with `-c kinesisShards=N` (N >= 1).
     kinesis_shards: int | None
     enhanced_fan_out: bool
+    # The enrich mapping's batching window in seconds (`-c batchingWindowSeconds=N`, 0-300); None
+    # keeps the topology's. Longer windows trade freshness for fewer, fuller batches (docs/cost.md).
+    batching_window_seconds: int | None
     # How ingest writes stream records (`-c streamRecordFormat=event` while upgrading a stack whose
     # enrich function predates envelopes; see docs/deploy.md).
     stream_record_format: str
@@ -87,6 +90,9 @@ class StageConfig:
         return "WARN"
 
 
+MAX_BATCHING_WINDOW_SECONDS = 300  # Lambda's limit for a Kinesis event source mapping
+
+
 def _get(node: Node, key: str, default: Any = None) -> Any:
     value = node.try_get_context(key)
     return default if value is None or value == "" else value
@@ -105,6 +111,12 @@ def stage_config(node: Node) -> StageConfig:
     shards = _get(node, "kinesisShards")
     if shards is not None and (not str(shards).isdigit() or int(shards) < 1):
         raise ValueError(f"context 'kinesisShards' must be a whole number of shards >= 1, not {shards!r}")
+    window = _get(node, "batchingWindowSeconds")
+    if window is not None and (not str(window).isdigit() or int(window) > MAX_BATCHING_WINDOW_SECONDS):
+        raise ValueError(
+            f"context 'batchingWindowSeconds' must be a whole number of seconds from 0 to "
+            f"{MAX_BATCHING_WINDOW_SECONDS}, not {window!r}"
+        )
     origins = str(_get(node, "corsOrigins", "*"))
     record_format = str(_get(node, "streamRecordFormat", "envelope"))
     if record_format not in ("envelope", "event"):
@@ -118,6 +130,7 @@ def stage_config(node: Node) -> StageConfig:
         removal_policy=RemovalPolicy.RETAIN if prod else RemovalPolicy.DESTROY,
         kinesis_shards=int(shards) if shards is not None else None,
         enhanced_fan_out=_as_bool(_get(node, "enhancedFanOut", False)),
+        batching_window_seconds=int(window) if window is not None else None,
         stream_record_format=record_format,
         throttle_rate=int(_get(node, "throttleRate", 2000 if prod else 200)),
         throttle_burst=int(_get(node, "throttleBurst", 5000 if prod else 400)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from aws_cdk import Duration
 from aws_cdk import aws_kinesis as kinesis
@@ -78,6 +79,8 @@ class EnrichStage(Construct):
                 raise ValueError(f"no stage builds a mapping to {mapping.function}")
             queue = queues[mapping.on_failure_queue]
             handler.add_environment("DEAD_LETTER_QUEUE_URL", queue.queue_url)
+            if config.batching_window_seconds is not None:
+                mapping = replace(mapping, max_batching_window_seconds=config.batching_window_seconds)
             source = self._event_source(mapping, streams[mapping.stream], queue, config.enhanced_fan_out)
             handler.function.add_event_source(source)
             self.mappings[mapping.stream] = self._mapping_of(handler.function)

@@ -48,6 +48,7 @@ OPTIONS_CONTEXT = {
     "enhancedFanOut": "true",
     "kinesisShards": "2",
     "streamRecordFormat": "event",
+    "batchingWindowSeconds": "60",
 }
 
 

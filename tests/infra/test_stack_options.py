@@ -1,5 +1,6 @@
 """Template assertions on the options the main synth leaves off (one second synth per session):
-no custom API domain, enhanced fan-out, provisioned Kinesis, the dev stage's log level."""
+no custom API domain, enhanced fan-out, provisioned Kinesis, a longer batching window, the dev stage's
+log level."""
 
 from __future__ import annotations
 
@@ -53,6 +54,21 @@ def test_kinesis_shards_switch_the_stream_to_provisioned_mode(synthesized_option
     assert props["StreamModeDetails"] == {"StreamMode": "PROVISIONED"}
     assert props["ShardCount"] == int(OPTIONS_CONTEXT["kinesisShards"])
     assert props["StreamEncryption"]["EncryptionType"] == "KMS"
+
+
+def test_the_batching_window_option_sets_the_enrich_mapping_window(synthesized_options: Synthesized) -> None:
+    for spec in STREAM_MAPPINGS:
+        _, mapping = by_marker(synthesized_options, f"mapping/{spec.stream}->{spec.function}")
+        window = int(OPTIONS_CONTEXT["batchingWindowSeconds"])
+        assert window != spec.max_batching_window_seconds, "the option must differ from the default"
+        assert mapping["Properties"]["MaximumBatchingWindowInSeconds"] == window
+        assert mapping["Properties"]["BatchSize"] == spec.batch_size, "nothing else changes"
+
+
+@pytest.mark.parametrize("window", ["-1", "301", "half", "1.5"])
+def test_a_batching_window_outside_lambdas_range_is_refused(window: str) -> None:
+    with pytest.raises(ValueError, match="batchingWindowSeconds"):
+        stage_config(App(context={"batchingWindowSeconds": window}).node)
 
 
 @pytest.mark.parametrize("shards", ["0", "-1", "two", "1.5"])

@@ -128,10 +128,12 @@ def rebatched(m: Measurement, units: UnitFigures, wait_seconds: float) -> tuple[
 
 
 def render_tracker_waits(m: Measurement, units: UnitFigures, base: Scenario, prices: dict[str, float]) -> str:
-    """The tracker's longest wait (freshness at the source) against cost, the same messages re-batched."""
+    """The tracker's wait for urgent messages (freshness at the source) against cost, the same messages
+    re-batched; background messages wait `backgroundMaxWaitMs` or, if longer, the same."""
     policy = DeliveryPolicy.load()
     lines = [
-        "| tracker max wait | events a request | path at 100M | all-in at 100M | all-in at 1B |",
+        "| tracker `maxWaitMs` (background events wait the longer of it and `backgroundMaxWaitMs`) "
+        "| events a request | path at 100M | all-in at 100M | all-in at 1B |",
         "|---|---|---|---|---|",
     ]
     for wait in TRACKER_WAITS_SECONDS:

@@ -18,6 +18,9 @@ from tests.tracker.conftest import WRITE_KEY, SpiedRequest, Stack
 from tests.tracker.test_tracker_browser import ACCEPT_ALL, lake_rows, open_demo, tracker_storage, wait_visitor
 
 POLICY_MAX_WAIT_S = 30  # tracker/delivery-policy.json: every test here finishes well within it
+# The two-speed test's short waits (init options): a background-only queue could wait a minute.
+SHORT_MAX_WAIT_MS = 600
+SHORT_BACKGROUND_MAX_WAIT_MS = 60_000
 
 
 def requests_since(stack: Stack, start: int) -> list[SpiedRequest]:
@@ -298,4 +301,63 @@ def test_es_module_build_imports_and_delivers(page: Page, stack: Stack) -> None:
     assert loaded["anonymousId"] == anonymous_id
     assert loaded["properties"]["separate"] is True
     assert loaded["properties"]["version"] == loaded["context"]["library"]["version"]
+    assert_once(messages)
+
+
+TWO_SPEED_PAGE = (
+    """<!doctype html>
+<html><head><meta charset="utf-8"><title>Two speeds</title></head>
+<body>
+<p>Short waits: urgent messages go after __MAX_WAIT__ ms, background ones may wait a minute.</p>
+<script src="../tracker/reviva.js"></script>
+<script>
+  reviva.init({
+    writeKey: "__WRITE_KEY__",
+    consent: { analytics: true },
+    maxWaitMs: __MAX_WAIT__,
+    backgroundMaxWaitMs: __BACKGROUND_MAX_WAIT__,
+    autocapture: { clicks: false, scroll: false, forms: false, exitIntent: false, performance: false },
+  });
+</script>
+</body></html>
+""".replace("__WRITE_KEY__", WRITE_KEY)
+    .replace("__MAX_WAIT__", str(SHORT_MAX_WAIT_MS))
+    .replace("__BACKGROUND_MAX_WAIT__", str(SHORT_BACKGROUND_MAX_WAIT_MS))
+)
+
+
+def test_background_only_queue_waits_past_max_wait_and_leaves_with_the_next_urgent_message(
+    page: Page, stack: Stack
+) -> None:
+    start = len(stack.spy.requests)
+    page.route(
+        stack.url("/demo/two-speed.html"),
+        lambda route: route.fulfill(body=TWO_SPEED_PAGE, content_type="text/html"),
+    )
+    page.goto(stack.url("/demo/two-speed.html"))
+    page.wait_for_function("window.reviva && window.reviva.delivery")
+    # The page view (and "Session Started") are urgent: they go after maxWaitMs, by the timer.
+    first, _ = wait_messages(stack, start, lambda ms: any(m["type"] == "page" for m in ms), timeout=5)
+    assert page.evaluate("window.reviva.delivery.pending.length") == 0
+    after_page = start + len(first)
+
+    page.evaluate("""() => {
+        window.reviva.track("Web Vitals", { lcp_ms: 800 });
+        window.reviva.track("Scroll Depth Reached", { percent: 25 });
+    }""")
+    page.wait_for_timeout(3 * SHORT_MAX_WAIT_MS)
+    assert requests_since(stack, after_page) == [], "background messages alone do not go at maxWaitMs"
+    waiting = page.evaluate("window.reviva.delivery.pending.map(m => m.event)")
+    assert waiting == ["Web Vitals", "Scroll Depth Reached"]
+
+    queued_at = time.monotonic()
+    page.evaluate("window.reviva.track('Booking Started', { service: 'screen' })")
+    requests, messages = wait_messages(
+        stack, after_page, lambda ms: any(m.get("event") == "Booking Started" for m in ms), timeout=5
+    )
+    waited = time.monotonic() - queued_at
+    assert len(requests) == 1, "the urgent message took the waiting background messages along"
+    assert [m.get("event") for m in messages] == ["Web Vitals", "Scroll Depth Reached", "Booking Started"]
+    assert waited < SHORT_MAX_WAIT_MS / 1000 + 2, f"within maxWaitMs of the urgent message ({waited:.1f} s)"
+    assert requests[0].status == 200
     assert_once(messages)

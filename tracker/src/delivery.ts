@@ -2,16 +2,22 @@
  * Delivery: batches messages to `<endpoint>/v1/batch` in few, full requests and loses none.
  *
  * The policy (defaults in `delivery-policy.json`, which the cost model reads too):
- * - A request is sent when `flushAt` messages are queued, or when the OLDEST queued message has
- *   waited `maxWaitMs` (the timer is armed from the oldest message's timestamp, so newer messages
- *   never push it back), and when the page is left. Each request carries the queue oldest first,
- *   at most `maxBatch` messages and `maxBatchBytes`; a flush sends request after request until
- *   the queue is empty.
+ * - A request is sent when `flushAt` messages are queued, or when the timer is due, and when the
+ *   page is left. Messages are urgent (page, identify, alias, group, and every track event not in
+ *   `backgroundEvents`) or background (the autocapture noise `backgroundEvents` names: performance,
+ *   vitals, scroll depth, clicks on tracked elements, field focus, rage clicks, exit intent). The
+ *   timer is due at min(oldest URGENT message + `maxWaitMs`, oldest message of any kind +
+ *   `backgroundMaxWaitMs`), armed from the messages' timestamps so newer messages never push it
+ *   back: a queue of background messages alone waits up to `backgroundMaxWaitMs` (fewer, fuller
+ *   requests), and once an urgent message is queued the whole queue goes within `maxWaitMs` of it.
+ *   A `backgroundMaxWaitMs` at or below `maxWaitMs` (0 included) turns the distinction off. Each
+ *   request carries the queue oldest first, at most `maxBatch` messages and `maxBatchBytes`; a
+ *   flush sends request after request until the queue is empty.
  * - Leaving the page beacons the queue (`navigator.sendBeacon`, chunks under 64 KB) — except when
  *   the queue is mirrored in first-party storage (analytics consent) and the page is left by a
  *   same-origin navigation the tracker saw start less than `navigationTtlMs` ago: then the queue
  *   stays in storage, marked as handed over, and the next page takes it and sends it with its own
- *   messages (at once if the oldest is already `maxWaitMs` old).
+ *   messages (at once if its timer is already due).
  * - Bodies are text/plain JSON with the write key inside, so no CORS preflight is needed and a
  *   beacon can carry the same body.
  * - A message leaves the queue only when the server answered (2xx, or a 4xx that retrying cannot
@@ -52,8 +58,15 @@ export interface DeliveryOptions {
   random?: () => number;
   /** Send as soon as this many messages are queued. */
   flushAt?: number;
-  /** The longest the oldest queued message waits before a request goes. */
+  /** The longest the oldest queued urgent message waits before a request goes. */
   maxWaitMs?: number;
+  /**
+   * The longest any queued message waits, background ones included; at or below `maxWaitMs`
+   * (0 included) every message is urgent.
+   */
+  backgroundMaxWaitMs?: number;
+  /** Track event names that are background (may wait `backgroundMaxWaitMs`); [] makes all urgent. */
+  backgroundEvents?: readonly string[];
   /** Former name of `maxWaitMs` (used when `maxWaitMs` is not given). */
   flushInterval?: number;
   /** Hand the queue to the next page on a same-origin navigation (needs storage). */
@@ -110,6 +123,7 @@ export class Delivery {
   /** The queue was handed to the next page: nothing more is sent from this page. */
   private departed = false;
   private readonly o: Settings;
+  private readonly background: ReadonlySet<string>;
 
   constructor(options: DeliveryOptions) {
     const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as DeliveryOptions;
@@ -121,6 +135,8 @@ export class Delivery {
       random: Math.random,
       flushAt: policy.flushAt,
       maxWaitMs: given.flushInterval ?? policy.maxWaitMs,
+      backgroundMaxWaitMs: policy.backgroundMaxWaitMs,
+      backgroundEvents: policy.backgroundEvents,
       carryAcrossPages: policy.carryAcrossPages,
       maxBatch: policy.maxBatch,
       navigationTtlMs: policy.navigationTtlMs,
@@ -133,6 +149,7 @@ export class Delivery {
       ...given,
     };
     this.o.maxBatch = Math.max(1, this.o.maxBatch);
+    this.background = new Set(this.o.backgroundEvents);
     this.key = QUEUE_PREFIX + this.o.pageId;
   }
 
@@ -401,13 +418,25 @@ export class Delivery {
     this.cap();
   }
 
-  /** Arm the timer for the next send: the retry time after a failure, else when the oldest message is `maxWaitMs` old. */
+  /**
+   * Arm the timer for the next send: the retry time after a failure, else the earlier of the
+   * oldest urgent message being `maxWaitMs` old and the oldest message being `backgroundMaxWaitMs` old.
+   */
   private arm(): void {
     if (!this.pending.length || this.departed) return this.unschedule();
     const now = this.o.now();
-    const oldest = Math.min(...this.pending.map((m) => stamp(m, now)));
+    let oldest = Infinity;
+    let oldestUrgent = Infinity;
+    for (const m of this.pending) {
+      const t = stamp(m, now);
+      oldest = Math.min(oldest, t);
+      if (!this.isBackground(m)) oldestUrgent = Math.min(oldestUrgent, t);
+    }
+    // Never below maxWaitMs: a background message is never more pressing than an urgent one.
+    const backgroundWait = Math.max(this.o.maxWaitMs, this.o.backgroundMaxWaitMs);
     // Clamped so a message stamped in the future (clock change) cannot hold the queue back.
-    const due = this.retryAt || Math.min(oldest, now) + this.o.maxWaitMs;
+    const urgentDue = oldestUrgent === Infinity ? Infinity : Math.min(oldestUrgent, now) + this.o.maxWaitMs;
+    const due = this.retryAt || Math.min(urgentDue, Math.min(oldest, now) + backgroundWait);
     if (this.timer !== null && this.timerDue === due) return;
     this.unschedule();
     this.timerDue = due;
@@ -415,6 +444,11 @@ export class Delivery {
       this.timer = null;
       void this.flush();
     }, Math.max(0, due - now));
+  }
+
+  /** Autocapture noise that may wait `backgroundMaxWaitMs` (a track event named in `backgroundEvents`). */
+  private isBackground(message: Message): boolean {
+    return message.type === "track" && typeof message.event === "string" && this.background.has(message.event);
   }
 
   private unschedule(): void {

@@ -41,8 +41,12 @@ export interface InitOptions {
   linkerDomains?: string[];
   /** Send when this many messages are queued (default from delivery-policy.json). */
   flushAt?: number;
-  /** Send when the oldest queued message has waited this long (ms). */
+  /** Send when the oldest queued urgent message has waited this long (ms). */
   maxWaitMs?: number;
+  /** Send when the oldest queued message of any kind, background included, has waited this long (ms). */
+  backgroundMaxWaitMs?: number;
+  /** Track events that may wait `backgroundMaxWaitMs` (default: the autocapture noise in delivery-policy.json). */
+  backgroundEvents?: string[];
   /** Former name of `maxWaitMs`. */
   flushInterval?: number;
   /** With analytics consent, let a same-origin navigation hand the queue to the next page. */
@@ -109,6 +113,8 @@ export class Tracker {
       online: () => navigator.onLine !== false,
       flushAt: options.flushAt,
       maxWaitMs: options.maxWaitMs,
+      backgroundMaxWaitMs: options.backgroundMaxWaitMs,
+      backgroundEvents: options.backgroundEvents,
       flushInterval: options.flushInterval,
       carryAcrossPages: options.carryAcrossPages,
       maxBatch: options.maxBatch,

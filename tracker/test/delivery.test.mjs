@@ -163,3 +163,24 @@ test("messages older than the age limit are dropped", () => {
   d.enqueue(msg());
   assert.equal(d.pending.length, 1);
 });
+
+test("the timer is due at min(oldest urgent + maxWaitMs, oldest of any kind + backgroundMaxWaitMs)", () => {
+  const t0 = Date.UTC(2025, 0, 6, 12);
+  let now = t0;
+  const { d, timers } = harness({ options: { now: () => now, maxWaitMs: 30_000, backgroundMaxWaitMs: 120_000, flushAt: 100 } });
+  const at = (t, event) => ({ ...msg(t), event });
+  d.enqueue(at(t0, "Scroll Depth Reached"));
+  assert.equal(timers.at(-1).ms, 120_000, "only background: the oldest's backgroundMaxWaitMs");
+  const armed = timers.length;
+  now = t0 + 10_000;
+  d.enqueue(at(now, "Element Clicked"));
+  assert.equal(timers.length, armed, "a newer background message does not push it back (same due time)");
+  now = t0 + 20_000;
+  d.enqueue(at(now, "CTA Clicked"));
+  assert.equal(timers.at(-1).ms, 30_000, "an urgent message: maxWaitMs after it");
+
+  const early = harness({ options: { now: () => t0 + 100_000, maxWaitMs: 30_000, backgroundMaxWaitMs: 120_000 } });
+  early.d.enqueue(at(t0, "Web Vitals"));
+  early.d.enqueue({ ...msg(t0 + 100_000), type: "page" });
+  assert.equal(early.timers.at(-1).ms, 20_000, "the background deadline (120 s) comes before the page view's (130 s)");
+});

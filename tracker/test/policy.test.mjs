@@ -15,6 +15,8 @@ import {
 
 const POLICY = JSON.parse(readFileSync(new URL("../delivery-policy.json", import.meta.url), "utf8"));
 const DAY = 24 * 3600 * 1000;
+const BACKGROUND = ["Page Performance", "Web Vitals", "Scroll Depth Reached", "Element Clicked", "Form Field Focused", "Rage Click", "Exit Intent"];
+const URGENT_EVENTS = ["CTA Clicked", "Form Submitted", "Session Started", "Consent Updated"];
 
 /** A browser for one or more pages: one clock, one localStorage, one server log. */
 function world(start = Date.UTC(2025, 0, 6, 12)) {
@@ -99,6 +101,14 @@ test("the defaults are delivery-policy.json's, with the keys the cost model read
   assert.equal(POLICY.carryAcrossPages, true);
   assert.equal(POLICY.maxBatch, 100);
   assert.equal(POLICY.maxAgeMs, 7 * DAY);
+  assert.equal(POLICY.backgroundMaxWaitMs, 120000);
+  assert.deepEqual(POLICY.backgroundEvents, BACKGROUND);
+});
+
+test("every background event is one the tracker's autocapture sends; the business events are not background", () => {
+  const source = readFileSync(new URL("../src/tracker.ts", import.meta.url), "utf8");
+  for (const name of POLICY.backgroundEvents) assert.ok(source.includes(`this.track("${name}"`), `the tracker sends "${name}"`);
+  for (const name of URGENT_EVENTS) assert.ok(!POLICY.backgroundEvents.includes(name), `"${name}" stays urgent`);
 });
 
 // ------------------------------------------------------------------------------ when a request goes
@@ -185,6 +195,131 @@ test("after a failure the retry waits for its backoff even when flushAt more mes
   await w.advance(1);
   assert.equal(w.requests.length, 2);
   assert.equal(w.requests[1].batch.length, 8);
+});
+
+// ------------------------------------------------------------------------------ background messages wait longer
+
+/** An autocapture message that is not business-critical (named in backgroundEvents). */
+const background = (w, at, event = "Web Vitals") => ({ ...w.msg(at), event });
+
+test("a queue of background messages alone waits backgroundMaxWaitMs from its oldest, not maxWaitMs", async () => {
+  const w = world();
+  const d = w.page();
+  const queued = [background(w), background(w, undefined, "Scroll Depth Reached")];
+  queued.forEach((m) => d.enqueue(m));
+  await w.advance(50_000);
+  const later = background(w, undefined, "Page Performance");
+  d.enqueue(later); // newer background messages do not push the timer back
+  await w.advance(POLICY.backgroundMaxWaitMs - 50_000 - 1);
+  assert.equal(w.requests.length, 0, "past maxWaitMs, 1 ms short of backgroundMaxWaitMs: nothing yet");
+  await w.advance(1);
+  assert.equal(w.requests.length, 1, "sent when the oldest is backgroundMaxWaitMs old");
+  assert.deepEqual(w.requests[0].batch.map((m) => m.messageId), [...queued, later].map((m) => m.messageId));
+});
+
+test("an urgent message pulls the whole queue forward: it goes within maxWaitMs of the urgent one", async () => {
+  const w = world();
+  const d = w.page();
+  const early = background(w);
+  d.enqueue(early);
+  await w.advance(40_000);
+  const urgent = w.msg(); // a business event ("E")
+  d.enqueue(urgent);
+  await w.advance(POLICY.maxWaitMs - 1);
+  assert.equal(w.requests.length, 0);
+  await w.advance(1);
+  assert.equal(w.requests.length, 1, "maxWaitMs after the urgent message, background messages included");
+  assert.deepEqual(w.requests[0].batch.map((m) => m.messageId), [early.messageId, urgent.messageId]);
+
+  // When the oldest background message's deadline comes first, it wins (min of the two).
+  const old = background(w);
+  d.enqueue(old);
+  await w.advance(POLICY.backgroundMaxWaitMs - 10_000);
+  d.enqueue(w.msg());
+  await w.advance(10_000 - 1);
+  assert.equal(w.requests.length, 1);
+  await w.advance(1);
+  assert.equal(w.requests.length, 2, "backgroundMaxWaitMs after the oldest, before the urgent one's maxWaitMs");
+});
+
+test("page, identify, alias, group and the business track events are urgent; the autocapture noise is background", async () => {
+  const kinds = [
+    ...BACKGROUND.map((event) => ({ type: "track", event, urgent: false })),
+    ...URGENT_EVENTS.map((event) => ({ type: "track", event, urgent: true })),
+    ...["page", "identify", "alias", "group"].map((type) => ({ type, urgent: true })),
+  ];
+  for (const { type, event, urgent } of kinds) {
+    const w = world();
+    const d = w.page();
+    const { event: _e, ...base } = w.msg();
+    d.enqueue(event ? { ...base, type, event } : { ...base, type });
+    await w.advance(POLICY.maxWaitMs);
+    assert.equal(w.requests.length, urgent ? 1 : 0, `${type} ${event ?? ""} at maxWaitMs`);
+    await w.advance(POLICY.backgroundMaxWaitMs - POLICY.maxWaitMs);
+    assert.equal(w.requests.length, 1, `${type} ${event ?? ""} by backgroundMaxWaitMs`);
+  }
+});
+
+test("backgroundMaxWaitMs 0 or equal to maxWaitMs, or no backgroundEvents, makes every message urgent", async () => {
+  for (const options of [{ backgroundMaxWaitMs: 0 }, { backgroundMaxWaitMs: POLICY.maxWaitMs }, { backgroundEvents: [] }]) {
+    const w = world();
+    const d = w.page(options);
+    d.enqueue(background(w));
+    await w.advance(POLICY.maxWaitMs - 1);
+    assert.equal(w.requests.length, 0, JSON.stringify(options));
+    await w.advance(1);
+    assert.equal(w.requests.length, 1, `${JSON.stringify(options)}: sent at maxWaitMs`);
+  }
+  const w = world();
+  const d = w.page({ maxWaitMs: 1000, backgroundMaxWaitMs: 5000, backgroundEvents: ["Custom Noise"] });
+  d.enqueue(background(w, undefined, "Custom Noise"));
+  d.enqueue(background(w)); // "Web Vitals" is urgent under this list
+  await w.advance(1000);
+  assert.equal(w.requests.length, 1, "init options override both keys");
+});
+
+test("background messages count towards flushAt and leave with the page as before", async () => {
+  const w = world();
+  const d = w.page();
+  for (let i = 0; i < POLICY.flushAt; i++) d.enqueue(background(w));
+  await w.advance(0);
+  assert.equal(w.requests.length, 1, "flushAt background messages go at once");
+  const closed = w.page();
+  closed.enqueue(background(w));
+  closed.leave(true);
+  assert.equal(w.beacons.length, 1, "leaving the page beacons a background-only queue");
+});
+
+test("a carried background-only queue keeps its age: the next page sends it at backgroundMaxWaitMs or with its urgent messages", async () => {
+  const w = world();
+  const first = w.page();
+  const carried = background(w);
+  first.enqueue(carried);
+  await w.advance(POLICY.maxWaitMs + 1000);
+  first.navigating();
+  first.leave(true);
+  const second = w.page();
+  await w.advance(0);
+  assert.equal(w.requests.length, 0, "older than maxWaitMs, but only background");
+  await w.advance(POLICY.backgroundMaxWaitMs - POLICY.maxWaitMs - 1000);
+  assert.equal(w.requests.length, 1);
+  assert.deepEqual(w.requests[0].batch.map((m) => m.messageId), [carried.messageId]);
+
+  const third = w.page();
+  const noise = background(w, undefined, "Scroll Depth Reached");
+  third.enqueue(noise);
+  third.navigating();
+  third.leave(true);
+  await w.advance(500);
+  const fourth = w.page();
+  const view = { ...w.msg(), type: "page" };
+  fourth.enqueue(view);
+  await w.advance(POLICY.maxWaitMs - 1);
+  assert.equal(w.requests.length, 1);
+  await w.advance(1);
+  assert.equal(w.requests.length, 2, "the next page's page view took the carried noise along");
+  assert.deepEqual(w.requests[1].batch.map((m) => m.messageId), [noise.messageId, view.messageId]);
+  void second;
 });
 
 // ------------------------------------------------------------------------------ leaving the page

@@ -155,7 +155,12 @@ def alternatives(base: Scenario) -> list[Scenario]:
     return [
         base,
         provisioned,
-        replace(provisioned, name="as above, 60 s batching window", window_seconds=60),
+        replace(
+            provisioned,
+            name="as above, 60 s batching window (`-c batchingWindowSeconds=60`)",
+            window_seconds=60,
+        ),
+        replace(provisioned, name="as above, 120 s batching window", window_seconds=120),
         replace(provisioned, name="as above, no X-Ray", xray=False),
         replace(base, name="on-demand, no CloudFront/WAF, no X-Ray", xray=False, edge=False),
     ]
@@ -188,7 +193,7 @@ def render_alternatives(m: Measurement, units: UnitFigures, base: Scenario, pric
     return "\n".join(lines)
 
 
-def verdict(rows: list[MonthlyCost], provisioned: MonthlyCost) -> str:
+def verdict(rows: list[MonthlyCost], provisioned: MonthlyCost, provisioned_60: MonthlyCost) -> str:
     """Whether the target is met at 100M events a month, and what dominates."""
     at = next(c for c in rows if c.events == TARGET_VOLUME)
     path_items = {k: v for k, v in [*at.lines.items(), *at.fixed.items()] if k in PATH_LINES}
@@ -204,6 +209,9 @@ def verdict(rows: list[MonthlyCost], provisioned: MonthlyCost) -> str:
         f"{met(at.path_per_million)}. Largest path items: {share}.\n"
         f"- With the provisioned-stream option sized for the peak ({provisioned.shards} shard(s)): "
         f"{_usd(provisioned.path_per_million)} per million, {met(provisioned.path_per_million)}.\n"
+        f"- Provisioned and a 60 s batching window (`-c kinesisShards={provisioned_60.shards} "
+        f"-c batchingWindowSeconds=60`): {_usd(provisioned_60.path_per_million)} per million, "
+        f"{met(provisioned_60.path_per_million)}.\n"
         f"- Everything, edge (CloudFront, WAF) and operations (logs, X-Ray, metrics, alarms, secrets) "
         f"included: {_usd(at.per_million)} (on-demand), {_usd(provisioned.per_million)} (provisioned)."
     )
@@ -225,8 +233,10 @@ def main() -> int:
     base = Scenario()
     rows = [monthly_cost(units, v, base, prices) for v in VOLUMES]
     print(f"# AWS cost per million events (us-east-1 list prices as of {prices_as_of()})\n")
-    provisioned = monthly_cost(units, TARGET_VOLUME, alternatives(base)[1], prices)
-    print(verdict(rows, provisioned) + "\n")
+    provisioned, provisioned_60 = (
+        monthly_cost(units, TARGET_VOLUME, scenario, prices) for scenario in alternatives(base)[1:3]
+    )
+    print(verdict(rows, provisioned, provisioned_60) + "\n")
     print(
         f"Scenario: {base.window_seconds:g} s batching window, batch size {base.batch_size}, on-demand "
         f"stream, ingest {base.ingest_memory_mb} MB / enrich {base.enrich_memory_mb} MB arm64, X-Ray on, "

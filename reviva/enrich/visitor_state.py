@@ -105,12 +105,21 @@ class Profile(BaseModel):
     traits: dict[str, Any] = Field(default_factory=dict)
     last_updated: datetime | None = None
 
+    def derived_ratios(self) -> dict[str, float]:
+        """The derived columns as the exact sums they come from give them (what `refresh_ratios` sets)."""
+        sessions = self.total_sessions
+        return {
+            "avg_session_duration": round(self.total_time_spent / sessions, 3) if sessions else 0.0,
+            "pages_per_session": round(self.total_page_views / sessions, 3) if sessions else 0.0,
+            "bounce_rate": round(self.bounced_sessions / sessions, 4) if sessions else 0.0,
+        }
+
     def refresh_ratios(self) -> None:
         """Recompute the derived columns from the exact sums they come from."""
-        sessions = self.total_sessions
-        self.avg_session_duration = round(self.total_time_spent / sessions, 3) if sessions else 0.0
-        self.pages_per_session = round(self.total_page_views / sessions, 3) if sessions else 0.0
-        self.bounce_rate = round(self.bounced_sessions / sessions, 4) if sessions else 0.0
+        ratios = self.derived_ratios()
+        self.avg_session_duration = ratios["avg_session_duration"]
+        self.pages_per_session = ratios["pages_per_session"]
+        self.bounce_rate = ratios["bounce_rate"]
 
 
 class VisitorState(BaseModel):

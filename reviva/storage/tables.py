@@ -25,8 +25,10 @@ from reviva.settings import Settings
 class VisitorItem(Model):
     """One visitor's profile (sk = "PROFILE") or one of its sessions (sk = "SESSION#<session id>").
 
-    A single table keeps a visitor's profile and sessions under one partition so that one
-    transaction updates them together and one query reads them back.
+    A single table keeps a visitor's profile and sessions under one partition so that one query
+    reads them back. `reviva.storage.visitor_repository` describes both items' format and reads and
+    writes them with the low-level client (no object mapper on the hot path); every attribute is
+    declared here too, so the table's whole shape is in one place.
     """
 
     class Meta:
@@ -35,17 +37,22 @@ class VisitorItem(Model):
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
-    # Optimistic concurrency: every write is conditional on the version it read.
-    version = NumberAttribute(default=0)
-    # A session's fields as JSON (sessions are written once, when they close).
+    # Names are one letter: every write of an item is billed for them.
+    # Optimistic concurrency on the profile: every write is conditional on the version it read.
+    profile_version = NumberAttribute(attr_name="v", null=True)
+    # Format byte + deflate (preset dictionary) of JSON: on the profile, the state (profile and
+    # open session) and the per-shard Kinesis watermarks; on a session, the closed session (sessions
+    # are written once, when they close).
+    packed = BinaryAttribute(attr_name="s", null=True, legacy_encoding=False)
+    # Recently applied messageIds (44-bit digests), for de-duplicating client retries.
+    recent = BinaryAttribute(attr_name="r", null=True, legacy_encoding=False)
+    # Format 1, still read: sessions kept their fields as JSON in `data`; a profile kept `version`,
+    # zlib-compressed JSON `state`, a `watermarks` map and 6-byte digests in `recent_ids` (its next
+    # write rewrites it in format 2).
     data = JSONAttribute(null=True)
-    # The profile's state (source plan's user_behavior_profiles + the open session), zlib-compressed
-    # JSON: every batch rewrites this item and is billed per KB, and compression takes a typical
-    # 2-3.5 KB state under 1 KB.
+    version = NumberAttribute(null=True)
     state = BinaryAttribute(null=True, legacy_encoding=False)
-    # Per-shard Kinesis sequence watermark: records at or below it are already applied.
-    watermarks = MapAttribute(default=dict)  # type: ignore[var-annotated]
-    # Recently applied messageIds (6-byte digests), for de-duplicating client retries.
+    watermarks = MapAttribute(null=True)  # type: ignore[var-annotated]
     recent_ids = BinaryAttribute(null=True, legacy_encoding=False)
     expires_at = TTLAttribute(null=True)
 

@@ -2,47 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 
 from bench.pipeline import counted_aws_calls
-from reviva.enrich.journey_rules import load_journey_rules
 from reviva.enrich.ports import ConcurrentUpdate, CounterCommit, CountersMoved, MinuteCounts
-from reviva.enrich.service import EnrichPorts, process_batch
+from reviva.enrich.service import process_batch
 from reviva.settings import Settings
 from reviva.storage.counter_repository import DynamoCounterRepository
-from reviva.storage.tables import create_tables
 from reviva.storage.visitor_repository import DynamoVisitorRepository
 from tests.enrich.builders import T0, Stream, event
-from tests.enrich.fakes import MemoryLake, MemoryPoison
-
-
-@pytest.fixture
-def settings() -> Iterator[Settings]:
-    with mock_aws():
-        settings = Settings()
-        create_tables(settings)
-        yield settings
-
-
-def _ports(settings: Settings) -> EnrichPorts:
-    counters = DynamoCounterRepository(settings)
-    return EnrichPorts(
-        visitors=DynamoVisitorRepository(settings, counters=counters),
-        counters=counters,
-        lake=MemoryLake(),
-        poison=MemoryPoison(),
-        rules=load_journey_rules(None),
-    )
+from tests.storage.dynamo_ports import dynamo_ports
 
 
 def test_profiles_sessions_and_links_round_trip(settings: Settings) -> None:
-    ports = _ports(settings)
+    ports = dynamo_ports(settings)
     events = [
         event("dev-1", at=T0, path="/services/iphone-screen-repair"),
         event("dev-1", at=T0 + timedelta(minutes=1), path="/pricing"),
@@ -61,7 +38,7 @@ def test_profiles_sessions_and_links_round_trip(settings: Settings) -> None:
 
 
 def test_redelivery_through_dynamodb_is_exact(settings: Settings) -> None:
-    ports = _ports(settings)
+    ports = dynamo_ports(settings)
     records = Stream().records(*[event("v", at=T0 + timedelta(seconds=i)) for i in range(5)])
     process_batch(records, ports)
     again = process_batch(records, ports)
@@ -72,7 +49,7 @@ def test_redelivery_through_dynamodb_is_exact(settings: Settings) -> None:
 
 
 def test_stale_version_is_a_concurrent_update(settings: Settings) -> None:
-    ports = _ports(settings)
+    ports = dynamo_ports(settings)
     stream = Stream()
     process_batch(stream.records(event("v")), ports)
     repo = DynamoVisitorRepository(settings)
@@ -107,7 +84,7 @@ def test_counter_watermark_guards_double_counting(settings: Settings) -> None:
 
 
 def test_an_ordinary_batch_costs_each_visitor_one_small_write(settings: Settings) -> None:
-    ports = _ports(settings)
+    ports = dynamo_ports(settings)
     minute = timedelta(minutes=1)
     events = [event(f"v{n}", at=T0 + i * minute, path=f"/page-{i}") for n in range(3) for i in range(4)]
     with counted_aws_calls() as calls:
@@ -126,7 +103,7 @@ def test_an_ordinary_batch_costs_each_visitor_one_small_write(settings: Settings
 
 
 def test_closing_a_session_writes_it_once_as_its_own_item(settings: Settings) -> None:
-    ports = _ports(settings)
+    ports = dynamo_ports(settings)
     stream = Stream()
     process_batch(stream.records(event("v", at=T0), event("v", at=T0 + timedelta(minutes=1))), ports)
     with counted_aws_calls() as calls:

@@ -68,6 +68,12 @@ def follow(page: Page, selector: str, url_glob: str) -> None:
     page.wait_for_function("window.reviva && window.reviva.delivery")
 
 
+def open_inline_page(page: Page, stack: Stack, path: str, html: str) -> None:
+    """Open `html` as if the site served it at `path` (same origin as the tracker and the API)."""
+    page.route(stack.url(path), lambda route: route.fulfill(body=html, content_type="text/html"))
+    page.goto(stack.url(path))
+
+
 def page_paths(messages: list[dict[str, Any]]) -> list[str]:
     return [m["properties"]["path"] for m in messages if m["type"] == "page"]
 
@@ -238,11 +244,7 @@ SNIPPET_PAGE = """<!doctype html>
 
 def test_async_snippet_replays_calls_queued_before_the_script_loaded(page: Page, stack: Stack) -> None:
     start = len(stack.spy.requests)
-    page.route(
-        stack.url("/demo/snippet.html"),
-        lambda route: route.fulfill(body=SNIPPET_PAGE, content_type="text/html"),
-    )
-    page.goto(stack.url("/demo/snippet.html"))
+    open_inline_page(page, stack, "/demo/snippet.html", SNIPPET_PAGE)
     page.wait_for_function("window.reviva && !Array.isArray(window.reviva) && window.reviva.delivery")
     assert page.evaluate("window.queuedBeforeLoad") == 5, "every call waited in the stub"
     anonymous_id = page.evaluate("window.reviva.anonymousId")
@@ -330,11 +332,7 @@ def test_background_only_queue_waits_past_max_wait_and_leaves_with_the_next_urge
     page: Page, stack: Stack
 ) -> None:
     start = len(stack.spy.requests)
-    page.route(
-        stack.url("/demo/two-speed.html"),
-        lambda route: route.fulfill(body=TWO_SPEED_PAGE, content_type="text/html"),
-    )
-    page.goto(stack.url("/demo/two-speed.html"))
+    open_inline_page(page, stack, "/demo/two-speed.html", TWO_SPEED_PAGE)
     page.wait_for_function("window.reviva && window.reviva.delivery")
     # The page view (and "Session Started") are urgent: they go after maxWaitMs, by the timer.
     first, _ = wait_messages(stack, start, lambda ms: any(m["type"] == "page" for m in ms), timeout=5)

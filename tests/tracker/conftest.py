@@ -57,6 +57,8 @@ class IngestSpy:
 
     requests: list[SpiedRequest] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Requests whose handler is still running, so a test can tell "never arrived" from "stuck".
+    in_handler: list[SpiedRequest] = field(default_factory=list)
 
     def wrap(self, resolver: HandlerResolver) -> HandlerResolver:
         def resolve(name: str) -> Any:
@@ -69,6 +71,8 @@ class IngestSpy:
                 raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
                 headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
                 spied = SpiedRequest(raw, headers)
+                with self.lock:
+                    self.in_handler.append(spied)
                 try:
                     result = handler(event, context)
                     spied.status = int(result.get("statusCode", 0)) if isinstance(result, dict) else 0
@@ -77,8 +81,9 @@ class IngestSpy:
                     spied.status, spied.error = 500, repr(error)  # kept: a test names what went wrong
                     raise
                 finally:
-                    if headers.get("content-type", "").startswith("text/plain") or raw.startswith(b"{"):
-                        with self.lock:
+                    with self.lock:
+                        self.in_handler.remove(spied)
+                        if headers.get("content-type", "").startswith("text/plain") or raw.startswith(b"{"):
                             self.requests.append(spied)
 
             return spy

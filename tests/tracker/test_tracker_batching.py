@@ -214,7 +214,11 @@ def test_hiding_the_tab_delivers_the_queue(page: Page, stack: Stack) -> None:
         )
     except AssertionError as error:
         arrived = [(r.status, r.error) for r in requests_since(stack, start)]
-        raise AssertionError(f"{error}; Chromium: {chromium_saw}; ingest answered {arrived}") from None
+        with stack.spy.lock:
+            stuck = len(stack.spy.in_handler)
+        raise AssertionError(
+            f"{error}; Chromium: {chromium_saw}; ingest answered {arrived}; {stuck} still in the handler"
+        ) from None
     assert time.monotonic() - began < POLICY_MAX_WAIT_S, "not by the maxWaitMs timer"
     assert {"Consent Updated", "Web Vitals"} <= {m.get("event") for m in messages}
     assert page.evaluate(f"localStorage.getItem('{key}')") is None, "delivered, so no longer stored"

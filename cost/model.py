@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -26,7 +25,7 @@ from typing import Any
 from cost.batching import SECONDS_PER_MONTH, hourly_rates, monthly_batching, shards_for
 from reviva.enrich.service import VISITOR_WRITERS
 from reviva.lake.maintenance import SNAPSHOT_RETENTION
-from reviva.topology import SCHEDULES, STREAM_MAPPINGS, function_spec
+from reviva.topology import SCHEDULES, STREAM_MAPPINGS, function_spec, rate_seconds
 
 PRICES_FILE = Path(__file__).with_name("prices-us-east-1.json")
 FULL_VCPU_MB = 1769
@@ -312,10 +311,10 @@ class MonthlyCost:
 def expiry_period_minutes() -> float:
     """How often the `lake-expiry` schedule runs (reviva/topology.py), in minutes."""
     schedule = next(s for s in SCHEDULES if s.logical_name == "lake-expiry")
-    match = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours)\)", schedule.expression)
-    if match is None:
-        raise ValueError(f"lake-expiry runs at {schedule.expression!r}: expected rate(N minutes|hours)")
-    return float(match.group(1)) * (60 if match.group(2).startswith("hour") else 1)
+    seconds = rate_seconds(schedule.expression)
+    if seconds is None:
+        raise ValueError(f"lake-expiry runs at {schedule.expression!r}: expected a rate(...) expression")
+    return seconds / 60
 
 
 def kept_snapshots(commits_per_month: float) -> float:

@@ -9,6 +9,7 @@ queues, buckets and schedules.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -99,6 +100,15 @@ class ScheduleSpec:
     function: FunctionName
     expression: str  # EventBridge: "rate(1 hour)" or "cron(...)"
     payload: dict[str, str] = field(default_factory=dict)
+
+
+def rate_seconds(expression: str) -> float | None:
+    """Seconds between runs of an EventBridge `rate(...)` expression; None for `cron(...)`."""
+    match = re.fullmatch(r"rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)", expression.strip())
+    if match is None:
+        return None
+    unit = {"minute": 60, "hour": 3600, "day": 86_400}[match.group(2).rstrip("s")]
+    return int(match.group(1)) * unit
 
 
 @dataclass(frozen=True)

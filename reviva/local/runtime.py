@@ -12,7 +12,6 @@ import dataclasses
 import json
 import logging
 import os
-import re
 import secrets
 import threading
 import time
@@ -39,7 +38,15 @@ from reviva.local.gateway import (
 from reviva.local.lambda_bridge import LambdaBridge
 from reviva.local.stream_poller import StreamPollers
 from reviva.settings import load_settings, reset_settings_cache
-from reviva.topology import FUNCTIONS, ROUTES, SCHEDULES, STREAM_MAPPINGS, ScheduleSpec, function_spec
+from reviva.topology import (
+    FUNCTIONS,
+    ROUTES,
+    SCHEDULES,
+    STREAM_MAPPINGS,
+    ScheduleSpec,
+    function_spec,
+    rate_seconds,
+)
 
 logger = logging.getLogger("reviva.local.runtime")
 
@@ -78,15 +85,6 @@ def load_or_create_pseudonymization_key(data_dir: Path) -> str:
     with os.fdopen(descriptor, "w") as file:
         file.write(key + "\n")
     return key
-
-
-def rate_seconds(expression: str) -> float | None:
-    """Seconds between runs of an EventBridge `rate(...)` expression; None for `cron(...)`."""
-    match = re.fullmatch(r"rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)", expression.strip())
-    if match is None:
-        return None
-    unit = {"minute": 60, "hour": 3600, "day": 86_400}[match.group(2).rstrip("s")]
-    return int(match.group(1)) * unit
 
 
 def scheduled_event(

@@ -17,6 +17,7 @@ from reviva.composition import analytics_service, lake_writer, query_adapters
 from reviva.settings import load_settings, reset_settings_cache
 from tests.analytics import dataset
 from tests.lambda_context import lambda_context
+from tests.local_lake import use_local_lake
 from tests.query.test_query_handler import http_event
 
 DAY0 = dataset.D.isoformat()
@@ -25,10 +26,7 @@ DAY1 = (dataset.D + timedelta(days=1)).isoformat()
 
 @pytest.fixture
 def lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("LAKE_BUCKET", f"file://{tmp_path}/lake")
-    monkeypatch.setenv("LAKE_CATALOG", "sql")
-    monkeypatch.setenv("LAKE_CATALOG_URI", f"sqlite:///{tmp_path}/catalog.db")
-    reset_settings_cache()
+    use_local_lake(tmp_path, monkeypatch)
     writer = lake_writer(load_settings())
     writer.append("shardId-000000000000", dataset.events(), last_sequence="100")
     yield tmp_path

@@ -17,14 +17,12 @@ from reviva.settings import Settings, reset_settings_cache
 from reviva.topology import SCHEDULES
 from tests.lake.conftest import make_event, writer_for
 from tests.lambda_context import lambda_context
+from tests.local_lake import use_local_lake
 
 
 @pytest.fixture
 def local_lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    monkeypatch.setenv("LAKE_BUCKET", f"file://{tmp_path}/lake")
-    monkeypatch.setenv("LAKE_CATALOG", "sql")
-    monkeypatch.setenv("LAKE_CATALOG_URI", f"sqlite:///{tmp_path}/catalog.db")
-    reset_settings_cache()
+    use_local_lake(tmp_path, monkeypatch)
     yield Settings()
     reset_settings_cache()
 

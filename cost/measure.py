@@ -542,10 +542,12 @@ def _dense_batches(events: list[CollectedEvent]) -> list[Any]:
 
 
 def _expire_all_but_the_current_snapshot() -> None:
-    from reviva.composition import events_table
+    from reviva.composition import current_composition
     from reviva.lake.maintenance import expire_snapshots
 
-    expire_snapshots(events_table(), datetime.now(UTC) + timedelta(minutes=1), delete_files=False)
+    expire_snapshots(
+        current_composition().events_table(), datetime.now(UTC) + timedelta(minutes=1), delete_files=False
+    )
 
 
 def _warm_up_enrich(plan: Any) -> None:

@@ -169,14 +169,14 @@ def import_spend(
 ) -> None:
     """Import ad spend (CAC, ROAS and ROI in /v1/attribution and /v1/campaigns) into the lake bucket."""
     from reviva.analytics.spend import SpendFileError, parse_spend_csv
-    from reviva.composition import spend_store
+    from reviva.composition import current_composition
 
     try:
         rows = parse_spend_csv(file.read_text(encoding="utf-8"))
     except (SpendFileError, UnicodeDecodeError) as error:
         error_console.print(f"[red]{file} was not imported:[/red] {error}")
         raise typer.Exit(2) from error
-    result = spend_store().import_rows(rows)
+    result = current_composition().spend_store.import_rows(rows)
     console.print(
         f"Imported {result['rows']} spend rows ({result['added']} new); {result['total_rows']} stored."
     )

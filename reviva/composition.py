@@ -1,191 +1,360 @@
-"""The composition root: builds each function's adapters from settings, once per container.
+"""The composition root: the one place that builds adapters and hands them to the domains.
 
-Handlers call these on each invocation; the first call reads the environment and builds clients,
-later calls reuse them. Domain code never calls this module: it receives the adapters.
+A `Composition` holds one `Settings` and builds each adapter the first time something asks for
+it, then keeps it: in a Lambda container that is once per container. Handlers, the local
+runtime, `make bench`, `make cost` and the tests all obtain their services here; tests and
+benchmarks pass fakes as `overrides` (by adapter name) instead of patching modules.
+
+`current_composition()` is the container's composition for the current settings (rebuilt when
+the settings are reloaded, as the local runtime and tests do); `use_composition(...)` installs
+another one for the length of a `with` block. Domain code never imports this module.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
-from reviva.aws_clients import client as aws_client
-from reviva.enrich.journey_rules import load_journey_rules
-from reviva.enrich.service import EnrichPorts
-from reviva.ingest.rejected import RejectedRepository
-from reviva.lake.catalog import ensure_events_table, load_lake_catalog
-from reviva.lake.writer import LakeWriter
-from reviva.privacy.pseudonymize import pseudonymize_user_id
 from reviva.settings import Settings, load_settings
-from reviva.storage.counter_repository import DynamoCounterRepository
-from reviva.storage.poison_sink import RejectedPoisonSink
-from reviva.storage.tables import bind_tables
-from reviva.storage.visitor_repository import DynamoVisitorRepository
 
-if TYPE_CHECKING:  # the analytics layer is imported lazily: only the query function needs it
+if TYPE_CHECKING:  # adapters are imported where they are built: each function loads only its own
     from pyiceberg.table import Table
 
     from reviva.analytics.service import AnalyticsService
     from reviva.analytics.spend import SpendStore
     from reviva.analytics.store import ObjectStore
+    from reviva.enrich.journey_rules import JourneyRules
+    from reviva.enrich.service import EnrichPorts
+    from reviva.ingest.publisher import EventPublisher
+    from reviva.ingest.rejected import RejectedStore
+    from reviva.lake.writer import LakeWriter
+    from reviva.privacy.cookieless import SaltStore
+    from reviva.storage.counter_repository import DynamoCounterRepository
+    from reviva.storage.poison_sink import RejectedPoisonSink
+    from reviva.storage.visitor_repository import DynamoVisitorRepository
 
-_lock = threading.Lock()
-# function name → (the settings it was built from, its adapters). Keeping the settings object itself
-# (not its id, which a later object may reuse) rebuilds exactly when the settings were reloaded.
-_built: dict[str, tuple[Settings, object]] = {}
+T = TypeVar("T")
 
-
-def _cached(name: str, settings: Settings, build):  # type: ignore[no-untyped-def]
-    """Build once per function and settings; the local runtime and tests reload settings."""
-    with _lock:
-        entry = _built.get(name)
-        if entry is None or entry[0] is not settings:
-            entry = (settings, build(settings))
-            _built[name] = entry
-        return entry[1]
-
-
-def lake_writer(settings: Settings) -> LakeWriter:
-    """The events table writer (the table is loaded on first use, not here)."""
-
-    def load_table():  # type: ignore[no-untyped-def]
-        return ensure_events_table(load_lake_catalog(settings), settings)
-
-    return LakeWriter(load_table)
-
-
-def events_table() -> Table:
-    """The lake's `events` table, for scheduled maintenance (loaded fresh on every call)."""
-    settings = load_settings()
-    return ensure_events_table(load_lake_catalog(settings), settings)
-
-
-def _build_enrich(settings: Settings) -> EnrichPorts:
-    bind_tables(settings)
-    counters = DynamoCounterRepository(settings)
-    return EnrichPorts(
-        visitors=DynamoVisitorRepository(settings, counters=counters),
-        counters=counters,
-        lake=lake_writer(settings),
-        poison=RejectedPoisonSink(RejectedRepository(settings.hmac_key())),
-        rules=load_journey_rules(settings.journey_rules_path),
-    )
-
-
-def enrich_ports() -> EnrichPorts:
-    """The enrich function's adapters."""
-    settings = load_settings()
-    ports: EnrichPorts = _cached("enrich", settings, _build_enrich)
-    return ports
+# Every adapter a composition builds, by the name `overrides` uses.
+ADAPTER_NAMES: Final = frozenset(
+    {
+        "publisher",
+        "rejected_store",
+        "salt_store",
+        "visitors",
+        "counters",
+        "lake_sink",
+        "poison_sink",
+        "journey_rules",
+        "analytics_store",
+        "analytics",
+        "spend_store",
+        "query",
+    }
+)
 
 
 @dataclass
-class QueryAdaptersImpl:
-    """The query function's readers."""
+class QueryAdapters:
+    """What the query function's routes read: repositories, the admin token and the analytics."""
 
     admin_token: str
     visitors: DynamoVisitorRepository
     counters: DynamoCounterRepository
-    rejected: RejectedRepository
+    rejected: RejectedStore
     hmac_key: bytes
-    settings: Settings | None = None
-    _analytics: AnalyticsService | None = None
+    composition: Composition
 
     def pseudonymize_user_id(self, user_id: str) -> str:
         """The stored pseudonym of a raw user id, to look a customer up."""
+        from reviva.privacy.pseudonymize import pseudonymize_user_id
+
         return pseudonymize_user_id(user_id, self.hmac_key)
 
     @property
     def analytics(self) -> AnalyticsService:
         """The analytics service, built on first use (its engine and lake reader are heavy imports)."""
-        if self._analytics is None:
-            self._analytics = analytics_service(self.settings or load_settings())
-        return self._analytics
+        return self.composition.analytics
 
 
-def analytics_object_store(settings: Settings) -> ObjectStore:
-    """Where rollups and imported spend live: `analytics/` in the lake bucket (or its directory)."""
-    from reviva.analytics.config import AnalyticsSettings
-    from reviva.analytics.store import DirectoryObjectStore, S3ObjectStore
+class Composition:
+    """Every adapter of every function, built once from one `Settings` (see the module docstring)."""
 
-    bucket = AnalyticsSettings().analytics_bucket or settings.lake_bucket
-    if bucket.startswith("file://"):
-        return DirectoryObjectStore(Path(bucket.removeprefix("file://")) / "analytics")
-    return S3ObjectStore(aws_client("s3", settings), bucket.removeprefix("s3://").rstrip("/"), "analytics/")
+    def __init__(self, settings: Settings, overrides: Mapping[str, Any] | None = None) -> None:
+        unknown = set(overrides or {}) - ADAPTER_NAMES
+        if unknown:
+            raise ValueError(f"no adapter is named {sorted(unknown)}; known: {sorted(ADAPTER_NAMES)}")
+        self.settings = settings
+        self._overrides: dict[str, Any] = dict(overrides or {})
+        self._built: dict[str, Any] = {}
+        # Reentrant: building one adapter may ask for another (visitors → counters).
+        self._lock = threading.RLock()
+        self._tables_bound = False
 
+    def _adapter(self, name: str, build: Callable[[], T]) -> T:
+        with self._lock:
+            if name in self._overrides:
+                return cast(T, self._overrides[name])
+            if name not in self._built:
+                self._built[name] = build()
+            return cast(T, self._built[name])
 
-def analytics_service(settings: Settings) -> AnalyticsService:
-    """The analytics endpoints' service: Athena when the lake's catalog is Glue, DuckDB locally."""
-    from reviva.analytics.config import AnalyticsSettings
-    from reviva.analytics.executors import AthenaExecutor, DuckDBExecutor, QueryExecutor, iceberg_source
-    from reviva.analytics.rollups import RollupService
-    from reviva.analytics.service import AnalyticsService
-    from reviva.analytics.spend import SpendStore
+    def _bind_tables(self) -> None:
+        """Point the pynamodb models at this composition's tables (once)."""
+        from reviva.storage.tables import bind_tables
 
-    options = AnalyticsSettings()
-    engine = options.engine or ("athena" if settings.lake_catalog.lower() == "glue" else "duckdb")
+        with self._lock:
+            if not self._tables_bound:
+                bind_tables(self.settings)
+                self._tables_bound = True
 
-    def load_table():  # type: ignore[no-untyped-def]
-        return ensure_events_table(load_lake_catalog(settings), settings)
+    def _client(self, service: str) -> Any:
+        from reviva.aws_clients import client
 
-    source, freshness = iceberg_source(load_table)
-    executor: QueryExecutor
-    if engine == "athena":
-        executor = AthenaExecutor(
-            aws_client("athena", settings),
-            workgroup=options.athena_workgroup,
-            database=options.athena_database or settings.lake_namespace,
-            table=settings.lake_table,
-            freshness=freshness,
-            timeout_seconds=options.athena_timeout_seconds,
-            reuse_minutes=options.athena_reuse_minutes,
+        return client(service, self.settings)
+
+    # ------------------------------------------------------------------------------- ingest
+
+    @property
+    def publisher(self) -> EventPublisher:
+        """The Kinesis publisher ingest writes accepted events through."""
+
+        def build() -> EventPublisher:
+            from reviva.ingest.publisher import KinesisPublisher
+
+            return KinesisPublisher(
+                self._client("kinesis"),
+                self.settings.events_stream,
+                record_format=self.settings.stream_record_format,
+            )
+
+        return self._adapter("publisher", build)
+
+    @property
+    def rejected_store(self) -> RejectedStore:
+        """The rejected-events store (DynamoDB): ingest's bad rows and enrich's poison records."""
+
+        def build() -> RejectedStore:
+            from reviva.ingest.rejected import RejectedRepository
+
+            self._bind_tables()
+            return RejectedRepository(self.settings.hmac_key())
+
+        return self._adapter("rejected_store", build)
+
+    @property
+    def salt_store(self) -> SaltStore:
+        """Where the cookieless day's salt is shared between containers (DynamoDB)."""
+
+        def build() -> SaltStore:
+            from reviva.privacy.cookieless import salt_store_from_settings
+
+            return salt_store_from_settings(self.settings)
+
+        return self._adapter("salt_store", build)
+
+    # ------------------------------------------------------------------------------- enrich
+
+    @property
+    def counters(self) -> DynamoCounterRepository:
+        """Per-minute live counters with per-shard watermarks."""
+
+        def build() -> DynamoCounterRepository:
+            from reviva.storage.counter_repository import DynamoCounterRepository
+
+            self._bind_tables()
+            return DynamoCounterRepository(self.settings)
+
+        return self._adapter("counters", build)
+
+    @property
+    def visitors(self) -> DynamoVisitorRepository:
+        """Profiles, sessions and identity links."""
+
+        def build() -> DynamoVisitorRepository:
+            from reviva.storage.visitor_repository import DynamoVisitorRepository
+
+            self._bind_tables()
+            return DynamoVisitorRepository(self.settings, counters=self.counters)
+
+        return self._adapter("visitors", build)
+
+    @property
+    def lake_sink(self) -> LakeWriter:
+        """The events table writer (the table is loaded on first use, not here)."""
+
+        def build() -> LakeWriter:
+            from reviva.lake.writer import LakeWriter
+
+            return LakeWriter(self.events_table)
+
+        return self._adapter("lake_sink", build)
+
+    @property
+    def poison_sink(self) -> RejectedPoisonSink:
+        """Where enrich puts stream records it can never process: the rejected store."""
+
+        def build() -> RejectedPoisonSink:
+            from reviva.storage.poison_sink import RejectedPoisonSink
+
+            return RejectedPoisonSink(self.rejected_store)
+
+        return self._adapter("poison_sink", build)
+
+    @property
+    def journey_rules(self) -> JourneyRules:
+        """The journey-stage rules: the shipped ones, or the file `REVIVA_JOURNEY_RULES` names."""
+
+        def build() -> JourneyRules:
+            from reviva.enrich.journey_rules import load_journey_rules
+
+            return load_journey_rules(self.settings.journey_rules_path)
+
+        return self._adapter("journey_rules", build)
+
+    @property
+    def enrich(self) -> EnrichPorts:
+        """The enrich service's ports."""
+        from reviva.enrich.service import EnrichPorts
+
+        return EnrichPorts(
+            visitors=self.visitors,
+            counters=self.counters,
+            lake=self.lake_sink,
+            poison=self.poison_sink,
+            rules=self.journey_rules,
         )
-    elif engine == "duckdb":
-        executor = DuckDBExecutor(source, freshness)
-    else:
-        raise ValueError(f"ANALYTICS_ENGINE must be 'athena' or 'duckdb', not {engine!r}")
-    store = analytics_object_store(settings)
-    rollups = RollupService(
-        executor,
-        store,
-        min_age=timedelta(
-            seconds=options.rollup_min_age_seconds
-            if options.rollup_min_age_seconds is not None
-            else (300 if engine == "athena" else 60)
-        ),
-        max_age=timedelta(seconds=options.rollup_max_age_seconds),
-    )
-    return AnalyticsService(executor, rollups, SpendStore(store))
+
+    # --------------------------------------------------------------------------------- lake
+
+    def events_table(self) -> Table:
+        """The lake's `events` table, loaded fresh (maintenance and writers need current metadata)."""
+        from reviva.lake.catalog import ensure_events_table, load_lake_catalog
+
+        return ensure_events_table(load_lake_catalog(self.settings), self.settings)
+
+    # -------------------------------------------------------------------------------- query
+
+    @property
+    def query(self) -> QueryAdapters:
+        """The query function's readers."""
+
+        def build() -> QueryAdapters:
+            return QueryAdapters(
+                admin_token=self.settings.admin_token,
+                visitors=self.visitors,
+                counters=self.counters,
+                rejected=self.rejected_store,
+                hmac_key=self.settings.hmac_key(),
+                composition=self,
+            )
+
+        return self._adapter("query", build)
+
+    @property
+    def analytics_store(self) -> ObjectStore:
+        """Where rollups and imported spend live: `analytics/` in the lake bucket (or its directory)."""
+
+        def build() -> ObjectStore:
+            from reviva.analytics.config import AnalyticsSettings
+            from reviva.analytics.store import DirectoryObjectStore, S3ObjectStore
+
+            bucket = AnalyticsSettings().analytics_bucket or self.settings.lake_bucket
+            if bucket.startswith("file://"):
+                return DirectoryObjectStore(Path(bucket.removeprefix("file://")) / "analytics")
+            return S3ObjectStore(self._client("s3"), bucket.removeprefix("s3://").rstrip("/"), "analytics/")
+
+        return self._adapter("analytics_store", build)
+
+    @property
+    def spend_store(self) -> SpendStore:
+        """The imported ad spend (for `reviva import spend` and attribution)."""
+
+        def build() -> SpendStore:
+            from reviva.analytics.spend import SpendStore
+
+            return SpendStore(self.analytics_store)
+
+        return self._adapter("spend_store", build)
+
+    @property
+    def analytics(self) -> AnalyticsService:
+        """The analytics endpoints' service: Athena when the lake's catalog is Glue, DuckDB locally."""
+        return self._adapter("analytics", self._build_analytics)
+
+    def _build_analytics(self) -> AnalyticsService:
+        from reviva.analytics.config import AnalyticsSettings
+        from reviva.analytics.executors import AthenaExecutor, DuckDBExecutor, QueryExecutor, iceberg_source
+        from reviva.analytics.rollups import RollupService
+        from reviva.analytics.service import AnalyticsService
+
+        settings = self.settings
+        options = AnalyticsSettings()
+        engine = options.engine or ("athena" if settings.lake_catalog.lower() == "glue" else "duckdb")
+        source, freshness = iceberg_source(self.events_table)
+        executor: QueryExecutor
+        if engine == "athena":
+            executor = AthenaExecutor(
+                self._client("athena"),
+                workgroup=options.athena_workgroup,
+                database=options.athena_database or settings.lake_namespace,
+                table=settings.lake_table,
+                freshness=freshness,
+                timeout_seconds=options.athena_timeout_seconds,
+                reuse_minutes=options.athena_reuse_minutes,
+            )
+        elif engine == "duckdb":
+            executor = DuckDBExecutor(source, freshness)
+        else:
+            raise ValueError(f"ANALYTICS_ENGINE must be 'athena' or 'duckdb', not {engine!r}")
+        rollups = RollupService(
+            executor,
+            self.analytics_store,
+            min_age=timedelta(
+                seconds=options.rollup_min_age_seconds
+                if options.rollup_min_age_seconds is not None
+                else (300 if engine == "athena" else 60)
+            ),
+            max_age=timedelta(seconds=options.rollup_max_age_seconds),
+        )
+        return AnalyticsService(executor, rollups, self.spend_store)
 
 
-def spend_store() -> SpendStore:
-    """The imported ad spend (for `reviva import spend`)."""
-    from reviva.analytics.spend import SpendStore
-
-    return SpendStore(analytics_object_store(load_settings()))
-
-
-def _build_query(settings: Settings) -> QueryAdaptersImpl:
-    bind_tables(settings)
-    key = settings.hmac_key()
-    return QueryAdaptersImpl(
-        admin_token=settings.admin_token,
-        visitors=DynamoVisitorRepository(settings),
-        counters=DynamoCounterRepository(settings),
-        rejected=RejectedRepository(key),
-        hmac_key=key,
-        settings=settings,
-    )
+_lock = threading.Lock()
+# The container's composition for the settings it was built from. Keeping the settings object
+# itself (not its id, which a later object may reuse) rebuilds exactly when settings are reloaded.
+_container: Composition | None = None
+# Compositions installed by `use_composition`, innermost last.
+_installed: list[Composition] = []
 
 
-def query_adapters() -> QueryAdaptersImpl:
-    """The query function's adapters."""
+def current_composition() -> Composition:
+    """The composition handlers use: an installed one, else the container's for the current settings."""
+    global _container
+    if _installed:
+        return _installed[-1]
     settings = load_settings()
-    adapters: QueryAdaptersImpl = _cached("query", settings, _build_query)
-    return adapters
+    with _lock:
+        if _container is None or _container.settings is not settings:
+            _container = Composition(settings)
+        return _container
 
 
-__all__ = ["analytics_service", "enrich_ports", "lake_writer", "query_adapters", "spend_store"]
+@contextmanager
+def use_composition(composition: Composition) -> Iterator[Composition]:
+    """Make `composition` the current one inside the block (tests, bench, cost, the local runtime)."""
+    with _lock:
+        _installed.append(composition)
+    try:
+        yield composition
+    finally:
+        with _lock:
+            _installed.remove(composition)
+
+
+__all__ = ["ADAPTER_NAMES", "Composition", "QueryAdapters", "current_composition", "use_composition"]

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from reviva.composition import enrich_ports
+from reviva.composition import current_composition
 from reviva.enrich.service import process_batch
 from reviva.enrich.stream_records import records_from_trigger
 
@@ -27,7 +27,7 @@ class RedeliveryRequested(Exception):
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Enrich the batch as a whole, then report the records Lambda must redeliver."""
-    outcome = process_batch(records_from_trigger(event), enrich_ports())
+    outcome = process_batch(records_from_trigger(event), current_composition().enrich)
     for name, value in outcome.stats.items():
         metrics.add_metric(name=f"enrich_{name}", unit=MetricUnit.Count, value=value)
     failed = frozenset(outcome.failed_sequence_numbers)

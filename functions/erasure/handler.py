@@ -10,7 +10,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from reviva.composition import events_table
+from reviva.composition import current_composition
 from reviva.lake.maintenance import (
     SNAPSHOT_RETENTION,
     expire_snapshots,
@@ -24,7 +24,7 @@ ORPHAN_AGE = timedelta(days=1)
 
 
 def _lake_maintenance() -> dict[str, Any]:
-    result = run_scheduled_maintenance(events_table(), datetime.now(UTC))
+    result = run_scheduled_maintenance(current_composition().events_table(), datetime.now(UTC))
     summary = {
         "task": "lake-maintenance",
         "snapshots_expired": len(result.expiry.expired_snapshot_ids),
@@ -40,7 +40,7 @@ def _lake_maintenance() -> dict[str, Any]:
 
 
 def _lake_expiry() -> dict[str, Any]:
-    result = expire_snapshots(events_table(), datetime.now(UTC) - SNAPSHOT_RETENTION)
+    result = expire_snapshots(current_composition().events_table(), datetime.now(UTC) - SNAPSHOT_RETENTION)
     summary = {
         "task": "lake-expiry",
         "snapshots_expired": len(result.expired_snapshot_ids),
@@ -52,7 +52,7 @@ def _lake_expiry() -> dict[str, Any]:
 
 def _lake_orphans() -> dict[str, Any]:
     # A day old at least: younger unreferenced files may belong to a commit still in flight.
-    result = remove_orphan_files(events_table(), datetime.now(UTC) - ORPHAN_AGE)
+    result = remove_orphan_files(current_composition().events_table(), datetime.now(UTC) - ORPHAN_AGE)
     summary = {"task": "lake-orphans", "objects_listed": result.objects_listed, "deleted": result.deleted}
     logger.info("lake orphan removal done", extra=summary)
     return summary

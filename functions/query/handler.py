@@ -12,7 +12,7 @@ from reviva.analytics.errors import InvalidParameter, QueryFailed, QueryTimeout
 from reviva.api.analytics_routes import router as analytics_router
 from reviva.api.auth import AuthenticationRequired, NotPermitted
 from reviva.api.query_routes import router
-from reviva.composition import query_adapters
+from reviva.composition import current_composition
 from reviva.origin_verify import came_through_origin, forbidden_response
 from reviva.settings import load_settings
 
@@ -61,7 +61,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event.get("detail-type") == "Scheduled Event":
         task = (event.get("detail") or {}).get("task")
         if task == "rollup":
-            return query_adapters().analytics.rollups.run_schedule()
+            return current_composition().analytics.rollups.run_schedule()
         raise ValueError(f"unknown scheduled task {task!r}")
     # A request sent to the API's own host skipped CloudFront's WAF: refused, except the health check
     # (monitors call the API directly; it reveals nothing). Unset locally, so nothing is checked there.
@@ -71,5 +71,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     ):
         logger.warning("request bypassed the edge", extra={"path": path})
         return forbidden_response()
-    app.append_context(adapters=query_adapters())
+    app.append_context(adapters=current_composition().query)
     return app.resolve(event, context)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from reviva.analytics.errors import QueryTimeout
-from reviva.composition import analytics_service, lake_writer, query_adapters
+from reviva.composition import Composition, current_composition
 from reviva.settings import load_settings, reset_settings_cache
 from tests.analytics import dataset
 from tests.lambda_context import lambda_context
@@ -27,7 +27,7 @@ DAY1 = (dataset.D + timedelta(days=1)).isoformat()
 @pytest.fixture
 def lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     use_local_lake(tmp_path, monkeypatch)
-    writer = lake_writer(load_settings())
+    writer = Composition(load_settings()).lake_sink
     writer.append("shardId-000000000000", dataset.events(), last_sequence="100")
     yield tmp_path
 
@@ -113,7 +113,7 @@ def test_malformed_parameters_get_a_400_naming_them(
 
 
 def test_a_slow_athena_query_is_a_504_with_a_retry_hint(lake: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    service = query_adapters().analytics
+    service = current_composition().query.analytics
 
     def slow(query: Any) -> Any:
         raise QueryTimeout("the funnel query is still running on Athena after 20 s", retry_after_seconds=7)
@@ -162,7 +162,7 @@ def test_the_composition_picks_athena_for_a_glue_catalog(monkeypatch: pytest.Mon
 
     monkeypatch.setenv("LAKE_CATALOG", "glue")
     reset_settings_cache()
-    assert isinstance(analytics_service(load_settings()).executor, AthenaExecutor)
+    assert isinstance(Composition(load_settings()).analytics.executor, AthenaExecutor)
 
 
 def test_base64_bodies_are_decoded(lake: Path) -> None:

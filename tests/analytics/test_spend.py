@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from reviva.analytics.spend import SpendFileError, SpendStore, parse_spend_csv
 from reviva.analytics.store import MemoryObjectStore
 from reviva.cli import app
-from reviva.composition import spend_store
+from reviva.composition import current_composition
 from reviva.settings import reset_settings_cache
 
 CSV = (
@@ -70,7 +70,7 @@ def test_the_cli_command_imports_into_the_lake_bucket(
     result = CliRunner().invoke(app, ["import", "spend", str(spend_file)])
     assert result.exit_code == 0, result.output
     assert "Imported 3 spend rows" in result.output
-    assert spend_store().totals(date(2026, 11, 1), date(2026, 11, 30)) == {
+    assert current_composition().spend_store.totals(date(2026, 11, 1), date(2026, 11, 30)) == {
         ("paid_search", "bf"): 50.5,
         ("email", ""): 10.0,
     }

@@ -55,11 +55,10 @@ LAMBDA_MARKER_ENVIRONMENT = {
 # adapters), so the lazy imports on the AWS path are recorded as well. Offline: clients are only built.
 WARM_UP = {
     "ingest": "from functions.ingest.handler import get_service; get_service()",
-    "enrich": "from reviva.composition import enrich_ports; enrich_ports()",
+    "enrich": "from reviva.composition import current_composition; current_composition().enrich",
     "query": (
-        "from reviva.composition import analytics_service, query_adapters\n"
-        "from reviva.settings import load_settings\n"
-        "query_adapters(); analytics_service(load_settings())"
+        "from reviva.composition import current_composition\n"
+        "current_composition().query; current_composition().analytics"
     ),
 }
 # The environment of a deployed function, as far as the imports depend on it (see infra/components).

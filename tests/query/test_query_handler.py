@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from reviva.composition import enrich_ports
+from reviva.composition import current_composition
 from reviva.enrich.service import process_batch
 from reviva.privacy.pseudonymize import pseudonymize_user_id
 from reviva.settings import load_settings, reset_settings_cache
@@ -64,7 +64,7 @@ def call(event_: dict[str, Any]) -> tuple[int, dict[str, Any]]:
 def pipeline() -> Iterator[None]:
     with mock_aws():
         create_tables(load_settings())
-        ports = enrich_ports()
+        ports = current_composition().enrich
         ports.lake = MemoryLake()  # the lake has its own tests; here the DynamoDB views matter
         now = datetime.now(UTC) - timedelta(minutes=2)
         key = load_settings().hmac_key()

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from reviva.simulate.personas import SITE_ORIGIN
+from reviva_dev.simulate.personas import SITE_ORIGIN
 
 POLICY_FILE = Path(__file__).resolve().parent.parent / "tracker" / "delivery-policy.json"
 # A device idle this long has left the site (the tracker's 30-minute session timeout).

@@ -12,7 +12,7 @@ from reviva.enrich.stream_records import StreamRecord
 from reviva.events import CollectedEvent
 from reviva.ingest.publisher import RecordFormat, build_records
 from reviva.ingest.service import IngestConfig, IngestService, RequestContext
-from reviva.simulate import plan_traffic
+from reviva_dev.simulate import plan_traffic
 
 BENCH_KEY = b"bench-pseudonymization-key-0000"
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

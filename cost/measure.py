@@ -1,10 +1,10 @@
 """Measure what one event costs in calls, bytes and CPU by running the real handlers on the emulator.
 
-The simulator's traffic (`reviva.simulate.plan_traffic`) is grouped into requests the way a
+The simulator's traffic (`reviva_dev.simulate.plan_traffic`) is grouped into requests the way a
 browser tracker batches them, posted to the real ingest handler as API Gateway HTTP API events,
 read back from the (moto) Kinesis stream, laid out in Lambda batches per shard by the bench's
 `lambda_batches`, and handed to the real enrich handler as Kinesis trigger events. Everything runs
-against the embedded emulator (`reviva.local.Emulator`, moto's server in this process), with the
+against the embedded emulator (`reviva_dev.local.Emulator`, moto's server in this process), with the
 lake written as Iceberg files to its S3 bucket.
 
 What is counted, and how:
@@ -46,8 +46,8 @@ from bench.traffic import ShardBatch, collected_events, lambda_batches
 from reviva.enrich.stream_records import StreamRecord as EnrichRecord
 from reviva.enrich.stream_records import decode_record
 from reviva.events import CollectedEvent
-from reviva.simulate import plan_traffic
 from reviva.topology import STREAM_MAPPINGS, FunctionSpec, function_spec
+from reviva_dev.simulate import plan_traffic
 
 WRITE_KEY = "cost-write-key"
 SOURCE_IP = "203.0.113.7"
@@ -337,7 +337,7 @@ class Invocation:
 
 
 def _context(spec: FunctionSpec) -> Any:
-    from reviva.local.gateway import LocalLambdaContext, function_arn, physical_function_name
+    from reviva_dev.local.gateway import LocalLambdaContext, function_arn, physical_function_name
 
     return LocalLambdaContext(
         function_name=physical_function_name(spec),
@@ -367,8 +367,8 @@ def _invoke(
 
 def _ingest_event(request: ClientRequest, now: datetime) -> dict[str, Any]:
     """The HTTP API event for one tracker request, as the local gateway builds it."""
-    from reviva.local.gateway import IncomingRequest, RouteTable, build_http_api_event
     from reviva.topology import ROUTES
+    from reviva_dev.local.gateway import IncomingRequest, RouteTable, build_http_api_event
 
     sent = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
     body = json.dumps(
@@ -395,7 +395,7 @@ def _ingest_event(request: ClientRequest, now: datetime) -> dict[str, Any]:
 
 
 def _kinesis_event(records: Sequence[Any], stream_arn: str) -> dict[str, Any]:
-    from reviva.local.stream_poller import StreamRecord, build_kinesis_event
+    from reviva_dev.local.stream_poller import StreamRecord, build_kinesis_event
 
     return build_kinesis_event(
         [StreamRecord(r.shard_id, r.sequence_number, r.partition_key, r.data, time.time()) for r in records],
@@ -577,8 +577,8 @@ def measure(
     data_dir: Path | None = None,
 ) -> Measurement:
     """Run the simulated traffic through ingest and enrich on the emulator and meter everything."""
-    from reviva.local.emulator import Emulator, EnvironmentOverlay
     from reviva.settings import load_settings, reset_settings_cache
+    from reviva_dev.local.emulator import Emulator, EnvironmentOverlay
 
     mapping = STREAM_MAPPINGS[0]
     window = float(mapping.max_batching_window_seconds if window_seconds is None else window_seconds)

@@ -2,7 +2,7 @@
 
     python infra/publish_site.py --stack Reviva-dev
 
-The folders and URL prefixes are the local runtime's `STATIC_SITES` ("/tracker/" → tracker/dist,
+The folders and URL prefixes are the topology's `STATIC_SITES` ("/tracker/" → tracker/dist,
 "/dashboard/" → dashboard), so a file has the same path locally and behind CloudFront. Folders that
 do not exist (not built yet) are skipped and said so.
 """
@@ -21,7 +21,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from reviva.local.runtime import STATIC_SITES  # noqa: E402
+from reviva.topology import STATIC_SITES  # noqa: E402
 
 # Written by the stack itself with its deployed values (infra/components/dashboard_config.py); the
 # build's copy holds local defaults and must not replace it.

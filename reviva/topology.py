@@ -1,7 +1,7 @@
 """The stack's topology, declared once.
 
 CDK (`infra/cdk_app.py`) builds AWS resources from these declarations and the local runtime
-(`reviva.local`) builds the emulated stack from the same ones, so the two cannot drift. Tables
+(`reviva_dev.local`) builds the emulated stack from the same ones, so the two cannot drift. Tables
 are declared by their pynamodb models (keys, indexes and TTL live in the code that uses them);
 this module names everything else: functions, routes, the stream and its consumer mapping,
 queues, buckets and schedules.
@@ -206,6 +206,21 @@ SCHEDULES: tuple[ScheduleSpec, ...] = (
 
 
 STATE_MACHINES: tuple[StateMachineSpec, ...] = (StateMachineSpec("erasure", "erasure", ("erasure",)),)
+
+
+# The static sites the API's domain serves beside it: URL prefix → folder relative to the repository
+# root. CloudFront serves them from the site bucket in AWS (infra/publish_site.py uploads them); the
+# local gateway serves them from the working tree. Later issues add theirs here.
+STATIC_SITES: dict[str, str] = {
+    "/dashboard/": "dashboard/dist",
+    "/tracker/": "tracker/dist",
+    "/demo/": "demo",
+}
+
+
+def resource_env_name(logical_name: str, suffix: str) -> str:
+    """A resource's name variable: "athena-results", "BUCKET" → "ATHENA_RESULTS_BUCKET"."""
+    return f"{logical_name.upper().replace('-', '_')}_{suffix}"
 
 
 def function_spec(name: FunctionName) -> FunctionSpec:

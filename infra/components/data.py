@@ -17,10 +17,9 @@ from pynamodb.models import Model
 from infra.components.nag import acknowledge
 from infra.components.topology_tags import mark
 from infra.config import StageConfig
-from reviva.local.emulator import env_name
 from reviva.settings import Settings
 from reviva.storage.tables import TABLE_MODELS
-from reviva.topology import BUCKETS, BucketSpec
+from reviva.topology import BUCKETS, BucketSpec, resource_env_name
 
 _KEY_TYPES = {
     "S": dynamodb.AttributeType.STRING,
@@ -103,11 +102,11 @@ class DataStores(Construct):
 
     def table_environment(self, *logical_names: str) -> dict[str, str]:
         """`VISITORS_TABLE=…` for each table named (the settings' variable names)."""
-        return {env_name(n, "TABLE"): self.tables[n].table_name for n in logical_names}
+        return {resource_env_name(n, "TABLE"): self.tables[n].table_name for n in logical_names}
 
     def bucket_environment(self, *logical_names: str) -> dict[str, str]:
         """`LAKE_BUCKET=…`, `MODELS_BUCKET=…` for each bucket named."""
-        return {env_name(n, "BUCKET"): self.buckets[n].bucket_name for n in logical_names}
+        return {resource_env_name(n, "BUCKET"): self.buckets[n].bucket_name for n in logical_names}
 
     def lake_environment(self) -> dict[str, str]:
         """What a function needs to open the Iceberg `events` table through Glue."""

@@ -11,9 +11,8 @@ from constructs import Construct
 
 from infra.components.nag import acknowledge
 from infra.config import StageConfig
-from reviva.local.runtime import STATIC_SITES
 from reviva.origin_verify import ORIGIN_VERIFY_HEADER
-from reviva.topology import ROUTES
+from reviva.topology import ROUTES, STATIC_SITES
 
 
 # Paths CloudFront sends to the API: every first path segment the routes use ("/v1/*", "/health").

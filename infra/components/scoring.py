@@ -32,7 +32,7 @@ def scheduled_event_input(schedule: ScheduleSpec) -> events.RuleTargetInput:
 
     EventBridge would deliver `detail: {}`; the input transformer keeps every other field of the
     event it received and puts the payload in `detail`, the same shape the local runtime sends
-    (`reviva.local.runtime.scheduled_event`).
+    (`reviva_dev.local.runtime.scheduled_event`).
     """
     return events.RuleTargetInput.from_object(
         {

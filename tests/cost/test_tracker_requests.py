@@ -8,8 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 from bench.tracker_requests import POLICY_FILE, DeliveryPolicy, message_time, tracker_requests
-from reviva.simulate import autocapture, plan_traffic
-from reviva.simulate.personas import SITE_ORIGIN
+from reviva_dev.simulate import autocapture, plan_traffic
+from reviva_dev.simulate.personas import SITE_ORIGIN
 
 POLICY = DeliveryPolicy(flush_at=10, max_wait=timedelta(seconds=30), carry_across_pages=True, max_batch=100)
 TWO_SPEED = replace(

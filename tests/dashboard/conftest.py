@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import ConsoleMessage, Page
 
-from reviva.local.runtime import LocalRuntime, RuntimeInfo
-from reviva.simulate import run_simulation
+from reviva_dev.local.runtime import LocalRuntime, RuntimeInfo
+from reviva_dev.simulate import run_simulation
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "dashboard" / "dist"

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from reviva.local.gateway import FunctionInvoker, Gateway, GatewayServer
+from reviva_dev.local.gateway import FunctionInvoker, Gateway, GatewayServer
 from tests.dashboard.conftest import DIST, ConsoleErrors, panel_states, sign_in_by_storage, wait_settled
 from tests.dashboard.documented_answers import ATTRIBUTION_SPLITS, FakeApi
 

@@ -19,8 +19,8 @@ import segment.analytics as segment_analytics
 
 from reviva.lake.catalog import ensure_events_table, load_lake_catalog
 from reviva.lake.reader import scan_events
-from reviva.local.runtime import LocalRuntime, RuntimeInfo
 from reviva.settings import load_settings
+from reviva_dev.local.runtime import LocalRuntime, RuntimeInfo
 
 ADMIN_TOKEN = "e2e-admin-token"
 WRITE_KEY = "e2e-write-key"

@@ -287,8 +287,8 @@ def test_invalid_events_are_kept_as_poison_and_their_neighbours_enriched() -> No
 
 def test_records_from_the_local_trigger_shape_enrich() -> None:
     """The local stream poller hands enrich base64 data; an envelope survives the round trip."""
-    from reviva.local.stream_poller import StreamRecord as PolledRecord
-    from reviva.local.stream_poller import build_kinesis_event
+    from reviva_dev.local.stream_poller import StreamRecord as PolledRecord
+    from reviva_dev.local.stream_poller import build_kinesis_event
 
     stream = EnvelopeStream()
     records = stream.request(*browse("v1", 3))

@@ -16,11 +16,11 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 
 from reviva.aws_clients import client
-from reviva.local.emulator import Emulator
-from reviva.local.stream_poller import StreamPollers
 from reviva.settings import load_settings
 from reviva.storage.tables import VisitorItem
 from reviva.topology import BUCKETS, StreamMappingSpec
+from reviva_dev.local.emulator import Emulator
+from reviva_dev.local.stream_poller import StreamPollers
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,8 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model
 
-from reviva.local.gateway import (
+from reviva.topology import FunctionSpec, RouteSpec
+from reviva_dev.local.gateway import (
     FunctionInvoker,
     Gateway,
     GatewayServer,
@@ -24,7 +25,6 @@ from reviva.local.gateway import (
     import_handler_resolver,
     proxy_response,
 )
-from reviva.topology import FunctionSpec, RouteSpec
 
 SPECS = (
     FunctionSpec("ingest", "tests.local.handler_echo", memory_mb=256, timeout_seconds=10),

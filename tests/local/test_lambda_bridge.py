@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from reviva.local.gateway import FunctionInvoker, Handler, HandlerUnavailable
-from reviva.local.lambda_bridge import LambdaBridge, function_name_from_identifier
 from reviva.topology import function_spec
+from reviva_dev.local.gateway import FunctionInvoker, Handler, HandlerUnavailable
+from reviva_dev.local.lambda_bridge import LambdaBridge, function_name_from_identifier
 
 ERASURE_ARN = "arn:aws:lambda:us-east-1:123456789012:function:reviva-erasure"
 

@@ -20,16 +20,16 @@ import pytest
 from typer.testing import CliRunner
 
 from reviva.aws_clients import client
-from reviva.cli import app, simulation_problems
-from reviva.local.gateway import Handler, HandlerUnavailable
-from reviva.local.runtime import (
+from reviva.settings import load_settings
+from reviva.topology import SCHEDULES
+from reviva_dev.cli import app, simulation_problems
+from reviva_dev.local.gateway import Handler, HandlerUnavailable
+from reviva_dev.local.runtime import (
     LocalRuntime,
     load_or_create_pseudonymization_key,
     rate_seconds,
     scheduled_event,
 )
-from reviva.settings import load_settings
-from reviva.topology import SCHEDULES
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -164,7 +164,7 @@ def test_reviva_dev_prints_its_ready_line_and_exits_cleanly_on_sigterm(tmp_path:
         [
             sys.executable,
             "-m",
-            "reviva.cli",
+            "reviva_dev.cli",
             "dev",
             "--no-demo",
             "--port",

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from reviva.aws_clients import client
-from reviva.local.emulator import create_functions, create_state_machines
-from reviva.local.runtime import LocalRuntime
 from reviva.settings import load_settings
 from reviva.topology import STATE_MACHINES
+from reviva_dev.local.emulator import create_functions, create_state_machines
+from reviva_dev.local.runtime import LocalRuntime
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.parser.models import KinesisDataStreamModel
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reviva.local.stream_poller import (
+from reviva_dev.local.stream_poller import (
     Discarded,
     InvocationOutcome,
     ShardCursor,

@@ -20,10 +20,17 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from reviva.cli import app
-from reviva.simulate import AUTO_EVENTS, TRACK_EVENTS, TrafficPlan, event_mix, generate_traffic, plan_traffic
-from reviva.simulate.autocapture import BOOKING_FORM, BrowserDevice, merge_records, plan_session
-from reviva.simulate.personas import HUMAN_DEVICES, SITE_ORIGIN
+from reviva_dev.cli import app
+from reviva_dev.simulate import (
+    AUTO_EVENTS,
+    TRACK_EVENTS,
+    TrafficPlan,
+    event_mix,
+    generate_traffic,
+    plan_traffic,
+)
+from reviva_dev.simulate.autocapture import BOOKING_FORM, BrowserDevice, merge_records, plan_session
+from reviva_dev.simulate.personas import HUMAN_DEVICES, SITE_ORIGIN
 from tests.simulate.conftest import RecordingEndpoint
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

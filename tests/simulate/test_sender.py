@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from reviva.simulate import RetryPolicy, SendError, plan_traffic, render_summary, run_simulation, send_traffic
+from reviva_dev.simulate import (
+    RetryPolicy,
+    SendError,
+    plan_traffic,
+    render_summary,
+    run_simulation,
+    send_traffic,
+)
 from tests.simulate.conftest import RecordingEndpoint
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from crawlerdetect import CrawlerDetect
 
-from reviva.simulate import (
+from reviva_dev.simulate import (
     PERSONA_WEIGHTS,
     TRACK_EVENTS,
     PersonaName,
@@ -21,7 +21,7 @@ from reviva.simulate import (
     generate_traffic,
     plan_traffic,
 )
-from reviva.simulate.personas import CAMPAIGNS, SERVICES_BY_SLUG, SITE_ORIGIN
+from reviva_dev.simulate.personas import CAMPAIGNS, SERVICES_BY_SLUG, SITE_ORIGIN
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 DAYS = 14

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from reviva.local.gateway import HandlerResolver, import_handler_resolver
-from reviva.local.runtime import LocalRuntime, RuntimeInfo
+from reviva_dev.local.gateway import HandlerResolver, import_handler_resolver
+from reviva_dev.local.runtime import LocalRuntime, RuntimeInfo
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITE_KEY = "tracker-e2e-write-key"

@@ -23,8 +23,14 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from reviva.simulate.autocapture import AUTO_EVENTS, AutoRecord, BrowserDevice, merge_records, plan_session
-from reviva.simulate.personas import (
+from reviva_dev.simulate.autocapture import (
+    AUTO_EVENTS,
+    AutoRecord,
+    BrowserDevice,
+    merge_records,
+    plan_session,
+)
+from reviva_dev.simulate.personas import (
     ABOUT,
     ACCOUNT_REPAIRS,
     APPOINTMENT_TYPES,

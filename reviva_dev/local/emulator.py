@@ -7,7 +7,7 @@ handlers read (endpoint, credentials, resource names) are set for this process a
 
 Functions exist on the emulator's Lambda so that their ARNs are real there: the state machines are
 created from the definitions CDK deploys, bound to those ARNs. The code behind them runs in this
-process (`reviva.local.lambda_bridge`), never inside moto.
+process (`reviva_dev.local.lambda_bridge`), never inside moto.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from reviva.aws_clients import client
-from reviva.local.gateway import physical_function_name
 from reviva.settings import Settings, load_settings, reset_settings_cache
 from reviva.storage.tables import create_tables
 from reviva.topology import (
@@ -37,10 +36,12 @@ from reviva.topology import (
     STREAM_MAPPINGS,
     FunctionSpec,
     StateMachineSpec,
+    resource_env_name,
 )
 from reviva.workflows import function_substitutions, render_definition
+from reviva_dev.local.gateway import physical_function_name
 
-logger = logging.getLogger("reviva.local.emulator")
+logger = logging.getLogger("reviva_dev.local.emulator")
 
 RESOURCE_PREFIX = "reviva-"
 CATALOG_FILE = "catalog.db"
@@ -66,11 +67,6 @@ class EnvironmentOverlay:
             else:
                 os.environ[name] = value
         self._previous.clear()
-
-
-def env_name(logical_name: str, suffix: str) -> str:
-    """ "athena-results", "BUCKET" → "ATHENA_RESULTS_BUCKET"."""
-    return f"{logical_name.upper().replace('-', '_')}_{suffix}"
 
 
 def stream_name(logical_name: str, settings: Settings) -> str:
@@ -298,7 +294,7 @@ class Emulator:
             summary = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
             resources.streams[logical] = name
             resources.stream_arns[logical] = summary["StreamARN"]
-            exported[env_name(logical, "STREAM")] = name
+            exported[resource_env_name(logical, "STREAM")] = name
 
         create_tables(settings)
         resources.tables = [
@@ -316,7 +312,7 @@ class Emulator:
                 Attributes={"MessageRetentionPeriod": str(retention)},
             )["QueueUrl"]
             resources.queue_urls[queue.logical_name] = url
-            exported[env_name(queue.logical_name, "QUEUE_URL")] = url
+            exported[resource_env_name(queue.logical_name, "QUEUE_URL")] = url
         for mapping in STREAM_MAPPINGS:
             # The consumer's on-failure destination is the dead-letter queue the settings name.
             if mapping.on_failure_queue in resources.queue_urls:
@@ -330,7 +326,7 @@ class Emulator:
                 create_args["CreateBucketConfiguration"] = {"LocationConstraint": settings.aws_region}
             s3.create_bucket(**create_args)
             resources.buckets[bucket.logical_name] = name
-            exported[env_name(bucket.logical_name, "BUCKET")] = name
+            exported[resource_env_name(bucket.logical_name, "BUCKET")] = name
 
         resources.functions = create_functions(settings)
         resources.state_machines = create_state_machines(settings, resources.functions)

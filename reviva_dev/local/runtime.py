@@ -23,8 +23,19 @@ from pathlib import Path
 from typing import Any
 
 from reviva.aws_clients import client
-from reviva.local.emulator import EmulatedResources, Emulator, EnvironmentOverlay
-from reviva.local.gateway import (
+from reviva.settings import load_settings, reset_settings_cache
+from reviva.topology import (
+    FUNCTIONS,
+    ROUTES,
+    SCHEDULES,
+    STATIC_SITES,
+    STREAM_MAPPINGS,
+    ScheduleSpec,
+    function_spec,
+    rate_seconds,
+)
+from reviva_dev.local.emulator import EmulatedResources, Emulator, EnvironmentOverlay
+from reviva_dev.local.gateway import (
     LOCAL_ACCOUNT_ID,
     FunctionInvoker,
     Gateway,
@@ -35,32 +46,14 @@ from reviva.local.gateway import (
     import_handler_resolver,
     project_root,
 )
-from reviva.local.lambda_bridge import LambdaBridge
-from reviva.local.stream_poller import StreamPollers
-from reviva.settings import load_settings, reset_settings_cache
-from reviva.topology import (
-    FUNCTIONS,
-    ROUTES,
-    SCHEDULES,
-    STREAM_MAPPINGS,
-    ScheduleSpec,
-    function_spec,
-    rate_seconds,
-)
+from reviva_dev.local.lambda_bridge import LambdaBridge
+from reviva_dev.local.stream_poller import StreamPollers
 
-logger = logging.getLogger("reviva.local.runtime")
+logger = logging.getLogger("reviva_dev.local.runtime")
 
 PSEUDONYMIZATION_KEY_FILE = "pseudonymization.key"
 DEFAULT_DEMO_DAYS = 7
 DEFAULT_DEMO_SEED = 7
-
-# Local-only pages the gateway serves from the repository, when the folder exists:
-# URL prefix → folder relative to the repository root. Later issues add theirs here.
-STATIC_SITES: dict[str, str] = {
-    "/dashboard/": "dashboard/dist",
-    "/tracker/": "tracker/dist",
-    "/demo/": "demo",
-}
 
 
 def default_static_mounts(root: Path | None = None) -> dict[str, Path]:
@@ -376,9 +369,9 @@ class LocalRuntime:
 
     def _run_demo(self) -> None:
         try:
-            from reviva.simulate import run_simulation
+            from reviva_dev.simulate import run_simulation
         except ImportError as error:
-            logger.warning("demo traffic is unavailable (reviva.simulate cannot be imported: %s)", error)
+            logger.warning("demo traffic is unavailable (reviva_dev.simulate cannot be imported: %s)", error)
             return
         try:
             self.demo_result = run_simulation(

@@ -6,11 +6,11 @@ optionally with the browser tracker's automatic events (`autocapture=True`, see 
 and returns a `SimulationSummary` that `render_summary` prints.
 """
 
-from reviva.simulate.autocapture import AUTO_EVENTS, EventMix, event_mix
-from reviva.simulate.personas import PERSONA_WEIGHTS, PERSONAS, Persona, PersonaName
-from reviva.simulate.sender import RetryPolicy, SendError, SendReport, run_simulation, send_traffic
-from reviva.simulate.summary import SimulationSummary, render_summary
-from reviva.simulate.traffic import (
+from reviva_dev.simulate.autocapture import AUTO_EVENTS, EventMix, event_mix
+from reviva_dev.simulate.personas import PERSONA_WEIGHTS, PERSONAS, Persona, PersonaName
+from reviva_dev.simulate.sender import RetryPolicy, SendError, SendReport, run_simulation, send_traffic
+from reviva_dev.simulate.summary import SimulationSummary, render_summary
+from reviva_dev.simulate.traffic import (
     MAX_DAYS,
     TRACK_EVENTS,
     TrafficPlan,

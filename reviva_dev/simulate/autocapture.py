@@ -40,7 +40,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from reviva.simulate.personas import (
+from reviva_dev.simulate.personas import (
     ACCOUNT_REPAIRS,
     BOOK,
     BOOK_CONFIRM,

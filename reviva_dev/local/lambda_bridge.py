@@ -22,9 +22,14 @@ import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from reviva.local.gateway import LOCAL_ACCOUNT_ID, FunctionInvoker, HandlerUnavailable, physical_function_name
+from reviva_dev.local.gateway import (
+    LOCAL_ACCOUNT_ID,
+    FunctionInvoker,
+    HandlerUnavailable,
+    physical_function_name,
+)
 
-logger = logging.getLogger("reviva.local.lambda_bridge")
+logger = logging.getLogger("reviva_dev.local.lambda_bridge")
 
 # moto's `LambdaBackend.invoke(function_name, qualifier, body, headers, response_headers)`.
 MotoInvoke = Callable[[str, str | None, Any, Any, dict[str, str]], "str | bytes | None"]

@@ -40,8 +40,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from reviva.simulate.summary import SimulationSummary
-from reviva.simulate.traffic import iso_millis, plan_traffic
+from reviva_dev.simulate.summary import SimulationSummary
+from reviva_dev.simulate.traffic import iso_millis, plan_traffic
 
 BATCH_PATH = "/v1/batch"
 USER_AGENT = "reviva-simulate/0.1"

@@ -33,7 +33,7 @@ from typing import Any
 
 from reviva.topology import FUNCTIONS, FunctionSpec, RouteSpec
 
-logger = logging.getLogger("reviva.local.gateway")
+logger = logging.getLogger("reviva_dev.local.gateway")
 
 LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
 LOCAL_API_ID = "reviva-local"

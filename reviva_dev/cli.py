@@ -74,7 +74,7 @@ def dev(
     if verbose:
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "false")
-    from reviva.local.runtime import LocalRuntime
+    from reviva_dev.local.runtime import LocalRuntime
 
     stop_requested = threading.Event()
 
@@ -133,7 +133,7 @@ def simulate(
     if not write_key.strip():
         raise typer.BadParameter("must not be empty", param_hint="--write-key")
     try:
-        from reviva.simulate import render_summary, run_simulation
+        from reviva_dev.simulate import render_summary, run_simulation
     except ImportError as error:
         error_console.print(f"[red]The traffic simulator is not available:[/red] {error}")
         raise typer.Exit(2) from error

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Group, RenderableType
 from rich.table import Table
 
-from reviva.simulate.traffic import TrafficSummary
+from reviva_dev.simulate.traffic import TrafficSummary
 
 if TYPE_CHECKING:
-    from reviva.simulate.sender import SendReport
+    from reviva_dev.simulate.sender import SendReport
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 from reviva.topology import StreamMappingSpec
 
-logger = logging.getLogger("reviva.local.stream")
+logger = logging.getLogger("reviva_dev.local.stream")
 
 # Lambda's synchronous invocation payload limit; Kinesis batches are cut to fit it.
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024

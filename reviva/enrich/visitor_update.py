@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from reviva.contracts.visitor_key import anonymous_key, user_key
 from reviva.enrich.event_facts import PAGE_EVENT_TYPES, SESSION_EVENT_TYPES, EventFacts
 from reviva.enrich.journey_rules import JourneyRules, next_stage
 from reviva.enrich.sessionize import SessionDecision, decide_session, session_id_for
@@ -180,13 +181,13 @@ def _merge_traits(state: VisitorState, traits: dict[str, Any]) -> None:
 def _identity_links(state: VisitorState, event: CollectedEvent) -> list[tuple[str, str, str]]:
     links: list[tuple[str, str, str]] = []
     if event.type == "alias" and event.user_id:
-        target = f"u:{event.user_id}"
+        target = user_key(event.user_id)
         if event.previous_id:
-            links.append((f"u:{event.previous_id}", target, "alias"))
+            links.append((user_key(event.previous_id), target, "alias"))
         if event.previous_anonymous_id:
-            links.append((f"a:{event.previous_anonymous_id}", target, "alias"))
+            links.append((anonymous_key(event.previous_anonymous_id), target, "alias"))
     if event.user_id and event.anonymous_id and state.profile.user_id != event.user_id:
-        links.append((f"a:{event.anonymous_id}", f"u:{event.user_id}", "identify"))
+        links.append((anonymous_key(event.anonymous_id), user_key(event.user_id), "identify"))
     return links
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
+from reviva.contracts.visitor_key import VisitorKey, anonymous_key, user_key
 from reviva.enrich.ports import StoredVisitor
 from reviva.enrich.visitor_state import Profile, SessionState
 
@@ -28,12 +29,12 @@ _LISTS = ("device_types", "referrer_sources", "countries")
 
 def start_keys(visitor_id: str, pseudonymize_user_id: Callable[[str], str]) -> list[str]:
     """The identity keys a caller's id may denote: an anonymous id, a user id, or a key itself."""
-    if visitor_id.startswith(("a:", "u:")):
+    if VisitorKey.is_key(visitor_id):
         return [visitor_id]
-    keys = [f"a:{visitor_id}"]
-    if visitor_id.startswith("u_"):
-        keys.append(f"u:{visitor_id}")
-    keys.append(f"u:{pseudonymize_user_id(visitor_id)}")
+    keys = [anonymous_key(visitor_id)]
+    if visitor_id.startswith("u_"):  # already a user pseudonym
+        keys.append(user_key(visitor_id))
+    keys.append(user_key(pseudonymize_user_id(visitor_id)))
     return keys
 
 

@@ -47,6 +47,7 @@ from typing import Any, Final
 from botocore.exceptions import ClientError
 
 from reviva.aws_clients import client
+from reviva.contracts.visitor_key import VisitorKey, VisitorKind
 from reviva.enrich.dedupe import from_legacy
 from reviva.enrich.ports import ConcurrentUpdate, CountersMoved, StoredVisitor, VisitorCommit
 from reviva.enrich.visitor_state import Profile, SessionState, VisitorState
@@ -158,9 +159,10 @@ def _derived_profile_fields(visitor_key: str, profile: Profile) -> dict[str, Any
     otherwise (ingest), so the profile's anonymous id is the key's; enrich sets `last_updated` to
     `last_seen_at` and the ratios from their sums on every event.
     """
+    key = VisitorKey.parse(visitor_key)
     return {
         "fingerprint": visitor_key,
-        "anonymous_id": visitor_key[2:] if visitor_key.startswith("a:") else None,
+        "anonymous_id": key.id if key.kind is VisitorKind.ANONYMOUS else None,
         "last_updated": profile.last_seen_at,
         **profile.derived_ratios(),
     }

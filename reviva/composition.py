@@ -28,9 +28,9 @@ from reviva.storage.visitor_repository import DynamoVisitorRepository
 if TYPE_CHECKING:  # the analytics layer is imported lazily: only the query function needs it
     from pyiceberg.table import Table
 
+    from reviva.analytics.ports import ObjectStore
     from reviva.analytics.service import AnalyticsService
     from reviva.analytics.spend import SpendStore
-    from reviva.analytics.store import ObjectStore
 
 _lock = threading.Lock()
 # function name → (the settings it was built from, its adapters). Keeping the settings object itself
@@ -108,8 +108,8 @@ class QueryAdaptersImpl:
 
 def analytics_object_store(settings: Settings) -> ObjectStore:
     """Where rollups and imported spend live: `analytics/` in the lake bucket (or its directory)."""
+    from reviva.adapters.object_store import DirectoryObjectStore, S3ObjectStore
     from reviva.analytics.config import AnalyticsSettings
-    from reviva.analytics.store import DirectoryObjectStore, S3ObjectStore
 
     bucket = AnalyticsSettings().analytics_bucket or settings.lake_bucket
     if bucket.startswith("file://"):
@@ -119,8 +119,10 @@ def analytics_object_store(settings: Settings) -> ObjectStore:
 
 def analytics_service(settings: Settings) -> AnalyticsService:
     """The analytics endpoints' service: Athena when the lake's catalog is Glue, DuckDB locally."""
+    from reviva.adapters.athena_executor import AthenaExecutor
+    from reviva.adapters.duckdb_executor import DuckDBExecutor, iceberg_source
     from reviva.analytics.config import AnalyticsSettings
-    from reviva.analytics.executors import AthenaExecutor, DuckDBExecutor, QueryExecutor, iceberg_source
+    from reviva.analytics.ports import QueryExecutor
     from reviva.analytics.rollups import RollupService
     from reviva.analytics.service import AnalyticsService
     from reviva.analytics.spend import SpendStore

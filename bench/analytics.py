@@ -167,11 +167,11 @@ def run(events: int | None = None, runs: int | None = None) -> AnalyticsFigures:
     """Generate, write, roll up, and time every endpoint (first call, after a commit, `runs` calls)."""
     from pyiceberg.catalog.sql import SqlCatalog
 
-    from reviva.analytics.executors import DuckDBExecutor, iceberg_source
+    from reviva.adapters.duckdb_executor import DuckDBExecutor, iceberg_source
+    from reviva.adapters.object_store import DirectoryObjectStore
     from reviva.analytics.rollups import RollupService
     from reviva.analytics.service import AnalyticsService
     from reviva.analytics.spend import SpendRow, SpendStore
-    from reviva.analytics.store import DirectoryObjectStore
     from reviva.lake.catalog import EVENTS_TABLE_PROPERTIES
     from reviva.lake.schema import EVENTS_PARTITION_SPEC, EVENTS_SCHEMA, EVENTS_SORT_ORDER
 

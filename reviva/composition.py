@@ -25,9 +25,9 @@ from reviva.settings import Settings, load_settings
 if TYPE_CHECKING:  # adapters are imported where they are built: each function loads only its own
     from pyiceberg.table import Table
 
+    from reviva.analytics.ports import ObjectStore
     from reviva.analytics.service import AnalyticsService
     from reviva.analytics.spend import SpendStore
-    from reviva.analytics.store import ObjectStore
     from reviva.enrich.journey_rules import JourneyRules
     from reviva.enrich.service import EnrichPorts
     from reviva.ingest.publisher import EventPublisher
@@ -261,8 +261,8 @@ class Composition:
         """Where rollups and imported spend live: `analytics/` in the lake bucket (or its directory)."""
 
         def build() -> ObjectStore:
+            from reviva.adapters.object_store import DirectoryObjectStore, S3ObjectStore
             from reviva.analytics.config import AnalyticsSettings
-            from reviva.analytics.store import DirectoryObjectStore, S3ObjectStore
 
             bucket = AnalyticsSettings().analytics_bucket or self.settings.lake_bucket
             if bucket.startswith("file://"):
@@ -288,8 +288,10 @@ class Composition:
         return self._adapter("analytics", self._build_analytics)
 
     def _build_analytics(self) -> AnalyticsService:
+        from reviva.adapters.athena_executor import AthenaExecutor
+        from reviva.adapters.duckdb_executor import DuckDBExecutor, iceberg_source
         from reviva.analytics.config import AnalyticsSettings
-        from reviva.analytics.executors import AthenaExecutor, DuckDBExecutor, QueryExecutor, iceberg_source
+        from reviva.analytics.ports import QueryExecutor
         from reviva.analytics.rollups import RollupService
         from reviva.analytics.service import AnalyticsService
 

@@ -13,7 +13,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-AuthKind = Literal["write_key", "admin", "public"]
+from reviva.api.auth import Role
+
+# "write_key": the ingest function checks the source's write key itself; "public": no credentials;
+# "signed_in": a Cognito JWT in AWS (the admin token locally) whose caller holds one of the route's
+# roles (admin always may).
+AuthKind = Literal["write_key", "public", "signed_in"]
 FunctionName = Literal["ingest", "enrich", "score", "erasure", "query"]
 
 
@@ -33,12 +38,21 @@ class FunctionSpec:
 
 @dataclass(frozen=True)
 class RouteSpec:
-    """An HTTP route on the API (HTTP API, payload format 2.0)."""
+    """An HTTP route on the API (HTTP API, payload format 2.0) and who may call it.
+
+    API Gateway's authorizer (CDK) and the function's router both read `auth` and `roles` from here.
+    `roles` are the roles besides admin that may call a "signed_in" route (none: admin only).
+    """
 
     method: Literal["GET", "POST", "OPTIONS", "DELETE", "PUT"]
     path: str  # API Gateway syntax: "/v1/visitors/{visitor_id}"
     function: FunctionName
     auth: AuthKind
+    roles: tuple[Role, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.roles and self.auth != "signed_in":
+            raise ValueError(f"{self.method} {self.path}: only a signed_in route takes roles")
 
 
 @dataclass(frozen=True)
@@ -159,17 +173,17 @@ ROUTES: tuple[RouteSpec, ...] = (
     *(RouteSpec("POST", path, "ingest", "write_key") for path in INGEST_PATHS),
     *(RouteSpec("OPTIONS", path, "ingest", "public") for path in INGEST_PATHS),
     RouteSpec("GET", "/health", "query", "public"),
-    RouteSpec("GET", "/v1/rejected", "query", "admin"),
-    RouteSpec("GET", "/v1/visitors/{visitor_id}", "query", "admin"),
-    RouteSpec("GET", "/v1/stats/realtime", "query", "admin"),
-    # Analytics (issue 5): the query function's router requires the marketing (or admin) role.
-    RouteSpec("GET", "/v1/stats/overview", "query", "admin"),
-    RouteSpec("POST", "/v1/funnels", "query", "admin"),
-    RouteSpec("GET", "/v1/retention", "query", "admin"),
-    RouteSpec("GET", "/v1/paths", "query", "admin"),
-    RouteSpec("GET", "/v1/attribution", "query", "admin"),
-    RouteSpec("GET", "/v1/campaigns", "query", "admin"),
-    RouteSpec("GET", "/v1/trends", "query", "admin"),
+    RouteSpec("GET", "/v1/rejected", "query", "signed_in", ("compliance",)),
+    RouteSpec("GET", "/v1/visitors/{visitor_id}", "query", "signed_in", ("marketing", "compliance")),
+    RouteSpec("GET", "/v1/stats/realtime", "query", "signed_in", ("marketing",)),
+    # Analytics (issue 5): the dashboard's lake-backed views.
+    RouteSpec("GET", "/v1/stats/overview", "query", "signed_in", ("marketing",)),
+    RouteSpec("POST", "/v1/funnels", "query", "signed_in", ("marketing",)),
+    RouteSpec("GET", "/v1/retention", "query", "signed_in", ("marketing",)),
+    RouteSpec("GET", "/v1/paths", "query", "signed_in", ("marketing",)),
+    RouteSpec("GET", "/v1/attribution", "query", "signed_in", ("marketing",)),
+    RouteSpec("GET", "/v1/campaigns", "query", "signed_in", ("marketing",)),
+    RouteSpec("GET", "/v1/trends", "query", "signed_in", ("marketing",)),
 )
 
 EVENTS_STREAM = StreamSpec("events")

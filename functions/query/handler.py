@@ -9,17 +9,17 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from reviva.analytics.errors import InvalidParameter, QueryFailed, QueryTimeout
-from reviva.api.analytics_routes import router as analytics_router
+from reviva.api import analytics_routes, query_routes
 from reviva.api.auth import AuthenticationRequired, NotPermitted
-from reviva.api.query_routes import router
+from reviva.api.routing import topology_router
 from reviva.composition import current_composition
 from reviva.origin_verify import came_through_origin, forbidden_response
 from reviva.settings import load_settings
 
 logger = Logger()
 app = APIGatewayHttpResolver()
-app.include_router(router)
-app.include_router(analytics_router)
+# Every route the topology gives this function, each behind the roles it declares there.
+app.include_router(topology_router("query", {**query_routes.HANDLERS, **analytics_routes.HANDLERS}))
 
 
 @app.exception_handler(InvalidParameter)

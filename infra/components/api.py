@@ -28,7 +28,11 @@ ACCESS_LOG_FORMAT = (
 
 
 class ApiStage(Construct):
-    """Routes from `ROUTES`: "admin" routes need a Cognito JWT; ingest checks its write key itself."""
+    """Routes from `ROUTES`: "signed_in" routes need a Cognito JWT; ingest checks its write key itself.
+
+    The authorizer only authenticates: the query function checks the route's roles (the same
+    declaration) against the token's groups.
+    """
 
     def __init__(
         self,
@@ -175,7 +179,7 @@ class ApiStage(Construct):
             part.strip("{}").title() for part in route.path.split("/") if part
         )
         authorizer: apigw.IHttpRouteAuthorizer
-        if route.auth == "admin":
+        if route.auth == "signed_in":
             authorizer = self.authorizer
         elif route.auth in ("write_key", "public"):
             authorizer = apigw.HttpNoneAuthorizer()
@@ -189,7 +193,7 @@ class ApiStage(Construct):
             integration=integrations_by_function[route.function],
             authorizer=authorizer,
         )
-        if route.auth != "admin":
+        if route.auth != "signed_in":
             acknowledge(
                 created,
                 "AwsSolutions-APIG4",

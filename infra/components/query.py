@@ -66,7 +66,7 @@ class QueryStage(Construct):
         for logical in ("visitors", "identities", "counters", "rejected"):
             allow_table(handler, data.tables[logical], TABLE_READ)
         allow_objects(handler, data.buckets["lake"], OBJECT_READ, prefix="warehouse/")
-        # Daily rollups and imported ad spend (reviva/analytics/store.py) live under analytics/.
+        # Daily rollups and imported ad spend (reviva/adapters/object_store.py) live under analytics/.
         allow_objects(handler, data.buckets["lake"], OBJECT_READ, OBJECT_WRITE, prefix="analytics/")
         allow_objects(handler, data.buckets["athena-results"], OBJECT_READ, OBJECT_WRITE, prefix="results/")
         handler.allow(list(GLUE_READ), data.glue_arns())

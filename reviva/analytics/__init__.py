@@ -1,6 +1,7 @@
 """Analytics over the lake for the dashboard: Athena SQL checked locally on DuckDB.
 
-`queries` holds the SQL (Trino dialect, bound parameters), `sqlcompat` lints it and translates it to
-DuckDB, `executors` run it on Athena or DuckDB, `rollups` precompute daily figures, `service` turns
-requests into the JSON documented in docs/api-analytics.md.
+`ports` declares what it needs (a query executor, an object store; adapters in `reviva.adapters`).
+`usecases` holds one module per endpoint (its parameters, its SQL, its typed answer), `service`
+groups them for the routes, `rollups` precomputes daily figures, `sql_fragments` holds what every
+query shares, and `sqlcompat` lints the SQL and translates it to DuckDB.
 """

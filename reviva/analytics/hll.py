@@ -13,13 +13,12 @@ import math
 import zlib
 from collections.abc import Iterable
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 PRECISION = 14
 REGISTERS = 1 << PRECISION
 _REST_BITS = 64 - PRECISION
 _ALPHA = 0.7213 / (1 + 1.079 / REGISTERS)
+# Every register's top bit, for the register-wise maximum in `merge` (ranks never exceed 51 < 128).
+_TOP_BITS = int.from_bytes(b"\x80" * REGISTERS, "big")
 
 
 def sketch(keys: Iterable[str]) -> bytes:
@@ -37,13 +36,20 @@ def sketch(keys: Iterable[str]) -> bytes:
 
 def merge(sketches: Iterable[bytes]) -> bytes:
     """The union of sketches (register-wise maximum)."""
-    merged: pa.Array | None = None
+    merged: int | None = None
     for registers in sketches:
-        array = pa.Array.from_buffers(pa.uint8(), REGISTERS, [None, pa.py_buffer(registers)])
-        merged = array if merged is None else pc.max_element_wise(merged, array)
+        other = int.from_bytes(registers, "big")
+        if merged is None:
+            merged = other
+            continue
+        # All registers at once on big integers: with the top bit set, a - b never borrows from the
+        # next register, and that bit survives exactly where a >= b; spread it into a byte mask.
+        a_wins = (((merged | _TOP_BITS) - other) & _TOP_BITS) >> 7
+        mask = a_wins * 0xFF
+        merged = (merged & mask) | (other & ~mask)
     if merged is None:
         return bytes(REGISTERS)
-    return merged.buffers()[1].to_pybytes()[:REGISTERS]
+    return merged.to_bytes(REGISTERS, "big")
 
 
 def estimate(registers: bytes) -> int:

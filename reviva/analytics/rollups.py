@@ -17,13 +17,14 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from reviva.analytics import hll
-from reviva.analytics.executors import QueryExecutor
-from reviva.analytics.queries import rollup_queries
-from reviva.analytics.store import ObjectStore, get_json, put_json
+from reviva.analytics.periods import day_start
+from reviva.analytics.ports import LakeQuery, ObjectStore, QueryExecutor
+from reviva.analytics.sql_fragments import EVENT_RANGE_SQL, PAGE_TYPES_SQL, event_range
+from reviva.analytics.store import get_json, put_json
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +42,80 @@ BREAKDOWNS = {"channels": "channel", "devices": "device_type", "countries": "cou
 ROLLUP_VERSION = 1
 
 
-def day_start(day: date) -> datetime:
-    """Midnight UTC of a day."""
-    return datetime.combine(day, time(0), tzinfo=UTC)
+# The four queries a range of rollups is computed from.
+
+ROLLUP_EVENTS_SQL = f"""
+SELECT date_trunc('hour', event_time) AS hour,
+       count(DISTINCT visitor_key) AS visitors,
+       count_if({PAGE_TYPES_SQL}) AS page_views,
+       count_if(is_conversion) AS conversions,
+       coalesce(sum(CASE WHEN is_conversion THEN revenue END), 0) AS revenue
+FROM events
+WHERE {EVENT_RANGE_SQL}
+GROUP BY 1
+"""
+
+# Sessions count on the hour they start; the scan runs one day past the range so sessions that
+# start before its end are measured to their last event.
+ROLLUP_SESSIONS_SQL = f"""
+WITH sessions AS (
+  SELECT session_id,
+         min(event_time) AS started_at,
+         max(event_time) AS ended_at,
+         count(*) AS events,
+         max(CASE WHEN is_conversion THEN 1 ELSE 0 END) AS converted,
+         min_by(channel, event_time) AS channel,
+         min_by(device_type, event_time) AS device_type,
+         min_by(country, event_time) AS country
+  FROM events
+  WHERE {EVENT_RANGE_SQL} AND session_id IS NOT NULL
+  GROUP BY session_id
+)
+SELECT date_trunc('hour', started_at) AS hour,
+       coalesce(channel, '(none)') AS channel,
+       coalesce(device_type, '(none)') AS device_type,
+       coalesce(country, '(none)') AS country,
+       count(*) AS sessions,
+       count_if(events = 1) AS bounced_sessions,
+       sum(to_unixtime(ended_at) - to_unixtime(started_at)) AS duration_seconds,
+       sum(converted) AS converted_sessions
+FROM sessions
+WHERE started_at >= ? AND started_at < ?
+GROUP BY 1, 2, 3, 4
+"""
+
+ROLLUP_PAGES_SQL = f"""
+SELECT date_trunc('day', event_time) AS day,
+       coalesce(page_path, '(none)') AS page_path,
+       count(*) AS page_views
+FROM events
+WHERE {EVENT_RANGE_SQL} AND {PAGE_TYPES_SQL}
+GROUP BY 1, 2
+"""
+
+ROLLUP_VISITORS_SQL = f"""
+SELECT date_trunc('day', event_time) AS day, visitor_key
+FROM events
+WHERE {EVENT_RANGE_SQL}
+GROUP BY 1, 2
+"""
+
+
+def rollup_queries(start: datetime, end: datetime) -> dict[str, LakeQuery]:
+    """The four queries a range of daily rollups is computed from ([start, end), whole UTC days)."""
+    session_end = end + timedelta(days=1)
+    return {
+        "events": LakeQuery("rollup_events", ROLLUP_EVENTS_SQL, event_range(start, end), start, end),
+        "sessions": LakeQuery(
+            "rollup_sessions",
+            ROLLUP_SESSIONS_SQL,
+            (start, session_end, start, end),
+            start,
+            session_end,
+        ),
+        "pages": LakeQuery("rollup_pages", ROLLUP_PAGES_SQL, event_range(start, end), start, end),
+        "visitors": LakeQuery("rollup_visitors", ROLLUP_VISITORS_SQL, event_range(start, end), start, end),
+    }
 
 
 def _day_of(value: Any) -> date:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from reviva.analytics.store import ObjectStore, get_json, put_json
+from reviva.analytics.ports import ObjectStore
+from reviva.analytics.store import get_json, put_json
 
 SPEND_KEY = "spend/spend.json"
 REQUIRED_COLUMNS = ("date", "channel", "campaign", "spend")

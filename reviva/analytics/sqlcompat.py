@@ -3,7 +3,7 @@
 Queries are written in the Athena dialect. `lint` rejects every construct that sqlglot translates
 silently wrong or not at all (the traps measured on this machine, see DESIGN.md), so a query that
 passes the lint means the same thing on both engines; `to_duckdb` translates it. DuckDB connections
-must run with `TimeZone = 'UTC'` (see `reviva.analytics.executors`), or date truncation and casts
+must run with `TimeZone = 'UTC'` (see `reviva.adapters.duckdb_executor`), or date truncation and casts
 of `timestamp with time zone` values follow the machine's zone.
 """
 

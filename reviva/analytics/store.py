@@ -1,28 +1,18 @@
 """Where the analytics layer keeps what it precomputes or imports: daily rollups and ad spend.
 
-Small JSON objects under the `analytics/` prefix of the lake bucket in AWS (S3), or of a local
-directory when the lake is a `file://` warehouse. One object per day of rollups keeps a write
-independent of every other day, and a dashboard range reads one object per day.
+Small JSON objects in an `ObjectStore` (reviva.analytics.ports): under the `analytics/` prefix of
+the lake bucket in AWS, or of a local directory when the lake is a `file://` warehouse (adapters in
+reviva.adapters.object_store). One object per day of rollups keeps a write independent of every
+other day, and a dashboard range reads one object per day.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-
-class ObjectStore(Protocol):
-    """Get and put small objects by key."""
-
-    def get(self, key: str) -> bytes | None:
-        """The object's bytes, or None when there is none."""
-        ...
-
-    def put(self, key: str, body: bytes) -> None:
-        """Create or replace the object."""
-        ...
+from reviva.analytics.ports import ObjectStore
 
 
 class MemoryObjectStore:
@@ -33,52 +23,14 @@ class MemoryObjectStore:
         self._lock = threading.Lock()
 
     def get(self, key: str) -> bytes | None:
+        """The object's bytes, or None when there is none."""
         with self._lock:
             return self.objects.get(key)
 
     def put(self, key: str, body: bytes) -> None:
+        """Create or replace the object."""
         with self._lock:
             self.objects[key] = body
-
-
-class DirectoryObjectStore:
-    """Objects as files under a directory (a `file://` lake)."""
-
-    def __init__(self, root: Path) -> None:
-        self._root = root
-
-    def get(self, key: str) -> bytes | None:
-        path = self._root / key
-        return path.read_bytes() if path.exists() else None
-
-    def put(self, key: str, body: bytes) -> None:
-        path = self._root / key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(path.suffix + ".tmp")
-        temporary.write_bytes(body)
-        temporary.replace(path)  # atomic: a reader never sees half an object
-
-
-class S3ObjectStore:
-    """Objects in S3 under a prefix."""
-
-    def __init__(self, client: Any, bucket: str, prefix: str = "analytics/") -> None:
-        self._client = client
-        self._bucket = bucket
-        self._prefix = prefix
-
-    def get(self, key: str) -> bytes | None:
-        try:
-            response = self._client.get_object(Bucket=self._bucket, Key=self._prefix + key)
-        except self._client.exceptions.NoSuchKey:
-            return None
-        body: bytes = response["Body"].read()
-        return body
-
-    def put(self, key: str, body: bytes) -> None:
-        self._client.put_object(
-            Bucket=self._bucket, Key=self._prefix + key, Body=body, ContentType="application/json"
-        )
 
 
 def get_json(store: ObjectStore, key: str) -> Any | None:

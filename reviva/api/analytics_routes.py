@@ -1,8 +1,9 @@
-"""Analytics routes of the query function (Powertools router): the dashboard's lake-backed views.
+"""Analytics routes of the query function: the dashboard's lake-backed views.
 
-Each route checks the caller's role (marketing or admin), hands its parameters to
-`reviva.analytics.service.AnalyticsService` and returns its JSON (docs/api-analytics.md). Typed
-errors (InvalidParameter → 400, QueryTimeout → 504) are mapped by the query handler.
+Each handler hands its parameters to `reviva.analytics.service.AnalyticsService` (one use case per
+endpoint) and returns its JSON (docs/api-analytics.md). Who may call them (marketing, and admin) is
+declared in `reviva.topology.ROUTES` and checked by `reviva.api.routing`. Typed errors
+(InvalidParameter → 400, QueryTimeout → 504) are mapped by the query handler.
 """
 
 from __future__ import annotations
@@ -10,11 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol
 
-from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-
 from reviva.analytics.errors import InvalidParameter
 from reviva.analytics.service import AnalyticsService
-from reviva.api.auth import require_role
+from reviva.api.routing import Call, RouteHandler
 
 
 class AnalyticsAdapters(Protocol):
@@ -26,64 +25,25 @@ class AnalyticsAdapters(Protocol):
     def analytics(self) -> AnalyticsService: ...
 
 
-router = APIGatewayHttpRouter()
-
-
-def _service() -> AnalyticsService:
-    adapters: AnalyticsAdapters = router.context["adapters"]
-    event = router.current_event
-    require_role(
-        event.headers or {}, event.raw_event.get("requestContext", {}), adapters.admin_token, ("marketing",)
-    )
+def _service(call: Call) -> AnalyticsService:
+    adapters: AnalyticsAdapters = call.adapters
     return adapters.analytics
 
 
-def _query() -> dict[str, str]:
-    return dict(router.current_event.query_string_parameters or {})
-
-
-@router.get("/v1/stats/overview")
-def overview() -> dict[str, Any]:
-    """KPIs with the previous period, series and breakdowns (rollup-served)."""
-    return _service().overview(_query())
-
-
-@router.post("/v1/funnels")
-def funnels() -> dict[str, Any]:
-    """Ordered funnel with drop-off, median times and a breakdown."""
-    service = _service()
+def _json_body(call: Call) -> Any:
     try:
-        body = json.loads(router.current_event.decoded_body or "null")
+        return json.loads(call.event.decoded_body or "null")
     except (ValueError, UnicodeDecodeError):
         raise InvalidParameter("body", "must be JSON") from None
-    return service.funnel(body)
 
 
-@router.get("/v1/retention")
-def retention() -> dict[str, Any]:
-    """The cohort retention matrix."""
-    return _service().retention(_query())
-
-
-@router.get("/v1/paths")
-def paths() -> dict[str, Any]:
-    """Journey paths as Sankey nodes and links, top paths and stage transitions."""
-    return _service().paths(_query())
-
-
-@router.get("/v1/attribution")
-def attribution() -> dict[str, Any]:
-    """Conversions and revenue credited per channel and campaign by a model, with spend ratios."""
-    return _service().attribution(_query())
-
-
-@router.get("/v1/campaigns")
-def campaigns() -> dict[str, Any]:
-    """Per UTM campaign figures and daily trend."""
-    return _service().campaigns(_query())
-
-
-@router.get("/v1/trends")
-def trends() -> dict[str, Any]:
-    """A metric's history and forecast."""
-    return _service().trends(_query())
+# Route (as the topology declares it) → handler; shapes and parameters: docs/api-analytics.md.
+HANDLERS: dict[str, RouteHandler] = {
+    "GET /v1/stats/overview": lambda call: _service(call).overview(call.query),
+    "POST /v1/funnels": lambda call: _service(call).funnel(_json_body(call)),
+    "GET /v1/retention": lambda call: _service(call).retention(call.query),
+    "GET /v1/paths": lambda call: _service(call).paths(call.query),
+    "GET /v1/attribution": lambda call: _service(call).attribution(call.query),
+    "GET /v1/campaigns": lambda call: _service(call).campaigns(call.query),
+    "GET /v1/trends": lambda call: _service(call).trends(call.query),
+}

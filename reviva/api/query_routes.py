@@ -1,4 +1,8 @@
-"""Dashboard and operator routes of the query function (Powertools router)."""
+"""Dashboard and operator routes of the query function: one handler per route of the topology.
+
+Who may call each route is declared once, in `reviva.topology.ROUTES`; `reviva.api.routing` checks
+it before a handler here runs.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,8 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
-from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from reviva.api.auth import Role, require_role
+from reviva.api.routing import Call, RouteHandler
 from reviva.enrich.ports import StoredVisitor
 from reviva.enrich.visitor_state import SessionState
 from reviva.query.realtime import REALTIME_WINDOW_MINUTES, realtime_view
@@ -41,36 +44,23 @@ class QueryAdapters(Protocol):
     def pseudonymize_user_id(self, user_id: str) -> str: ...
 
 
-router = APIGatewayHttpRouter()
-
-
-def _adapters() -> QueryAdapters:
-    adapters: QueryAdapters = router.context["adapters"]
+def _adapters(call: Call) -> QueryAdapters:
+    adapters: QueryAdapters = call.adapters
     return adapters
 
 
-def _authorize(*roles: Role) -> None:
-    event = router.current_event
-    require_role(
-        event.headers or {}, event.raw_event.get("requestContext", {}), _adapters().admin_token, roles
-    )
-
-
-@router.get("/health")
-def health() -> dict[str, Any]:
+def health(call: Call) -> dict[str, Any]:
     """Liveness and readiness: the stores answer."""
-    adapters = _adapters()
-    adapters.counters.read_window(datetime.now(UTC), minutes=1)
+    _adapters(call).counters.read_window(datetime.now(UTC), minutes=1)
     return {"status": "ok", "time": datetime.now(UTC).isoformat()}
 
 
-@router.get("/v1/visitors/<visitor_id>")
-def get_visitor(visitor_id: str) -> dict[str, Any]:
+def get_visitor(call: Call) -> dict[str, Any]:
     """A visitor's merged profile, sessions and ordered journey (anonymous id or user id)."""
-    _authorize("marketing", "compliance")
+    visitor_id = call.path_parameters["visitor_id"]
     if not visitor_id or len(visitor_id) > 256:
         raise BadRequestError("visitor_id must be 1 to 256 characters")
-    adapters = _adapters()
+    adapters = _adapters(call)
     keys = adapters.visitors.linked_keys(start_keys(visitor_id, adapters.pseudonymize_user_id))
     view = build_visitor_view(visitor_id, ((key, *adapters.visitors.read_visitor(key)) for key in keys))
     if view is None:
@@ -79,20 +69,25 @@ def get_visitor(visitor_id: str) -> dict[str, Any]:
     return view
 
 
-@router.get("/v1/stats/realtime")
-def get_realtime() -> dict[str, Any]:
+def get_realtime(call: Call) -> dict[str, Any]:
     """Live counters of the last 30 minutes."""
-    _authorize("marketing")
     now = datetime.now(UTC)
-    return realtime_view(_adapters().counters.read_window(now, minutes=REALTIME_WINDOW_MINUTES), now)
+    return realtime_view(_adapters(call).counters.read_window(now, minutes=REALTIME_WINDOW_MINUTES), now)
 
 
-@router.get("/v1/rejected")
-def get_rejected() -> dict[str, Any]:
+def get_rejected(call: Call) -> dict[str, Any]:
     """The most recent rejected messages (bad rows) with their reasons, newest first."""
-    _authorize("compliance")
-    raw_limit = router.current_event.get_query_string_value("limit", "50") or "50"
+    raw_limit = call.event.get_query_string_value("limit", "50") or "50"
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_REJECTED_LIMIT:
         raise BadRequestError(f"limit must be an integer from 1 to {MAX_REJECTED_LIMIT}")
-    items = _adapters().rejected.list_recent(int(raw_limit))
+    items = _adapters(call).rejected.list_recent(int(raw_limit))
     return {"count": len(items), "rejected": items}
+
+
+# Route (as the topology declares it) → handler.
+HANDLERS: dict[str, RouteHandler] = {
+    "GET /health": health,
+    "GET /v1/visitors/{visitor_id}": get_visitor,
+    "GET /v1/stats/realtime": get_realtime,
+    "GET /v1/rejected": get_rejected,
+}

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from reviva.analytics.executors import DuckDBExecutor, arrow_source
+from reviva.adapters.duckdb_executor import DuckDBExecutor, arrow_source
 from reviva.analytics.rollups import RollupService
 from reviva.analytics.service import AnalyticsService
 from reviva.analytics.spend import SpendStore

@@ -158,7 +158,7 @@ def test_the_rollup_schedule_stores_today_and_yesterday(lake: Path) -> None:
 
 
 def test_the_composition_picks_athena_for_a_glue_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
-    from reviva.analytics.executors import AthenaExecutor
+    from reviva.adapters.athena_executor import AthenaExecutor
 
     monkeypatch.setenv("LAKE_CATALOG", "glue")
     reset_settings_cache()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from reviva.analytics.executors import DuckDBExecutor, LakeQuery, Row
+from reviva.adapters.duckdb_executor import DuckDBExecutor
+from reviva.analytics.ports import LakeQuery, Row
 from reviva.analytics.rollups import RollupService
 from reviva.analytics.store import MemoryObjectStore
 from tests.analytics.dataset import D

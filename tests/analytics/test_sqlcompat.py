@@ -12,10 +12,12 @@ import duckdb
 import pytest
 import sqlglot
 
-from reviva.analytics import queries
+from reviva.adapters.duckdb_executor import DuckDBExecutor, arrow_source
+from reviva.analytics import rollups
 from reviva.analytics.errors import UnportableQuery
-from reviva.analytics.executors import DuckDBExecutor, LakeQuery, arrow_source
+from reviva.analytics.ports import LakeQuery
 from reviva.analytics.sqlcompat import check_portable, lint, qualify_tables, to_duckdb
+from reviva.analytics.usecases import attribution, campaigns, funnels, paths, retention
 from tests.analytics import dataset
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
@@ -145,21 +147,21 @@ def test_qualify_tables_names_the_glue_database_but_not_ctes() -> None:
 
 def _every_query() -> list[LakeQuery]:
     steps = [
-        queries.FunnelStep("type", "page"),
-        queries.FunnelStep("url_prefix", "/pricing"),
-        queries.FunnelStep("url", "/book"),
-        queries.FunnelStep("event", "Booking Submitted"),
+        funnels.FunnelStep("type", "page"),
+        funnels.FunnelStep("url_prefix", "/pricing"),
+        funnels.FunnelStep("url", "/book"),
+        funnels.FunnelStep("event", "Booking Submitted"),
     ]
     built = [
-        *queries.rollup_queries(START, END).values(),
-        queries.funnel_query(steps, START, END, 72, "channel"),
-        queries.funnel_query(steps[:2], START, END, 1, None),
-        *(queries.retention_query(unit, START, END) for unit in ("day", "week", "month")),
-        queries.paths_query(START, END, None, 4),
-        queries.paths_query(START, END, "pricing_check", 3),
-        queries.attribution_touches_query(START, END, 30),
-        queries.attribution_paths_query(START, END),
-        queries.campaigns_query(START, END),
+        *rollups.rollup_queries(START, END).values(),
+        funnels.funnel_query(steps, START, END, 72, "channel"),
+        funnels.funnel_query(steps[:2], START, END, 1, None),
+        *(retention.retention_query(unit, START, END) for unit in ("day", "week", "month")),
+        paths.paths_query(START, END, None, 4),
+        paths.paths_query(START, END, "pricing_check", 3),
+        attribution.attribution_touches_query(START, END, 30),
+        attribution.attribution_paths_query(START, END),
+        campaigns.campaigns_query(START, END),
     ]
     return built
 

@@ -38,7 +38,7 @@ ROUTES = (
     RouteSpec("GET", "/raw-return", "ingest", "public"),
     RouteSpec("GET", "/malformed", "ingest", "public"),
     RouteSpec("POST", "/v1/batch", "query", "write_key"),
-    RouteSpec("GET", "/v1/visitors/{visitor_id}", "query", "admin"),
+    RouteSpec("GET", "/v1/visitors/{visitor_id}", "query", "signed_in"),
     RouteSpec("GET", "/boom", "score", "public"),
     RouteSpec("GET", "/missing", "erasure", "public"),
 )
@@ -254,8 +254,8 @@ def test_static_mount_serves_files_and_refuses_traversal(server: GatewayServer) 
 def test_most_specific_route_wins() -> None:
     table = RouteTable(
         [
-            RouteSpec("GET", "/v1/visitors/{visitor_id}", "query", "admin"),
-            RouteSpec("GET", "/v1/visitors/me", "query", "admin"),
+            RouteSpec("GET", "/v1/visitors/{visitor_id}", "query", "signed_in"),
+            RouteSpec("GET", "/v1/visitors/me", "query", "signed_in"),
             RouteSpec("GET", "/files/{path+}", "query", "public"),
         ]
     )

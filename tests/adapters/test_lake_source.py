@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from reviva.analytics.executors import DuckDBExecutor, LakeQuery, iceberg_source
+from reviva.adapters.duckdb_executor import DuckDBExecutor, iceberg_source
+from reviva.analytics.ports import LakeQuery
 from reviva.lake.catalog import ensure_events_table, load_lake_catalog
 from reviva.lake.writer import LakeWriter
 from reviva.settings import Settings

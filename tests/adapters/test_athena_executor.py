@@ -9,8 +9,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from reviva.adapters.athena_executor import AthenaExecutor, athena_literal
 from reviva.analytics.errors import QueryFailed, QueryTimeout, UnportableQuery
-from reviva.analytics.executors import AthenaExecutor, LakeQuery, athena_literal
+from reviva.analytics.ports import LakeQuery
 
 START = datetime(2026, 11, 2, tzinfo=UTC)
 END = datetime(2026, 11, 4, tzinfo=UTC)

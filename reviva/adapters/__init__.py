@@ -1,0 +1,1 @@
+"""Adapters: the AWS, lake and engine implementations of the domain packages' ports."""

@@ -1,0 +1,175 @@
+"""GET /v1/stats/overview: KPIs, series and breakdowns of a range and the period before it (rollups)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Literal, cast
+
+from pydantic import Field
+
+from reviva.analytics.answers import Answer, Number
+from reviva.analytics.daily_totals import Totals, sum_days
+from reviva.analytics.errors import InvalidParameter
+from reviva.analytics.freshness import Freshness, iso_utc, rollup_freshness
+from reviva.analytics.params import parse_choice, parse_range
+from reviva.analytics.periods import day_start, days_in
+from reviva.analytics.ratios import change, ratio
+from reviva.analytics.rollups import RollupService
+
+TOP = 10
+Interval = Literal["hour", "day", "week"]
+
+
+@dataclass(frozen=True)
+class OverviewParams:
+    """`from`/`to` (default the last 7 days) and the series' `interval` (hour needs ≤ 7 days)."""
+
+    first: date
+    last: date
+    interval: Interval
+
+    @classmethod
+    def parse(cls, query: Mapping[str, str], today: date) -> OverviewParams:
+        """Parse the query string; InvalidParameter names a bad parameter."""
+        first, last = parse_range(query, today)
+        interval = cast(Interval, parse_choice(query, "interval", ("hour", "day", "week"), "day"))
+        if interval == "hour" and (last - first).days + 1 > 7:
+            raise InvalidParameter("interval", "hour needs a range of at most 7 days")
+        return cls(first, last, interval)
+
+
+class Period(Answer):
+    first: date = Field(serialization_alias="from")
+    last: date = Field(serialization_alias="to")
+
+
+class Kpi(Answer):
+    value: Number
+    previous: Number
+    change: float | None
+
+
+class SeriesPoint(Answer):
+    bucket: str | None
+    visitors: int
+    sessions: int
+    page_views: int
+    conversions: int
+    revenue: Number
+
+
+class Ranked(Answer):
+    key: str
+    value: int
+    previous: int
+
+
+class OverviewAnswer(Answer):
+    first: date = Field(serialization_alias="from")
+    last: date = Field(serialization_alias="to")
+    interval: Interval
+    previous: Period
+    kpis: dict[str, Kpi]
+    series: list[SeriesPoint]
+    top_pages: list[Ranked]
+    channels: list[Ranked]
+    devices: list[Ranked]
+    countries: list[Ranked]
+    visitors_estimated: bool
+    freshness: Freshness
+
+
+def overview(params: OverviewParams, rollups: RollupService, now: datetime) -> OverviewAnswer:
+    """The range's KPIs against the period of the same length before it, its series and top lists."""
+    first, last = params.first, params.last
+    span = (last - first).days + 1
+    previous_last = first - timedelta(days=1)
+    previous_first = previous_last - timedelta(days=span - 1)
+    days, computed = rollups.days(previous_first, last)
+    current = [days[d] for d in days_in(first, last)]
+    previous = [days[d] for d in days_in(previous_first, previous_last)]
+    return OverviewAnswer(
+        first=first,
+        last=last,
+        interval=params.interval,
+        previous=Period(first=previous_first, last=previous_last),
+        kpis=_kpis(sum_days(current), sum_days(previous)),
+        series=_series(current, first, params.interval),
+        top_pages=_top("pages", current, previous),
+        channels=_top("channels", current, previous),
+        devices=_top("devices", current, previous),
+        countries=_top("countries", current, previous),
+        visitors_estimated=span > 1,
+        freshness=rollup_freshness(current, computed, now),
+    )
+
+
+def _kpis(current: Totals, previous: Totals) -> dict[str, Kpi]:
+    def derived(t: Totals) -> dict[str, Number]:
+        return {
+            "visitors": t.visitors,
+            "sessions": t.sessions,
+            "page_views": t.page_views,
+            "bounce_rate": ratio(t.bounced, t.sessions),
+            "avg_session_duration_seconds": round(t.duration / t.sessions, 1) if t.sessions else 0.0,
+            "conversions": t.conversions,
+            "conversion_rate": ratio(t.converted, t.sessions),
+            "revenue": round(t.revenue, 2),
+        }
+
+    now, before = derived(current), derived(previous)
+    return {
+        name: Kpi(value=now[name], previous=before[name], change=change(now[name], before[name]))
+        for name in now
+    }
+
+
+def _series(rollups: list[dict[str, Any]], first: date, interval: Interval) -> list[SeriesPoint]:
+    series = []
+    if interval == "hour":
+        for offset, rollup in enumerate(rollups):
+            for hour_index, hour in enumerate(rollup["hours"]):
+                bucket = day_start(first + timedelta(days=offset)) + timedelta(hours=hour_index)
+                series.append(
+                    SeriesPoint(
+                        bucket=iso_utc(bucket),
+                        visitors=hour["visitors"],
+                        sessions=hour["sessions"],
+                        page_views=hour["page_views"],
+                        conversions=hour["conversions"],
+                        revenue=round(hour["revenue"], 2),
+                    )
+                )
+        return series
+    size = 1 if interval == "day" else 7
+    for offset in range(0, len(rollups), size):
+        totals = sum_days(rollups[offset : offset + size])
+        series.append(
+            SeriesPoint(
+                bucket=iso_utc(day_start(first + timedelta(days=offset))),
+                visitors=totals.visitors,
+                sessions=totals.sessions,
+                page_views=totals.page_views,
+                conversions=totals.conversions,
+                revenue=round(totals.revenue, 2),
+            )
+        )
+    return series
+
+
+def _top(
+    name: str, current: list[dict[str, Any]], previous: list[dict[str, Any]], limit: int = TOP
+) -> list[Ranked]:
+    def add(rollups: list[dict[str, Any]]) -> dict[str, int]:
+        sums: dict[str, int] = defaultdict(int)
+        for rollup in rollups:
+            for key, value in rollup[name].items():
+                sums[key] += value
+        return sums
+
+    now, before = add(current), add(previous)
+    ranked = sorted(now.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    return [Ranked(key=key, value=value, previous=before.get(key, 0)) for key, value in ranked]

@@ -1,0 +1,98 @@
+"""GET /v1/trends: a metric's history from the rollups and a Holt forecast with a ~95 % interval."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Literal, cast
+
+from pydantic import Field
+
+from reviva.analytics.answers import Answer
+from reviva.analytics.daily_totals import sum_days
+from reviva.analytics.forecast import holt_forecast
+from reviva.analytics.freshness import Freshness, rollup_freshness
+from reviva.analytics.params import parse_choice, parse_int, parse_range
+from reviva.analytics.periods import days_in
+from reviva.analytics.rollups import RollupService
+
+METRICS = ("visitors", "sessions", "page_views", "conversions", "revenue")
+Metric = Literal["visitors", "sessions", "page_views", "conversions", "revenue"]
+Interval = Literal["day", "week"]
+
+
+@dataclass(frozen=True)
+class TrendsParams:
+    """The `metric` (required), `from`/`to` (default 28 days), `interval` and forecast `horizon`."""
+
+    metric: Metric
+    first: date
+    last: date
+    interval: Interval
+    horizon: int
+
+    @classmethod
+    def parse(cls, query: Mapping[str, str], today: date) -> TrendsParams:
+        """Parse the query string; InvalidParameter names a bad parameter."""
+        metric = cast(Metric, parse_choice(query, "metric", METRICS, None))
+        first, last = parse_range(query, today, default_days=28)
+        interval = cast(Interval, parse_choice(query, "interval", ("day", "week"), "day"))
+        horizon = parse_int(query, "horizon", 14 if interval == "day" else 4, 1, 60)
+        return cls(metric, first, last, interval, horizon)
+
+
+class HistoryPoint(Answer):
+    bucket: date
+    value: float
+
+
+class ForecastPoint(Answer):
+    bucket: date
+    value: float
+    lower: float
+    upper: float
+
+
+class TrendsAnswer(Answer):
+    metric: Metric
+    interval: Interval
+    first: date = Field(serialization_alias="from")
+    last: date = Field(serialization_alias="to")
+    history: list[HistoryPoint]
+    forecast: list[ForecastPoint]
+    method: Literal["holt_linear"] = "holt_linear"
+    confidence: float = 0.95
+    freshness: Freshness
+
+
+def trends(params: TrendsParams, rollups: RollupService, now: datetime) -> TrendsAnswer:
+    """The metric per day or week of the range, then `horizon` forecast buckets after it."""
+    first, last = params.first, params.last
+    days, computed = rollups.days(first, last)
+    daily = [days[d] for d in days_in(first, last)]
+    size = 1 if params.interval == "day" else 7
+    history: list[HistoryPoint] = []
+    for offset in range(0, len(daily), size):
+        totals = sum_days(daily[offset : offset + size])
+        value = float(getattr(totals, params.metric))
+        history.append(HistoryPoint(bucket=first + timedelta(days=offset), value=round(value, 2)))
+    next_bucket = first + timedelta(days=len(history) * size)
+    forecast = [
+        ForecastPoint(
+            bucket=next_bucket + timedelta(days=i * size),
+            value=round(point.value, 2),
+            lower=round(point.lower, 2),
+            upper=round(point.upper, 2),
+        )
+        for i, point in enumerate(holt_forecast([float(h.value) for h in history], params.horizon))
+    ]
+    return TrendsAnswer(
+        metric=params.metric,
+        interval=params.interval,
+        first=first,
+        last=last,
+        history=history,
+        forecast=forecast,
+        freshness=rollup_freshness(daily, computed, now),
+    )

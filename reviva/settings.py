@@ -15,6 +15,21 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+def env_name(model: type[BaseSettings], field: str) -> str:
+    """The environment variable a settings model reads into `field`: `env_name(Settings, "events_stream")`.
+
+    CDK names a function's variables through this, so each name is written once (as the field's
+    alias); a field the model lacks raises at synth instead of deploying a variable nobody reads.
+    """
+    try:
+        info = model.model_fields[field]
+    except KeyError:
+        raise KeyError(f"{model.__name__} has no field {field!r}") from None
+    if info.alias is None:
+        raise ValueError(f"{model.__name__}.{field} has no alias: its variable name would be implicit")
+    return info.alias
+
+
 class Settings(BaseSettings):
     """Everything a function needs to find its resources and secrets."""
 

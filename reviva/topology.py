@@ -13,11 +13,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from reviva.api.auth import Role
-
 # "write_key": the ingest function checks the source's write key itself; "public": no credentials;
 # "signed_in": a Cognito JWT in AWS (the admin token locally) whose caller holds one of the route's
 # roles (admin always may).
+# Who may call the dashboard API: admin (everything), marketing (analytics), compliance (privacy
+# requests). Cognito groups in AWS; the admin token locally (reviva/api/auth.py).
+Role = Literal["admin", "marketing", "compliance"]
+ROLES: tuple[Role, ...] = ("admin", "marketing", "compliance")
 AuthKind = Literal["write_key", "public", "signed_in"]
 FunctionName = Literal["ingest", "enrich", "score", "erasure", "query"]
 
@@ -34,6 +36,10 @@ class FunctionSpec:
     # pyiceberg + pyarrow (~210 MB): only for functions that touch the lake directly. It never fits
     # beside the ML layer within Lambda's 250 MB, so the score function reads the lake through Athena.
     uses_lake_layer: bool = False
+    # The settings fields (of `reviva.settings.Settings` or `reviva.analytics.config.AnalyticsSettings`)
+    # the function's code reads in AWS, where the local default would be wrong: CDK must set each one
+    # (tests/infra/test_function_environment.py checks the template against this list).
+    required_settings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -152,20 +158,66 @@ INGEST_PATHS: tuple[str, ...] = (
     "/v1/g",
 )
 
+# What opening the lake's `events` table through Glue reads (`reviva.lake.catalog`).
+LAKE_SETTINGS: tuple[str, ...] = ("lake_bucket", "lake_catalog", "lake_namespace", "lake_table")
+TABLE_SETTINGS: tuple[str, ...] = ("visitors_table", "identities_table", "counters_table", "rejected_table")
+
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     # Ingest mostly waits on Kinesis' PutRecords (~20 ms): at 256 MB its ~2 ms of CPU takes ~12 ms
     # and a request costs ~40 % fewer GB-seconds than at 512 MB; its imports take ~50 MB (docs/cost.md).
-    FunctionSpec("ingest", "functions.ingest.handler", memory_mb=256, timeout_seconds=10),
     FunctionSpec(
-        "enrich", "functions.enrich.handler", memory_mb=1024, timeout_seconds=120, uses_lake_layer=True
+        "ingest",
+        "functions.ingest.handler",
+        memory_mb=256,
+        timeout_seconds=10,
+        # The cookieless daily salt lives in the counters table; rejected messages in their table.
+        required_settings=(
+            "events_stream",
+            "stream_record_format",
+            "rejected_table",
+            "counters_table",
+            "allowed_origins",
+            "pseudonymization_key_secret_arn",
+            "write_keys_secret_arn",
+            "origin_verify_secret_arn",
+        ),
     ),
+    FunctionSpec(
+        "enrich",
+        "functions.enrich.handler",
+        memory_mb=1024,
+        timeout_seconds=120,
+        uses_lake_layer=True,
+        required_settings=(*TABLE_SETTINGS, *LAKE_SETTINGS, "pseudonymization_key_secret_arn"),
+    ),
+    # A placeholder until the intelligence issue: its handler reads no settings yet.
     FunctionSpec("score", "functions.score.handler", memory_mb=2048, timeout_seconds=900, uses_ml_layer=True),
     # Also the lake's hourly maintenance: compaction holds up to 64 MB of Parquet as Arrow in memory.
+    # Its erasure step reads no store yet (the privacy issue), so the lake is all it needs today.
     FunctionSpec(
-        "erasure", "functions.erasure.handler", memory_mb=2048, timeout_seconds=300, uses_lake_layer=True
+        "erasure",
+        "functions.erasure.handler",
+        memory_mb=2048,
+        timeout_seconds=300,
+        uses_lake_layer=True,
+        required_settings=LAKE_SETTINGS,
     ),
+    # The live reads (DynamoDB), analytics on Athena (the engine follows LAKE_CATALOG=glue), rollups
+    # under the lake bucket's analytics/ prefix; admin tokens are not used in AWS (Cognito's JWT is).
     FunctionSpec(
-        "query", "functions.query.handler", memory_mb=1024, timeout_seconds=30, uses_lake_layer=True
+        "query",
+        "functions.query.handler",
+        memory_mb=1024,
+        timeout_seconds=30,
+        uses_lake_layer=True,
+        required_settings=(
+            *TABLE_SETTINGS,
+            *LAKE_SETTINGS,
+            "athena_workgroup",
+            "athena_database",
+            "pseudonymization_key_secret_arn",
+            "origin_verify_secret_arn",
+        ),
     ),
 )
 

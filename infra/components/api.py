@@ -17,8 +17,7 @@ from constructs import Construct
 from infra.components.nag import acknowledge
 from infra.components.topology_tags import mark
 from infra.config import StageConfig
-from reviva.api.auth import ROLES
-from reviva.topology import ROUTES, RouteSpec
+from reviva.topology import ROLES, ROUTES, RouteSpec
 
 ACCESS_LOG_FORMAT = (
     '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","routeKey":"$context.routeKey",'

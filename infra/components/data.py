@@ -17,9 +17,10 @@ from pynamodb.models import Model
 from infra.components.nag import acknowledge
 from infra.components.topology_tags import mark
 from infra.config import StageConfig
-from reviva.settings import Settings
+from reviva.analytics.config import AnalyticsSettings
+from reviva.settings import Settings, env_name
 from reviva.storage.tables import TABLE_MODELS
-from reviva.topology import BUCKETS, BucketSpec, resource_env_name
+from reviva.topology import BUCKETS, BucketSpec
 
 _KEY_TYPES = {
     "S": dynamodb.AttributeType.STRING,
@@ -101,20 +102,23 @@ class DataStores(Construct):
     # ------------------------------------------------------------------ names the functions read
 
     def table_environment(self, *logical_names: str) -> dict[str, str]:
-        """`VISITORS_TABLE=…` for each table named (the settings' variable names)."""
-        return {resource_env_name(n, "TABLE"): self.tables[n].table_name for n in logical_names}
-
-    def bucket_environment(self, *logical_names: str) -> dict[str, str]:
-        """`LAKE_BUCKET=…`, `MODELS_BUCKET=…` for each bucket named."""
-        return {resource_env_name(n, "BUCKET"): self.buckets[n].bucket_name for n in logical_names}
+        """`VISITORS_TABLE=…` for each table named: the variable of the settings field `<name>_table`."""
+        return {env_name(Settings, f"{n}_table"): self.tables[n].table_name for n in logical_names}
 
     def lake_environment(self) -> dict[str, str]:
         """What a function needs to open the Iceberg `events` table through Glue."""
         return {
-            **self.bucket_environment("lake"),
-            "LAKE_CATALOG": "glue",
-            "LAKE_NAMESPACE": LAKE_NAMESPACE,
-            "LAKE_TABLE": LAKE_TABLE,
+            env_name(Settings, "lake_bucket"): self.buckets["lake"].bucket_name,
+            env_name(Settings, "lake_catalog"): "glue",
+            env_name(Settings, "lake_namespace"): LAKE_NAMESPACE,
+            env_name(Settings, "lake_table"): LAKE_TABLE,
+        }
+
+    def athena_environment(self) -> dict[str, str]:
+        """The Athena workgroup and the Glue database that holds the lake's `events` table."""
+        return {
+            env_name(AnalyticsSettings, "athena_workgroup"): self.workgroup.name,
+            env_name(AnalyticsSettings, "athena_database"): LAKE_NAMESPACE,
         }
 
     def glue_arns(self) -> list[str]:

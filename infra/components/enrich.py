@@ -27,9 +27,10 @@ from infra.components.permissions import (
     allow_secrets,
     allow_table,
 )
-from infra.components.secrets import PSEUDONYMIZATION_KEY_SECRET_ENV, PipelineSecrets
+from infra.components.secrets import PipelineSecrets
 from infra.components.topology_tags import mark
 from infra.config import StageConfig
+from reviva.settings import Settings, env_name
 from reviva.topology import STREAM_MAPPINGS, StreamMappingSpec, function_spec
 
 
@@ -58,7 +59,7 @@ class EnrichStage(Construct):
             environment={
                 **data.table_environment("visitors", "identities", "counters", "rejected"),
                 **data.lake_environment(),
-                PSEUDONYMIZATION_KEY_SECRET_ENV: secrets.pseudonymization_key.secret_arn,
+                **secrets.arn_environment("pseudonymization_key"),
             },
         )
         handler = self.handler
@@ -78,7 +79,7 @@ class EnrichStage(Construct):
             if mapping.function != "enrich":
                 raise ValueError(f"no stage builds a mapping to {mapping.function}")
             queue = queues[mapping.on_failure_queue]
-            handler.add_environment("DEAD_LETTER_QUEUE_URL", queue.queue_url)
+            handler.add_environment(env_name(Settings, "dead_letter_queue_url"), queue.queue_url)
             if config.batching_window_seconds is not None:
                 mapping = replace(mapping, max_batching_window_seconds=config.batching_window_seconds)
             source = self._event_source(mapping, streams[mapping.stream], queue, config.enhanced_fan_out)

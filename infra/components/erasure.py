@@ -24,7 +24,7 @@ from infra.components.permissions import (
     allow_secrets,
     allow_table,
 )
-from infra.components.secrets import PSEUDONYMIZATION_KEY_SECRET_ENV, PipelineSecrets
+from infra.components.secrets import PipelineSecrets
 from infra.components.topology_tags import mark
 from infra.config import StageConfig
 from reviva.topology import STATE_MACHINES, function_spec
@@ -54,8 +54,7 @@ class ErasureStage(Construct):
             environment={
                 **data.table_environment("visitors", "identities", "counters", "rejected"),
                 **data.lake_environment(),
-                **data.bucket_environment("models"),
-                PSEUDONYMIZATION_KEY_SECRET_ENV: secrets.pseudonymization_key.secret_arn,
+                **secrets.arn_environment("pseudonymization_key"),
             },
         )
         handler = self.handler

@@ -14,6 +14,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.config import StageConfig
+from reviva.settings import Settings, env_name
 from reviva.topology import FunctionSpec
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -105,7 +106,7 @@ class PipelineFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             reserved_concurrent_executions=reserved_concurrency,
             environment={
-                "REVIVA_STAGE": config.stage,
+                env_name(Settings, "stage"): config.stage,
                 "POWERTOOLS_SERVICE_NAME": f"reviva-{spec.name}",
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": config.powertools_log_level,

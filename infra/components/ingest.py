@@ -11,14 +11,10 @@ from constructs import Construct
 from infra.components.data import DataStores
 from infra.components.functions import PipelineFunction
 from infra.components.permissions import TABLE_BATCH_WRITE, allow_secrets, allow_table
-from infra.components.secrets import (
-    ORIGIN_VERIFY_SECRET_ENV,
-    PSEUDONYMIZATION_KEY_SECRET_ENV,
-    WRITE_KEYS_SECRET_ENV,
-    PipelineSecrets,
-)
+from infra.components.secrets import PipelineSecrets
 from infra.components.topology_tags import mark
 from infra.config import StageConfig
+from reviva.settings import Settings, env_name
 from reviva.topology import function_spec
 
 
@@ -44,16 +40,15 @@ class IngestStage(Construct):
             config=config,
             layers=layers,
             environment={
-                "EVENTS_STREAM": stream.stream_name,
+                env_name(Settings, "events_stream"): stream.stream_name,
                 **data.table_environment("rejected"),
                 # The cookieless daily salt lives in the counters table (reviva/privacy/cookieless.py).
                 **data.table_environment("counters"),
-                PSEUDONYMIZATION_KEY_SECRET_ENV: secrets.pseudonymization_key.secret_arn,
-                WRITE_KEYS_SECRET_ENV: secrets.write_keys.secret_arn,
+                **secrets.arn_environment("pseudonymization_key", "write_keys"),
                 # Requests without CloudFront's origin header are refused (they bypassed its WAF).
-                ORIGIN_VERIFY_SECRET_ENV: secrets.origin_verify.secret_arn,
-                "REVIVA_ALLOWED_ORIGINS": ",".join(config.cors_origins),
-                "REVIVA_STREAM_RECORD_FORMAT": config.stream_record_format,
+                **secrets.arn_environment("origin_verify"),
+                env_name(Settings, "allowed_origins"): ",".join(config.cors_origins),
+                env_name(Settings, "stream_record_format"): config.stream_record_format,
             },
         )
         mark(self.handler.function, "function", "ingest")

@@ -15,6 +15,7 @@ from infra.components.functions import ARCHITECTURE, REPO_ROOT, RUNTIME
 from infra.components.nag import acknowledge
 from infra.components.permissions import BUCKET_LIST, GLUE_READ, GLUE_WRITE, OBJECT_READ, OBJECT_WRITE
 from infra.config import StageConfig
+from reviva.settings import Settings, env_name
 
 # CDK's id of the trigger provider that lives at the stack's root.
 TRIGGER_PROVIDER_ID = "AWSCDK.TriggerCustomResourceProviderCustomResourceProvider"
@@ -90,7 +91,7 @@ class LakeTable(Construct):
             role=role,
             log_group=log_group,
             logging_format=lambda_.LoggingFormat.JSON,
-            environment={**data.lake_environment(), "REVIVA_STAGE": config.stage},
+            environment={**data.lake_environment(), env_name(Settings, "stage"): config.stage},
         )
         self.trigger = triggers.Trigger(
             self,

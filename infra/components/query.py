@@ -19,11 +19,7 @@ from infra.components.permissions import (
     allow_secrets,
     allow_table,
 )
-from infra.components.secrets import (
-    ORIGIN_VERIFY_SECRET_ENV,
-    PSEUDONYMIZATION_KEY_SECRET_ENV,
-    PipelineSecrets,
-)
+from infra.components.secrets import PipelineSecrets
 from infra.components.topology_tags import mark
 from infra.config import StageConfig
 from reviva.topology import function_spec
@@ -52,13 +48,10 @@ class QueryStage(Construct):
             environment={
                 **data.table_environment("visitors", "identities", "counters", "rejected"),
                 **data.lake_environment(),
-                **data.bucket_environment("athena-results"),
-                "ATHENA_WORKGROUP": data.workgroup.name,
-                # Athena queries the Glue database that holds the lake's `events` table.
-                "ATHENA_DATABASE": data.lake_environment()["LAKE_NAMESPACE"],
-                PSEUDONYMIZATION_KEY_SECRET_ENV: secrets.pseudonymization_key.secret_arn,
+                **data.athena_environment(),
+                **secrets.arn_environment("pseudonymization_key"),
                 # Requests without CloudFront's origin header are refused (they bypassed its WAF).
-                ORIGIN_VERIFY_SECRET_ENV: secrets.origin_verify.secret_arn,
+                **secrets.arn_environment("origin_verify"),
             },
         )
         handler = self.handler

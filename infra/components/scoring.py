@@ -10,7 +10,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.components.data import DataStores
+from infra.components.data import LAKE_NAMESPACE, LAKE_TABLE, DataStores
 from infra.components.functions import PipelineFunction
 from infra.components.permissions import (
     ATHENA_QUERY,
@@ -24,6 +24,8 @@ from infra.components.permissions import (
 )
 from infra.components.topology_tags import mark
 from infra.config import StageConfig
+from reviva.analytics.config import AnalyticsSettings
+from reviva.settings import Settings, env_name
 from reviva.topology import SCHEDULES, ScheduleSpec, function_spec
 
 
@@ -70,10 +72,9 @@ class ScoringStage(Construct):
             layers=layers,
             environment={
                 **data.table_environment("visitors", "identities"),
-                **data.bucket_environment("models", "athena-results"),
-                "ATHENA_WORKGROUP": data.workgroup.name,
-                "LAKE_NAMESPACE": data.lake_environment()["LAKE_NAMESPACE"],
-                "LAKE_TABLE": data.lake_environment()["LAKE_TABLE"],
+                env_name(AnalyticsSettings, "athena_workgroup"): data.workgroup.name,
+                env_name(Settings, "lake_namespace"): LAKE_NAMESPACE,
+                env_name(Settings, "lake_table"): LAKE_TABLE,
             },
         )
         handler = self.handler

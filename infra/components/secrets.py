@@ -7,11 +7,7 @@ from constructs import Construct
 
 from infra.components.nag import acknowledge
 from infra.config import StageConfig
-
-# Environment variables naming the secrets a function reads at cold start.
-PSEUDONYMIZATION_KEY_SECRET_ENV = "REVIVA_PSEUDONYMIZATION_KEY_SECRET_ARN"
-WRITE_KEYS_SECRET_ENV = "REVIVA_WRITE_KEYS_SECRET_ARN"
-ORIGIN_VERIFY_SECRET_ENV = "REVIVA_ORIGIN_VERIFY_SECRET_ARN"
+from reviva.settings import Settings, env_name
 
 
 class PipelineSecrets(Construct):
@@ -47,6 +43,18 @@ class PipelineSecrets(Construct):
             "update the secret and the distribution together, which a redeploy with a new secret does; a "
             "rotation Lambda cannot.",
         )
+
+    def arn_environment(self, *names: str) -> dict[str, str]:
+        """`REVIVA_<NAME>_SECRET_ARN=…` for each secret named (the settings field `<name>_secret_arn`).
+
+        A function reads its secrets by ARN at cold start (`reviva.settings.resolve_secrets`).
+        """
+        secrets = {
+            "pseudonymization_key": self.pseudonymization_key,
+            "write_keys": self.write_keys,
+            "origin_verify": self.origin_verify,
+        }
+        return {env_name(Settings, f"{name}_secret_arn"): secrets[name].secret_arn for name in names}
 
     def _generated(
         self, construct_id: str, description: str, length: int, *, no_rotation_because: str

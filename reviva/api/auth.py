@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import Any
 
-Role = Literal["admin", "marketing", "compliance"]
-ROLES: tuple[Role, ...] = ("admin", "marketing", "compliance")
+from reviva.topology import ROLES, Role
 
 
 class AuthenticationRequired(Exception):

@@ -4,7 +4,7 @@
 in AWS, a SQLite catalog locally) and creates the table; `writer` appends exactly once per Kinesis
 record and deletes a visitor's rows; `reader` scans the table for tests and the local query layer;
 `fileio` is the request-frugal FileIO the catalogs use; `maintenance` compacts a day's small files,
-expires snapshots and removes orphan files.
+expires snapshots and removes orphan files; `scheduled_maintenance` runs those as the schedules name them.
 """
 
 from reviva.lake import fileio, maintenance

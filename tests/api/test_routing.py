@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 
 from reviva.api import analytics_routes, query_routes
-from reviva.api.auth import ROLES, Role
 from reviva.api.routing import route_key, routes_of, topology_router
-from reviva.topology import RouteSpec
+from reviva.topology import ROLES, Role, RouteSpec
 from tests.lambda_context import lambda_context
 
 QUERY_ROUTES = routes_of("query")

@@ -15,6 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+import functions.ingest.handler as handler_module
 from reviva.origin_verify import ORIGIN_VERIFY_HEADER, came_through_origin, forbidden_response
 from reviva.settings import load_settings, reset_settings_cache
 from tests.ingest.conftest import FakePublisher, FakeRejectedStore, basic_auth, load_sample, track
@@ -50,9 +51,6 @@ def test_the_refusal_is_a_json_403() -> None:
     response = forbidden_response()
     assert response["statusCode"] == 403
     assert json.loads(response["body"])["error"] == "forbidden"
-
-
-handler_module = pytest.importorskip("functions.ingest.handler")
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+import functions.ingest.handler as handler_module
 from reviva.ingest.rejected import RejectedRepository
 from reviva.settings import load_settings, reset_settings_cache
 
@@ -23,8 +24,6 @@ from .conftest import (
     read_stream_events,
     track,
 )
-
-handler_module = pytest.importorskip("functions.ingest.handler")
 
 SAMPLE_EVENT: dict[str, Any] = load_sample("triggers/apigw_http_batch.json")
 

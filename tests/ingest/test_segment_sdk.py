@@ -10,14 +10,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+import segment.analytics as analytics
 
+import functions.ingest.handler as handler_module
 from reviva.privacy import pseudonymize, pseudonymize_user_id
 from reviva.settings import load_settings
 
 from .conftest import WRITE_KEY, FakePublisher, FakeRejectedStore
-
-analytics = pytest.importorskip("segment.analytics")
-handler_module = pytest.importorskip("functions.ingest.handler")
 
 
 class _ApiGatewayShim(BaseHTTPRequestHandler):

@@ -15,9 +15,17 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from reviva.composition import use_composition
 from reviva.origin_verify import ORIGIN_VERIFY_HEADER, came_through_origin, forbidden_response
 from reviva.settings import load_settings, reset_settings_cache
-from tests.ingest.conftest import FakePublisher, FakeRejectedStore, basic_auth, load_sample, track
+from tests.ingest.conftest import (
+    FakePublisher,
+    FakeRejectedStore,
+    basic_auth,
+    fake_composition,
+    load_sample,
+    track,
+)
 
 SECRET = "s3cr3t-value-only-cloudfront-knows-0123456789abcdef"
 
@@ -58,9 +66,8 @@ handler_module = pytest.importorskip("functions.ingest.handler")
 @pytest.fixture
 def publisher() -> Iterator[FakePublisher]:
     fake = FakePublisher()
-    handler_module.set_adapters(fake, FakeRejectedStore())
-    yield fake
-    handler_module.set_adapters(None)
+    with use_composition(fake_composition(fake, FakeRejectedStore())):
+        yield fake
 
 
 def batch_event(headers: dict[str, str]) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Adapters: each implements a domain's port over AWS, a file system or an engine."""

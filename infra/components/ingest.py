@@ -46,7 +46,7 @@ class IngestStage(Construct):
             environment={
                 "EVENTS_STREAM": stream.stream_name,
                 **data.table_environment("rejected"),
-                # The cookieless daily salt lives in the counters table (reviva/privacy/cookieless.py).
+                # The cookieless daily salt lives in the counters table (reviva/adapters/salt_store.py).
                 **data.table_environment("counters"),
                 PSEUDONYMIZATION_KEY_SECRET_ENV: secrets.pseudonymization_key.secret_arn,
                 WRITE_KEYS_SECRET_ENV: secrets.write_keys.secret_arn,

@@ -15,18 +15,18 @@ from botocore.client import BaseClient
 from bench.timing import median_rate
 from bench.tracker_requests import tracker_requests
 from bench.traffic import (
+    ingest_collector,
     ingest_requests,
-    ingest_service,
     lambda_batches,
     request_context,
     simulated_messages,
     tracked_events,
 )
+from reviva.adapters.kinesis_publisher import KinesisPublisher, RecordFormat, build_records
 from reviva.enrich.journey_rules import load_journey_rules
 from reviva.enrich.service import EnrichPorts, process_batch
 from reviva.enrich.stream_records import StreamRecord, decode_record
 from reviva.events import CollectedEvent
-from reviva.ingest.publisher import KinesisPublisher, RecordFormat, build_records
 
 INGEST_BATCH = 500
 DYNAMODB_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
@@ -54,14 +54,14 @@ class PipelineFigures:
 
 def bench_ingest(messages: list[dict[str, Any]]) -> tuple[float, list[float]]:
     """Messages validated and turned into CollectedEvents per second (AWS stubbed)."""
-    service = ingest_service()
+    collector = ingest_collector()
     context = request_context()
     batches = [messages[i : i + INGEST_BATCH] for i in range(0, len(messages), INGEST_BATCH)]
 
     def work() -> int:
         accepted = 0
         for batch in batches:
-            accepted += len(service.build_events(batch, context).events)
+            accepted += len(collector.build_events(batch, context).events)
         return accepted
 
     return median_rate(work)
@@ -82,7 +82,7 @@ def bench_ingest_publish(
 ) -> tuple[float, list[float]]:
     """Messages per second validated AND published (records built and compressed), one tracker
     request at a time, Kinesis stubbed."""
-    service = ingest_service()
+    collector = ingest_collector()
     context = request_context()
     requests = [request.messages for request in tracker_requests(messages)]
 
@@ -90,7 +90,7 @@ def bench_ingest_publish(
         published = 0
         publisher = KinesisPublisher(_AcceptingKinesis(), "bench", record_format=record_format)
         for request in requests:
-            published += publisher.publish(service.build_events(request, context).events).published
+            published += publisher.publish(collector.build_events(request, context).events).published
         return published
 
     return median_rate(work)

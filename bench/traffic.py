@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bench.tracker_requests import tracker_requests
+from reviva.adapters.kinesis_publisher import RecordFormat, build_records
 from reviva.enrich.stream_records import StreamRecord
 from reviva.events import CollectedEvent
-from reviva.ingest.publisher import RecordFormat, build_records
-from reviva.ingest.service import IngestConfig, IngestService, RequestContext
+from reviva.ingest.collector import Collector, RequestContext
+from reviva.privacy.policy import PrivacyPolicy
 from reviva_dev.simulate import plan_traffic
 
 BENCH_KEY = b"bench-pseudonymization-key-0000"
@@ -32,10 +33,9 @@ class NullRejected:
         return []
 
 
-def ingest_service() -> IngestService:
-    """The real ingest service with stubbed AWS adapters."""
-    config = IngestConfig(frozenset({"bench"}), BENCH_KEY, ("*",))
-    return IngestService(config, NullPublisher(), NullRejected(), clock=lambda: NOW)  # type: ignore[arg-type]
+def ingest_collector() -> Collector:
+    """The real ingest collector and privacy policy with stubbed AWS adapters."""
+    return Collector(PrivacyPolicy(BENCH_KEY), NullPublisher(), NullRejected())
 
 
 def request_context(received_at: datetime = NOW) -> RequestContext:
@@ -49,13 +49,13 @@ def simulated_messages(visitors: int, days: int, seed: int = 11) -> list[dict]: 
 
 def collected_events(messages: list[dict]) -> list[CollectedEvent]:  # type: ignore[type-arg]
     """What ingest would put on the stream for these messages (received as they happen)."""
-    service = ingest_service()
+    collector = ingest_collector()
     events: list[CollectedEvent] = []
     for message in messages:
         stamp = datetime.fromisoformat(message["timestamp"].replace("Z", "+00:00"))
         # The sender stamps sentAt when it sends: an event leaves the browser ~100 ms after it happens.
         sent = {**message, "sentAt": (stamp + timedelta(milliseconds=100)).isoformat()}
-        built = service.build_events([sent], request_context(stamp + timedelta(milliseconds=200)))
+        built = collector.build_events([sent], request_context(stamp + timedelta(milliseconds=200)))
         events.extend(built.events)
     return events
 
@@ -67,12 +67,12 @@ def tracked_events(messages: list[dict]) -> list[CollectedEvent]:  # type: ignor
     are received 200 ms after they are sent; a request's events share its receipt time, which is
     how `lambda_batches` finds them together again.
     """
-    service = ingest_service()
+    collector = ingest_collector()
     events: list[CollectedEvent] = []
     for request in tracker_requests(messages):
         sent = [{**message, "sentAt": request.sent_at.isoformat()} for message in request.messages]
         received = request_context(request.sent_at + timedelta(milliseconds=200))
-        events.extend(service.build_events(sent, received).events)
+        events.extend(collector.build_events(sent, received).events)
     return events
 
 

@@ -614,8 +614,10 @@ def measure(
 
         from functions.enrich import handler as enrich_module
         from functions.ingest import handler as ingest_module
+        from reviva.composition import Composition, use_composition
 
-        ingest_module.set_adapters(None)
+        # The functions run on the emulator's resources: adapters built from these settings.
+        stack.enter_context(use_composition(Composition(settings)))
         ingest_spec, enrich_spec = function_spec("ingest"), function_spec("enrich")
         _METRIC_NAMES.clear()
 
@@ -675,7 +677,6 @@ def measure(
         # sequence numbers continue past the first run's so the shard watermarks let them through.
         dense_plan = plan_traffic(max(20, visitors // 2), days, seed + 1, now=now, autocapture=True)
         dense_requests = tracker_requests(dense_plan.messages)
-        ingest_module.set_adapters(None)
         dense_events = collected_events([m for r in dense_requests for m in r.messages])
         dense_batches = _dense_batches(dense_events)
         dense_runs: list[Invocation] = []
@@ -684,8 +685,6 @@ def measure(
         _expire_all_but_the_current_snapshot()
         commits[0] = 1
         run_batches(dense_batches, dense_runs)
-
-        ingest_module.set_adapters(None)
 
     return Measurement(
         visitors=visitors,

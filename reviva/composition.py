@@ -28,12 +28,12 @@ if TYPE_CHECKING:  # adapters are imported where they are built: each function l
     from reviva.analytics.ports import ObjectStore
     from reviva.analytics.service import AnalyticsService
     from reviva.analytics.spend import SpendStore
+    from reviva.api.ingest_http import IngestEndpoint
     from reviva.enrich.journey_rules import JourneyRules
     from reviva.enrich.service import EnrichPorts
-    from reviva.ingest.publisher import EventPublisher
-    from reviva.ingest.rejected import RejectedStore
+    from reviva.ingest.ports import EventPublisher, RejectedStore
     from reviva.lake.writer import LakeWriter
-    from reviva.privacy.cookieless import SaltStore
+    from reviva.privacy.ports import SaltStore
     from reviva.storage.counter_repository import DynamoCounterRepository
     from reviva.storage.poison_sink import RejectedPoisonSink
     from reviva.storage.visitor_repository import DynamoVisitorRepository
@@ -46,6 +46,7 @@ ADAPTER_NAMES: Final = frozenset(
         "publisher",
         "rejected_store",
         "salt_store",
+        "ingest",
         "visitors",
         "counters",
         "lake_sink",
@@ -125,7 +126,7 @@ class Composition:
         """The Kinesis publisher ingest writes accepted events through."""
 
         def build() -> EventPublisher:
-            from reviva.ingest.publisher import KinesisPublisher
+            from reviva.adapters.kinesis_publisher import KinesisPublisher
 
             return KinesisPublisher(
                 self._client("kinesis"),
@@ -140,7 +141,7 @@ class Composition:
         """The rejected-events store (DynamoDB): ingest's bad rows and enrich's poison records."""
 
         def build() -> RejectedStore:
-            from reviva.ingest.rejected import RejectedRepository
+            from reviva.adapters.rejected_repository import RejectedRepository
 
             self._bind_tables()
             return RejectedRepository(self.settings.hmac_key())
@@ -152,11 +153,27 @@ class Composition:
         """Where the cookieless day's salt is shared between containers (DynamoDB)."""
 
         def build() -> SaltStore:
-            from reviva.privacy.cookieless import salt_store_from_settings
+            from reviva.adapters.salt_store import salt_store_from_settings
 
             return salt_store_from_settings(self.settings)
 
         return self._adapter("salt_store", build)
+
+    @property
+    def ingest(self) -> IngestEndpoint:
+        """The ingest API: the collector over the adapters above, with this settings' keys and origins."""
+
+        def build() -> IngestEndpoint:
+            from reviva.api.ingest_http import IngestEndpoint
+            from reviva.ingest.collector import Collector
+            from reviva.privacy.cookieless import DailySalt
+            from reviva.privacy.policy import PrivacyPolicy
+
+            policy = PrivacyPolicy(self.settings.hmac_key(), DailySalt(self.salt_store))
+            collector = Collector(policy, self.publisher, self.rejected_store)
+            return IngestEndpoint.from_settings(collector, self.settings)
+
+        return self._adapter("ingest", build)
 
     # ------------------------------------------------------------------------------- enrich
 

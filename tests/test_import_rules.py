@@ -81,13 +81,6 @@ NO_CYCLES = "no-cycles"
 # so this list only shrinks.
 KNOWN_VIOLATIONS: frozenset[tuple[str, str, str]] = frozenset(
     {
-        # Adapters still inside domain packages.
-        ("pure-domain", "reviva.ingest.publisher", "botocore"),  # the Kinesis publisher
-        ("pure-domain", "reviva.ingest.rejected", "reviva.storage"),  # the rejected store (pynamodb)
-        ("pure-domain", "reviva.privacy.cookieless", "reviva.aws_clients"),  # the DynamoDB salt store
-        # The rejected store (ingest) uses the tables (storage), whose poison sink uses the rejected store.
-        ("no-cycles", "reviva.ingest", "reviva.storage"),
-        ("no-cycles", "reviva.storage", "reviva.ingest"),
         # Settings resolve their secrets with a boto3 client, whose factory reads the settings.
         ("no-cycles", "reviva.settings", "reviva.aws_clients"),
         ("no-cycles", "reviva.aws_clients", "reviva.settings"),

@@ -1,1 +1,1 @@
-"""Adapters: the AWS, lake and engine implementations of the domain packages' ports."""
+"""Adapters: each implements a domain's port over AWS, a file system or an engine."""

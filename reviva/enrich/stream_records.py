@@ -9,7 +9,7 @@ Two formats travel on the events stream; `decode_record` reads both:
   events of one ingest request, in request order), each as compact JSON, separated by newlines.
   JSON text never holds a raw newline (serializers escape control characters), so splitting on
   `\\n` recovers the events exactly, and each is validated on its own: one bad event does not
-  take its neighbours down with it. Ingest writes these (`reviva.ingest.publisher`).
+  take its neighbours down with it. Ingest writes these (`reviva.adapters.kinesis_publisher`).
 
 Kinesis meters every record in whole 1 KB units (on-demand) and enrich pays per record, so one
 compressed record per (request, visitor) costs about half of one plain record per event. The

@@ -1,28 +1,16 @@
-"""The ingest stage: Segment HTTP Tracking API requests in, pseudonymized events onto the stream."""
+"""The ingest stage: Segment messages in, pseudonymized events onto the stream (no HTTP here)."""
 
-from reviva.ingest.publisher import EventPublisher, FailedRecord, KinesisPublisher, PublishResult
-from reviva.ingest.rejected import RejectedRepository, RejectedStore, Rejection
-from reviva.ingest.service import (
-    IngestConfig,
-    IngestRequest,
-    IngestResponse,
-    IngestService,
-    RequestContext,
-    source_id_for,
-)
+from reviva.ingest.collector import BuiltBatch, Collector, CollectOutcome, RequestContext
+from reviva.ingest.ports import EventPublisher, FailedRecord, PublishResult, RejectedStore, Rejection
 
 __all__ = [
+    "BuiltBatch",
+    "CollectOutcome",
+    "Collector",
     "EventPublisher",
     "FailedRecord",
-    "IngestConfig",
-    "IngestRequest",
-    "IngestResponse",
-    "IngestService",
-    "KinesisPublisher",
     "PublishResult",
-    "RejectedRepository",
     "RejectedStore",
     "Rejection",
     "RequestContext",
-    "source_id_for",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reviva.enrich.ports import PoisonItem
-from reviva.ingest.rejected import RejectedStore, Rejection
+from reviva.ingest.ports import RejectedStore, Rejection
 
 
 class RejectedPoisonSink:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from reviva.adapters.kinesis_publisher import build_records, serialize_event
 from reviva.enrich.journey_rules import load_journey_rules
 from reviva.enrich.service import EnrichPorts, process_batch
 from reviva.enrich.stream_records import (
@@ -23,7 +24,6 @@ from reviva.enrich.stream_records import (
     records_from_trigger,
 )
 from reviva.events import CollectedEvent
-from reviva.ingest.publisher import build_records, serialize_event
 from tests.enrich.builders import GOOGLEBOT_UA, T0, event
 from tests.enrich.fakes import MemoryCounters, MemoryLake, MemoryPoison, MemoryVisitors
 

@@ -54,7 +54,7 @@ LAMBDA_MARKER_ENVIRONMENT = {
 # What each function does at its first invocation in AWS beyond importing its handler (building its
 # adapters), so the lazy imports on the AWS path are recorded as well. Offline: clients are only built.
 WARM_UP = {
-    "ingest": "from functions.ingest.handler import get_service; get_service()",
+    "ingest": "from reviva.composition import current_composition; current_composition().ingest",
     "enrich": "from reviva.composition import current_composition; current_composition().enrich",
     "query": (
         "from reviva.composition import current_composition\n"

@@ -16,9 +16,17 @@ import pytest
 from moto import mock_aws
 
 import functions.ingest.handler as handler_module
+from reviva.composition import use_composition
 from reviva.origin_verify import ORIGIN_VERIFY_HEADER, came_through_origin, forbidden_response
 from reviva.settings import load_settings, reset_settings_cache
-from tests.ingest.conftest import FakePublisher, FakeRejectedStore, basic_auth, load_sample, track
+from tests.ingest.conftest import (
+    FakePublisher,
+    FakeRejectedStore,
+    basic_auth,
+    fake_composition,
+    load_sample,
+    track,
+)
 
 SECRET = "s3cr3t-value-only-cloudfront-knows-0123456789abcdef"
 
@@ -56,9 +64,8 @@ def test_the_refusal_is_a_json_403() -> None:
 @pytest.fixture
 def publisher() -> Iterator[FakePublisher]:
     fake = FakePublisher()
-    handler_module.set_adapters(fake, FakeRejectedStore())
-    yield fake
-    handler_module.set_adapters(None)
+    with use_composition(fake_composition(fake, FakeRejectedStore())):
+        yield fake
 
 
 def batch_event(headers: dict[str, str]) -> dict[str, Any]:

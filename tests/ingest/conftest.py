@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,10 +13,15 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
+from functions.ingest import handler as handler_module
+from reviva.adapters.kinesis_publisher import serialize_event
+from reviva.api.ingest_http import IngestEndpoint, IngestRequest, IngestResponse
+from reviva.composition import Composition, use_composition
 from reviva.events import CollectedEvent
-from reviva.ingest.publisher import PublishResult, serialize_event
-from reviva.ingest.rejected import Rejection
-from reviva.ingest.service import IngestConfig, IngestRequest, IngestResponse, IngestService
+from reviva.ingest.collector import Collector
+from reviva.ingest.ports import FailedRecord, PublishResult, Rejection
+from reviva.privacy.cookieless import DailySalt, MemorySaltStore
+from reviva.privacy.policy import PrivacyPolicy
 from reviva.settings import load_settings
 
 SAMPLES = Path(__file__).resolve().parents[2] / "events" / "samples"
@@ -47,8 +52,6 @@ class FakePublisher:
         result = PublishResult(calls=1)
         for index, event in enumerate(events):
             if index in self.fail_indexes:
-                from reviva.ingest.publisher import FailedRecord
-
                 result.failed.append(FailedRecord(index, "InternalFailure"))
                 continue
             self.events.append(event)
@@ -70,13 +73,46 @@ class FakeRejectedStore:
         return [{"reason": r.reason} for r in reversed(self.rejections)][:limit]
 
 
+def api_gateway_event(request: IngestRequest) -> dict[str, Any]:
+    """`request` as API Gateway's HTTP API (payload 2.0) hands it to the function."""
+    body, is_base64 = request.body, request.is_base64_encoded
+    if isinstance(body, bytes):
+        # API Gateway passes binary bodies base64-encoded; a body that claims to be base64 is text.
+        body, is_base64 = (
+            (body.decode("latin-1"), True) if is_base64 else (base64.b64encode(body).decode(), True)
+        )
+    route_key = f"{request.method} {request.path}"
+    return {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": request.path,
+        "rawQueryString": "",
+        "headers": {name.lower(): value for name, value in request.headers.items()},
+        "requestContext": {
+            "http": {"method": request.method, "path": request.path, "sourceIp": request.source_ip},
+            "requestId": "ingest-test",
+            "routeKey": route_key,
+            "stage": "$default",
+        },
+        "body": body,
+        "isBase64Encoded": is_base64,
+    }
+
+
 @dataclass
 class Harness:
-    """A service wired to fakes, and helpers to call it."""
+    """The ingest function's real HTTP edge over a collector wired to fakes, and helpers to call it."""
 
-    service: IngestService
+    endpoint: IngestEndpoint
     publisher: FakePublisher
     rejected: FakeRejectedStore
+
+    def handle(self, request: IngestRequest) -> IngestResponse:
+        """Send `request` through the Lambda handler (Powertools routing included) and read its answer."""
+        with use_composition(Composition(load_settings(), overrides={"ingest": self.endpoint})):
+            response = handler_module.handler(api_gateway_event(request), None)
+        body = response.get("body")
+        return IngestResponse(response["statusCode"], json.loads(body) if body else None, response["headers"])
 
     def post(
         self,
@@ -94,14 +130,27 @@ class Harness:
         all_headers.update(headers or {})
         if not isinstance(body, str | bytes):
             body = json.dumps(body)
-        return self.service.handle(IngestRequest("POST", path, all_headers, body, is_base64, source_ip))
+        return self.handle(IngestRequest("POST", path, all_headers, body, is_base64, source_ip))
 
 
-def make_harness(origins: tuple[str, ...] = ("*",), now: datetime = NOW) -> Harness:
+def fake_composition(publisher: FakePublisher, rejected: FakeRejectedStore) -> Composition:
+    """The current settings' composition with in-memory adapters (install it with `use_composition`)."""
+    return Composition(
+        load_settings(),
+        overrides={"publisher": publisher, "rejected_store": rejected, "salt_store": MemorySaltStore()},
+    )
+
+
+def make_harness(
+    origins: tuple[str, ...] = ("*",), now: datetime = NOW, clock: Callable[[], datetime] | None = None
+) -> Harness:
     publisher = FakePublisher()
     rejected = FakeRejectedStore()
-    config = IngestConfig(frozenset({WRITE_KEY, "second-key"}), HMAC_KEY, origins)
-    return Harness(IngestService(config, publisher, rejected, clock=lambda: now), publisher, rejected)
+    collector = Collector(PrivacyPolicy(HMAC_KEY, DailySalt(MemorySaltStore())), publisher, rejected)
+    endpoint = IngestEndpoint(
+        collector, frozenset({WRITE_KEY, "second-key"}), origins, clock=clock or (lambda: now)
+    )
+    return Harness(endpoint, publisher, rejected)
 
 
 @pytest.fixture

@@ -6,19 +6,22 @@ import base64
 import copy
 import gzip
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import pytest
 
 import functions.ingest.handler as handler_module
-from reviva.ingest.rejected import RejectedRepository
+from reviva.adapters.rejected_repository import RejectedRepository
+from reviva.composition import use_composition
 from reviva.settings import load_settings, reset_settings_cache
 
 from .conftest import (
     FakePublisher,
     FakeRejectedStore,
     basic_auth,
+    fake_composition,
     load_sample,
     read_stream,
     read_stream_events,
@@ -28,11 +31,15 @@ from .conftest import (
 SAMPLE_EVENT: dict[str, Any] = load_sample("triggers/apigw_http_batch.json")
 
 
-@pytest.fixture(autouse=True)
-def fresh_adapters() -> Iterator[None]:
-    handler_module.set_adapters(None)
-    yield
-    handler_module.set_adapters(None)
+@pytest.fixture
+def install_fakes() -> Iterator[Callable[[FakePublisher, FakeRejectedStore], None]]:
+    """Installs a composition of in-memory adapters for the current settings, until the test ends."""
+    with ExitStack() as stack:
+
+        def install(publisher: FakePublisher, rejected: FakeRejectedStore) -> None:
+            stack.enter_context(use_composition(fake_composition(publisher, rejected)))
+
+        yield install
 
 
 def http_event(
@@ -94,8 +101,8 @@ def test_short_path_gzip_base64_body(aws: None) -> None:
     assert [e.message_id for e in read_stream_events(load_settings().events_stream)] == ["gz"]
 
 
-def test_preflight_not_found_and_limits_through_powertools() -> None:
-    handler_module.set_adapters(FakePublisher(), FakeRejectedStore())
+def test_preflight_not_found_and_limits_through_powertools(install_fakes: Callable[..., None]) -> None:
+    install_fakes(FakePublisher(), FakeRejectedStore())
     preflight = http_event("/v1/batch", None, method="OPTIONS", headers={"origin": "https://shop.example"})
     response = handler_module.handler(preflight, None)
     assert response["statusCode"] == 204
@@ -110,9 +117,11 @@ def test_preflight_not_found_and_limits_through_powertools() -> None:
     assert response["statusCode"] == 400 and "not valid JSON" in json.loads(response["body"])["reason"]
 
 
-def test_injected_adapters_and_settings_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_injected_adapters_and_settings_changes(
+    monkeypatch: pytest.MonkeyPatch, install_fakes: Callable[..., None]
+) -> None:
     publisher, rejected = FakePublisher(), FakeRejectedStore()
-    handler_module.set_adapters(publisher, rejected)
+    install_fakes(publisher, rejected)
     assert (
         handler_module.handler(http_event("/v1/p", json.dumps({"anonymousId": "a"})), None)["statusCode"]
         == 200
@@ -120,6 +129,7 @@ def test_injected_adapters_and_settings_changes(monkeypatch: pytest.MonkeyPatch)
     assert [e.type for e in publisher.events] == ["page"]
     monkeypatch.setenv("REVIVA_WRITE_KEYS", "rotated-key")
     reset_settings_cache()
+    install_fakes(publisher, rejected)  # a composition holds one settings: reloaded settings, new one
     assert (
         handler_module.handler(http_event("/v1/p", json.dumps({"anonymousId": "a"})), None)["statusCode"]
         == 401

@@ -13,10 +13,11 @@ import pytest
 import segment.analytics as analytics
 
 import functions.ingest.handler as handler_module
+from reviva.composition import use_composition
 from reviva.privacy import pseudonymize, pseudonymize_user_id
 from reviva.settings import load_settings
 
-from .conftest import WRITE_KEY, FakePublisher, FakeRejectedStore
+from .conftest import WRITE_KEY, FakePublisher, FakeRejectedStore, fake_composition
 
 
 class _ApiGatewayShim(BaseHTTPRequestHandler):
@@ -68,9 +69,8 @@ def endpoint() -> Iterator[str]:
 @pytest.mark.parametrize("use_gzip", [False, True])
 def test_segment_python_library_is_accepted(endpoint: str, use_gzip: bool) -> None:
     publisher, rejected = FakePublisher(), FakeRejectedStore()
-    handler_module.set_adapters(publisher, rejected)
     errors: list[Any] = []
-    try:
+    with use_composition(fake_composition(publisher, rejected)):
         client = analytics.Client(
             WRITE_KEY, host=endpoint, sync_mode=True, gzip=use_gzip, on_error=lambda e, b: errors.append(e)
         )
@@ -87,8 +87,6 @@ def test_segment_python_library_is_accepted(endpoint: str, use_gzip: bool) -> No
         client.group("cust-7", "acme", {"name": "Acme"})
         client.screen("cust-7", name="Home", anonymous_id="anon-7")
         client.flush()
-    finally:
-        handler_module.set_adapters(None)
     assert errors == [] and rejected.rejections == []
     events = publisher.events
     assert [e.type for e in events] == ["identify", "track", "page", "alias", "group", "screen"]

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from reviva.api.ingest_http import IngestRequest
 from reviva.events import CollectedEvent
-from reviva.ingest.service import IngestRequest
 from reviva.privacy import pseudonymize, pseudonymize_user_id
 from reviva.segment.limits import MAX_BATCH_MESSAGES, MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES
 from reviva.topology import INGEST_PATHS
@@ -62,7 +62,7 @@ def test_single_path_type_must_agree(harness: Harness) -> None:
 def test_unknown_path_and_method(harness: Harness) -> None:
     assert harness.post("/v1/import", track()).status_code == 404
     request = IngestRequest("GET", "/v1/batch", {"authorization": basic_auth()}, None)
-    assert harness.service.handle(request).status_code == 405
+    assert harness.handle(request).status_code == 405
     assert harness.post("/v1/track/", track()).status_code == 200, "a trailing slash is tolerated"
     assert harness.post("/v1/b", {"batch": [track()]}).status_code == 200, "analytics-next batching path"
 
@@ -99,7 +99,7 @@ def test_basic_header_wins_and_malformed_header_is_401(harness: Harness) -> None
     answer = harness.post("/v1/batch", {"batch": [track()], "writeKey": WRITE_KEY}, auth="wrong-key")
     assert answer.status_code == 401
     request = IngestRequest("POST", "/v1/t", {"Authorization": "Basic %%%"}, json.dumps(track()))
-    assert harness.service.handle(request).status_code == 401
+    assert harness.handle(request).status_code == 401
 
 
 # ----------------------------------------------------------------------------------- body forms
@@ -463,20 +463,18 @@ def test_cors_preflight_and_origins() -> None:
         "/v1/batch",
         {"Origin": "https://www.revivatech.example", "Access-Control-Request-Headers": "content-type"},
     )
-    answer = harness.service.handle(preflight)
+    answer = harness.handle(preflight)
     assert answer.status_code == 204 and answer.body is None
     assert answer.headers["Access-Control-Allow-Origin"] == "https://www.revivatech.example"
     assert answer.headers["Access-Control-Allow-Methods"] == "POST, OPTIONS"
     assert answer.headers["Access-Control-Allow-Headers"] == "content-type"
     assert answer.headers["Vary"] == "Origin"
-    stranger = harness.service.handle(IngestRequest("OPTIONS", "/v1/t", {"origin": "https://evil.example"}))
+    stranger = harness.handle(IngestRequest("OPTIONS", "/v1/t", {"origin": "https://evil.example"}))
     assert stranger.status_code == 204 and "Access-Control-Allow-Origin" not in stranger.headers
     post = harness.post("/v1/t", track(), headers={"origin": "https://www.revivatech.example"})
     assert post.headers["Access-Control-Allow-Origin"] == "https://www.revivatech.example"
     assert "Access-Control-Allow-Origin" not in harness.post("/v1/t", track()).headers
-    wildcard = make_harness().service.handle(
-        IngestRequest("OPTIONS", "/v1/t", {"origin": "https://any.example"})
-    )
+    wildcard = make_harness().handle(IngestRequest("OPTIONS", "/v1/t", {"origin": "https://any.example"}))
     assert wildcard.headers["Access-Control-Allow-Origin"] == "*"
     assert "Authorization" in wildcard.headers["Access-Control-Allow-Headers"]
 

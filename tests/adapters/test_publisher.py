@@ -13,9 +13,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from reviva.enrich.stream_records import ENVELOPE_MAGIC, StreamRecord, decode_record
-from reviva.events import CollectedEvent
-from reviva.ingest.publisher import (
+from reviva.adapters.kinesis_publisher import (
     MAX_BYTES_PER_CALL,
     MAX_BYTES_PER_RECORD,
     MAX_EVENTS_PER_RECORD,
@@ -25,9 +23,10 @@ from reviva.ingest.publisher import (
     build_records,
     partition_key,
 )
+from reviva.enrich.stream_records import ENVELOPE_MAGIC, StreamRecord, decode_record
+from reviva.events import CollectedEvent
 from reviva.settings import load_settings
-
-from .conftest import Harness, load_sample, read_stream
+from tests.ingest.conftest import Harness, load_sample, read_stream
 
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
 

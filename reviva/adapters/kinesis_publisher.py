@@ -9,7 +9,7 @@ retries only the records Kinesis reports as failed (with jittered exponential ba
 bounded number of attempts) and reports every EVENT whose record never made it, by its index in
 the published list, so ingest never acknowledges an event the stream did not accept. The
 partition key is the visitor key, keeping each visitor's records ordered in one shard.
-`EventPublisher` is the port ingest depends on; tests and benchmarks pass fakes.
+It implements ingest's `EventPublisher` port (`reviva.ingest.ports`).
 """
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from reviva.enrich.stream_records import encode_envelope
 from reviva.events import CollectedEvent
+from reviva.ingest.ports import FailedRecord, PublishResult
 
 logger = logging.getLogger(__name__)
 
@@ -56,46 +57,6 @@ _PERMANENT_ERROR_CODES: Final = frozenset(
         "UnrecognizedClientException",
     }
 )
-
-
-@dataclass(frozen=True)
-class FailedRecord:
-    """An event the stream did not accept: its position in the published list and why."""
-
-    index: int
-    error_code: str
-    error_message: str = ""
-
-
-@dataclass
-class PublishResult:
-    """What happened to a `publish` call's events."""
-
-    # Events the stream accepted (their records landed).
-    published: int = 0
-    failed: list[FailedRecord] = field(default_factory=list)
-    # PutRecords calls made, retries included (the benchmark reports calls per event).
-    calls: int = 0
-    # Records the stream accepted and their metered size (data + partition key).
-    records: int = 0
-    record_bytes: int = 0
-
-    @property
-    def all_published(self) -> bool:
-        """True when the stream accepted every event."""
-        return not self.failed
-
-    def failed_indexes(self) -> set[int]:
-        """Positions (in the published list) of the events that were not accepted."""
-        return {failure.index for failure in self.failed}
-
-
-class EventPublisher(Protocol):
-    """Puts collected events on the stream and says which ones it could not."""
-
-    def publish(self, events: Sequence[CollectedEvent]) -> PublishResult:
-        """Publish `events`; the result lists every event that was not accepted."""
-        ...
 
 
 def partition_key(visitor_key: str) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from reviva.ingest.rejected import MAX_RAW_BYTES, RejectedRepository, Rejection, render_raw
+from reviva.adapters.rejected_repository import MAX_RAW_BYTES, RejectedRepository, render_raw
+from reviva.ingest.ports import Rejection
 from reviva.privacy import pseudonymize, pseudonymize_user_id
 from reviva.storage.tables import RejectedItem
 

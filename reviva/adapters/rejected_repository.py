@@ -1,10 +1,11 @@
-"""The rejected-events store: bad rows, with their reason and (masked) raw payload.
+"""The rejected-events store on DynamoDB: bad rows, with their reason and (masked) raw payload.
 
 Ingest records messages and requests it refused; enrich records poison records. Operators list
 them newest first (`GET /v1/rejected?limit=N`). Items live in day partitions ("R#<YYYY-MM-DD>",
 sort key "<ISO time>#<uuid>") so listing the recent ones is a few queries, never a scan, and
 expire after 30 days through the table's TTL. Payloads are masked (`mask_pii`) and cut to
 32 KB before they are stored: a bad row must not become a way around the privacy rules.
+`RejectedRepository` implements the `RejectedStore` port (`reviva.ingest.ports`).
 """
 
 from __future__ import annotations
@@ -13,16 +14,14 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final
 
+from reviva.ingest.ports import Rejection
 from reviva.privacy.pseudonymize import HmacKey, mask_pii
 from reviva.storage.tables import RejectedItem
 
 logger = logging.getLogger(__name__)
-
-Stage = Literal["ingest", "enrich"]
 
 MAX_RAW_BYTES: Final = 32 * 1024
 MAX_REASON_CHARS: Final = 2_000
@@ -32,31 +31,6 @@ TRUNCATION_MARK: Final = "…[truncated]"
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """One refused message (or whole request, `index` None) and why."""
-
-    stage: Stage
-    reason: str
-    raw: Any  # the payload as received: decoded JSON, text or bytes
-    index: int | None = None
-    message_id: str | None = None
-    source_id: str | None = None
-    rejected_at: datetime = field(default_factory=_now)
-
-
-class RejectedStore(Protocol):
-    """Where rejections go; ingest and enrich depend on this port."""
-
-    def record(self, rejections: Sequence[Rejection]) -> None:
-        """Store `rejections` (masked, truncated)."""
-        ...
-
-    def list_recent(self, limit: int) -> list[dict[str, Any]]:
-        """The `limit` most recent rejections, newest first."""
-        ...
 
 
 def day_partition(moment: datetime) -> str:

@@ -5,31 +5,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from reviva.ingest.service import IngestConfig, IngestService
 from reviva.privacy.consent import effective_consent, strip_click_ids_from_url
-from reviva.privacy.cookieless import (
-    SALT_PARTITION,
-    DailySalt,
-    DynamoSaltStore,
-    MemorySaltStore,
-    cookieless_id,
-)
-from tests.ingest.conftest import HMAC_KEY, NOW, WRITE_KEY, FakePublisher, FakeRejectedStore, Harness
+from reviva.privacy.cookieless import DailySalt, MemorySaltStore, cookieless_id
+from tests.ingest.conftest import NOW, Harness, make_harness
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
 
 
 def _harness(clock: list[datetime]) -> Harness:
-    config = IngestConfig(write_keys=frozenset({WRITE_KEY}), hmac_key=HMAC_KEY)
-    publisher, rejected = FakePublisher(), FakeRejectedStore()
-    service = IngestService(
-        config, publisher, rejected, clock=lambda: clock[0], salts=DailySalt(MemorySaltStore())
-    )
-    return Harness(service, publisher, rejected)
+    return make_harness(clock=lambda: clock[0])
 
 
 def _message(consent: dict[str, Any] | None, **fields: Any) -> dict[str, Any]:
@@ -155,43 +141,6 @@ def test_cookieless_id_is_keyed_by_salt_network_browser_and_site() -> None:
     assert base != cookieless_id(b"t" * 32, "203.0.113.0", BROWSER, "revivatech.co.uk")
     assert base != cookieless_id(b"s" * 32, "203.0.113.0", BROWSER + "x", "revivatech.co.uk")
     assert base != cookieless_id(b"s" * 32, "203.0.113.0", BROWSER, "other.example")
-
-
-def test_daily_salt_rotates_and_deletes_the_old_one_in_dynamodb() -> None:
-    with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        dynamodb.create_table(
-            TableName="counters",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        store = DynamoSaltStore(dynamodb, "counters")
-        one, other = DailySalt(store), DailySalt(store)  # two Lambda containers
-        today = datetime(2025, 3, 14, 23, 59, tzinfo=UTC)
-        salt = one.salt_for(today)
-        assert other.salt_for(today) == salt, "containers share the day's salt"
-
-        def stored() -> dict[str, Any]:
-            items = dynamodb.query(
-                TableName="counters",
-                KeyConditionExpression="pk = :pk",
-                ExpressionAttributeValues={":pk": {"S": SALT_PARTITION}},
-            )["Items"]
-            return {item["sk"]["S"]: item for item in items}
-
-        item = stored()["2025-03-14"]
-        assert int(item["expires_at"]["N"]) == int(datetime(2025, 3, 15, tzinfo=UTC).timestamp())
-        tomorrow = one.salt_for(today + timedelta(minutes=2))
-        assert tomorrow != salt
-        assert list(stored()) == ["2025-03-15"], "yesterday's salt is deleted at rotation"
-        assert other.salt_for(today + timedelta(minutes=3)) == tomorrow
 
 
 def test_memory_salt_store_forgets_earlier_days() -> None:

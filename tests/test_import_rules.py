@@ -6,7 +6,7 @@ for code paths no test runs. Every import counts wherever it sits: at module lev
 function (a lazy import is still a dependency, only a later one), and under `if TYPE_CHECKING:`
 (an annotation naming a pyarrow or pyiceberg type still ties the module to that library's model).
 
-Known breaches wait in `KNOWN_VIOLATIONS`, one explicit list that may only shrink.
+The tree has no known breach: a new one fails here, with the import that makes it.
 """
 
 from __future__ import annotations
@@ -73,20 +73,6 @@ RULES = (
 )
 # The fourth rule, no import cycles between the packages of `reviva` (and the handler folders), has no
 # `Rule`: its breaches are the edges inside a cycle, ("no-cycles", from package, to package).
-NO_CYCLES = "no-cycles"
-
-# Breaches in today's tree, being removed by the refactor that moves adapters to `reviva/adapters/`:
-# (rule, importing module, forbidden package) and, for cycles, ("no-cycles", from package, to package).
-# Remove an entry when its import goes: `test_every_known_violation_still_occurs` fails until you do,
-# so this list only shrinks.
-KNOWN_VIOLATIONS: frozenset[tuple[str, str, str]] = frozenset(
-    {
-        # Settings resolve their secrets with a boto3 client, whose factory reads the settings.
-        ("no-cycles", "reviva.settings", "reviva.aws_clients"),
-        ("no-cycles", "reviva.aws_clients", "reviva.settings"),
-    }
-)
-
 
 # ---------------------------------------------------------------------------------------- the parse
 
@@ -230,20 +216,6 @@ def cycle_evidence(component: set[str], graph: dict[str, set[str]]) -> list[str]
     return lines
 
 
-def cycle_violations() -> set[tuple[str, str, str]]:
-    """("no-cycles", from package, to package) for every package edge that lies on a cycle."""
-    graph = package_graph()
-    found: set[tuple[str, str, str]] = set()
-    for component in strongly_connected(graph):
-        for source in component:
-            found.update((NO_CYCLES, source, target) for target in graph[source] & component)
-    return found
-
-
-def violations() -> set[tuple[str, str, str]]:
-    return rule_violations() | cycle_violations()
-
-
 # -------------------------------------------------------------------------------------------- tests
 
 
@@ -253,21 +225,11 @@ def test_the_parse_sees_the_tree() -> None:
     assert "boto3" in IMPORTS["reviva.aws_clients"]
 
 
-def test_no_import_breaks_a_rule_beyond_the_known_violations() -> None:
-    assert sorted(rule_violations() - KNOWN_VIOLATIONS) == []
-
-
-def test_every_known_violation_still_occurs() -> None:
-    # Fixed breaches leave the list, so it cannot hide a new one behind an old entry.
-    assert sorted(KNOWN_VIOLATIONS - violations()) == []
+def test_no_import_breaks_a_rule() -> None:
+    assert sorted(rule_violations()) == []
 
 
 def test_the_packages_of_reviva_import_one_another_without_cycles() -> None:
     graph = package_graph()
-    known = {(source, target) for rule, source, target in KNOWN_VIOLATIONS if rule == NO_CYCLES}
-    cycles = [
-        component
-        for component in strongly_connected(graph)
-        if len(component) > 1 and {(s, t) for s in component for t in graph[s] & component} - known
-    ]
+    cycles = [component for component in strongly_connected(graph) if len(component) > 1]
     assert [cycle_evidence(component, graph) for component in cycles] == []

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from bench.tracker_requests import POLICY_FILE, DeliveryPolicy, message_time, tracker_requests
+from reviva_dev.measure.tracker_requests import POLICY_FILE, DeliveryPolicy, message_time, tracker_requests
 from reviva_dev.simulate import autocapture, plan_traffic
 from reviva_dev.simulate.personas import SITE_ORIGIN
 

@@ -1,4 +1,4 @@
-"""The model of the tracker's requests (bench/tracker_requests.py) against its delivery policy."""
+"""The model of the tracker's requests (reviva_dev/measure/tracker_requests.py) against its policy."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bench import analytics, pipeline
 from bench.report import render_performance_doc
-from bench.timing import pin_to_one_core
+from reviva_dev.measure.timing import pin_to_one_core
 
 
 def machine_description(pinned: str) -> str:

@@ -23,6 +23,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from reviva_dev.measure.timing import elapsed_ms, percentile
+
 DAYS = 90
 # The dashboard's default range (7 days); BENCH_ANALYTICS_RANGE_DAYS measures another.
 RANGE_DAYS = int(os.environ.get("BENCH_ANALYTICS_RANGE_DAYS", "7"))
@@ -151,18 +153,6 @@ def generate(events: int, end: date, seed: int = 7) -> tuple[pa.Table, int, int]
     return pa.Table.from_arrays(arrays, schema=EVENTS_ARROW_SCHEMA), visitors, sessions
 
 
-def _time(call: Callable[[], Any]) -> float:
-    started = time.perf_counter()
-    call()
-    return (time.perf_counter() - started) * 1000
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[index]
-
-
 def run(events: int | None = None, runs: int | None = None) -> AnalyticsFigures:
     """Generate, write, roll up, and time every endpoint (first call, after a commit, `runs` calls)."""
     from pyiceberg.catalog.sql import SqlCatalog
@@ -250,15 +240,15 @@ def run(events: int | None = None, runs: int | None = None) -> AnalyticsFigures:
         latency: dict[str, tuple[float, float, float, float]] = {}
         recent, _, _ = generate(1_000, today, seed=11)
         for index, (name, call) in enumerate(calls.items()):
-            cold = _time(call)
-            samples = [_time(call) for _ in range(runs)]
+            cold = elapsed_ms(call)
+            samples = [elapsed_ms(call) for _ in range(runs)]
             # A new commit (as the enrich function makes every batch): the next call plans the scan
             # again and reads only the new file; the others stay cached.
             batch = recent.slice(index * 100, 100)
             ids = pc.binary_join_element_wise(f"n{index}-", batch["message_id"], "")
             table.append(batch.set_column(0, batch.schema.field("message_id"), ids))
-            after_commit = _time(call)
-            latency[name] = (cold, after_commit, statistics.median(samples), _percentile(samples, 0.95))
+            after_commit = elapsed_ms(call)
+            latency[name] = (cold, after_commit, statistics.median(samples), percentile(samples, 0.95))
     return AnalyticsFigures(
         events=events,
         visitors=visitors,

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from botocore.client import BaseClient
-
-from bench.timing import median_rate
-from bench.tracker_requests import tracker_requests
-from bench.traffic import (
+from reviva.adapters.kinesis_publisher import KinesisPublisher, RecordFormat, build_records
+from reviva.enrich.journey_rules import load_journey_rules
+from reviva.enrich.service import EnrichPorts, process_batch
+from reviva.enrich.stream_records import StreamRecord, decode_record
+from reviva.events import CollectedEvent
+from reviva_dev.fakes.enrich import MemoryCounters, MemoryLake, MemoryPoison, MemoryVisitors
+from reviva_dev.fakes.ingest import AcceptingKinesis
+from reviva_dev.measure.aws_calls import DYNAMODB_READS, DYNAMODB_WRITES, counted_aws_calls, per_service
+from reviva_dev.measure.timing import median_rate
+from reviva_dev.measure.tracker_requests import tracker_requests
+from reviva_dev.measure.traffic import (
     ingest_collector,
     ingest_requests,
     lambda_batches,
@@ -22,15 +26,8 @@ from bench.traffic import (
     simulated_messages,
     tracked_events,
 )
-from reviva.adapters.kinesis_publisher import KinesisPublisher, RecordFormat, build_records
-from reviva.enrich.journey_rules import load_journey_rules
-from reviva.enrich.service import EnrichPorts, process_batch
-from reviva.enrich.stream_records import StreamRecord, decode_record
-from reviva.events import CollectedEvent
 
 INGEST_BATCH = 500
-DYNAMODB_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
-DYNAMODB_READS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"})
 
 
 @dataclass
@@ -67,16 +64,6 @@ def bench_ingest(messages: list[dict[str, Any]]) -> tuple[float, list[float]]:
     return median_rate(work)
 
 
-class _AcceptingKinesis:
-    """A Kinesis client that accepts every record: the benchmark measures our side of PutRecords."""
-
-    def put_records(self, StreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]:
-        return {
-            "FailedRecordCount": 0,
-            "Records": [{"SequenceNumber": "1", "ShardId": "shardId-000000000000"} for _ in Records],
-        }
-
-
 def bench_ingest_publish(
     messages: list[dict[str, Any]], record_format: RecordFormat = "envelope"
 ) -> tuple[float, list[float]]:
@@ -88,7 +75,7 @@ def bench_ingest_publish(
 
     def work() -> int:
         published = 0
-        publisher = KinesisPublisher(_AcceptingKinesis(), "bench", record_format=record_format)
+        publisher = KinesisPublisher(AcceptingKinesis(), "bench", record_format=record_format)
         for request in requests:
             published += publisher.publish(collector.build_events(request, context).events).published
         return published
@@ -118,8 +105,6 @@ def stream_figures(events: list[CollectedEvent]) -> dict[str, dict[str, float]]:
 
 
 def _memory_ports() -> EnrichPorts:
-    from tests.enrich.fakes import MemoryCounters, MemoryLake, MemoryPoison, MemoryVisitors
-
     counters = MemoryCounters()
     return EnrichPorts(
         MemoryVisitors(counters), counters, MemoryLake(), MemoryPoison(), load_journey_rules(None)
@@ -141,40 +126,6 @@ def bench_enrich(events: list[CollectedEvent], window: float) -> tuple[float, li
     return median_rate(work, repeats=5)
 
 
-def _table_of(api_params: dict[str, Any]) -> str | None:
-    """The DynamoDB table a request writes or reads (the first one, for transactions)."""
-    if "TableName" in api_params:
-        return str(api_params["TableName"])
-    for item in api_params.get("TransactItems", []):
-        for action in item.values():
-            return str(action.get("TableName"))
-    for name in api_params.get("RequestItems", {}):
-        return str(name)
-    return None
-
-
-@contextmanager
-def counted_aws_calls() -> Iterator[Counter[tuple[str, str]]]:
-    """Count every botocore API call (boto3 and pynamodb both go through it)."""
-    calls: Counter[tuple[str, str]] = Counter()
-    # botocore has no public hook that sees every client of every library (pynamodb included).
-    client_class: Any = BaseClient
-    original = client_class._make_api_call
-
-    def counting(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
-        calls[(self.meta.service_model.service_name, operation_name)] += 1
-        table = _table_of(api_params)
-        if table:
-            calls[(f"{self.meta.service_model.service_name}:{table}", operation_name)] += 1
-        return original(self, operation_name, api_params)
-
-    client_class._make_api_call = counting
-    try:
-        yield calls
-    finally:
-        client_class._make_api_call = original
-
-
 def requests_per_event(events: list[CollectedEvent], window: float) -> dict[str, Any]:
     """DynamoDB requests per event through the real adapters on moto (lake in memory)."""
     from moto import mock_aws
@@ -183,7 +134,6 @@ def requests_per_event(events: list[CollectedEvent], window: float) -> dict[str,
     from reviva.storage.counter_repository import DynamoCounterRepository
     from reviva.storage.tables import create_tables
     from reviva.storage.visitor_repository import DynamoVisitorRepository
-    from tests.enrich.fakes import MemoryLake, MemoryPoison
 
     batches = list(lambda_batches(events, window))
     with mock_aws():
@@ -220,7 +170,7 @@ def requests_per_event(events: list[CollectedEvent], window: float) -> dict[str,
         "dynamodb_reads_per_event": reads / len(events),
         "lake_commits_per_event": lake_commits / len(events),
         "bot_share": stats["bot"] / len(events),
-        "calls": {f"{svc}:{op}": n for (svc, op), n in sorted(calls.items()) if ":" not in svc},
+        "calls": dict(per_service(calls)),
     }
 
 

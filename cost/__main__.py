@@ -8,7 +8,6 @@ import sys
 from dataclasses import replace
 from datetime import timedelta
 
-from bench.tracker_requests import DeliveryPolicy, tracker_requests
 from cost.measure import Measurement, measure, session_offsets
 from cost.model import (
     PATH_LINES,
@@ -26,6 +25,7 @@ from cost.model import (
     with_client_batching,
     with_window,
 )
+from reviva_dev.measure.tracker_requests import DeliveryPolicy, tracker_requests
 
 TRACKER_WAITS_SECONDS = (10, 30, 60, 120, 300)
 

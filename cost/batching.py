@@ -2,8 +2,8 @@
 
 Lambda's Kinesis event source mapping reads each shard on its own; a batch opens with the first
 record that arrives and closes when the batching window has passed or it holds `batch_size`
-records (the rule `bench.traffic.lambda_batches` replays). So per shard, with events arriving at
-rate λ and window W:
+records (the rule `reviva_dev.measure.traffic.lambda_batches` replays). So per shard, with events
+arriving at rate λ and window W:
 
 - events per batch ≈ min(batch_size, 1 + λ·W) (Poisson arrivals: the opener plus those within W),
 - batches per second = λ / events per batch.

@@ -40,6 +40,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from pyiceberg.exceptions import CommitFailedException, ValidationException
@@ -58,6 +59,19 @@ WATERMARK_PREFIX = "reviva.watermark."
 ERASURE_SNAPSHOT_PROPERTY = "reviva.erasure-id"
 
 TableLoader = Callable[[], Table]
+
+
+@dataclass(frozen=True)
+class LakeCommit:
+    """What one successful `LakeWriter.append` commit wrote: one new snapshot of the table."""
+
+    shard_id: str
+    rows: int
+    last_sequence: str
+
+
+# Told of every successful append commit (metering: `make cost` counts the snapshots kept).
+CommitObserver = Callable[[LakeCommit], None]
 
 
 def watermark_property(shard_id: str) -> str:
@@ -114,6 +128,10 @@ class LakeWriter:
     `table_loader` returns the events table (e.g. `lambda: ensure_events_table(catalog, settings)`);
     it is called on first use, never at construction, so building a writer makes no AWS call. One
     writer is safe to share between threads: its calls are serialized.
+
+    `on_commit`, when given, is called after each successful append commit (not for replays,
+    skipped empty batches or lost races), with the writer's lock held: it must be quick and must not
+    call the writer. Unset, it costs one `is None` test per commit.
     """
 
     def __init__(
@@ -124,6 +142,7 @@ class LakeWriter:
         base_delay_seconds: float = 0.05,
         max_delay_seconds: float = 2.0,
         commit_empty_batches: bool = False,
+        on_commit: CommitObserver | None = None,
     ) -> None:
         self._load_table = table_loader
         self._table: Table | None = None
@@ -135,6 +154,7 @@ class LakeWriter:
         self._base_delay = base_delay_seconds
         self._max_delay = max_delay_seconds
         self._commit_empty_batches = commit_empty_batches
+        self._on_commit = on_commit
 
     def _fresh_table(self) -> Table:
         if self._table is None:
@@ -186,12 +206,15 @@ class LakeWriter:
                     return 0
                 try:
                     self._commit(table, shard_id, key, current, pending, last_sequence)
-                    return len(pending)
                 except (CommitFailedException, WatermarkConflict) as error:
                     if attempt + 1 == self._max_attempts:
                         raise
                     logger.info("lake commit for %s lost a race (%s); retrying", shard_id, error)
                     self._backoff(attempt)
+                    continue
+                if self._on_commit is not None:
+                    self._on_commit(LakeCommit(shard_id, len(pending), last_sequence))
+                return len(pending)
         raise AssertionError("unreachable: the loop returns or raises")
 
     @staticmethod

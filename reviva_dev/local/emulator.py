@@ -19,10 +19,10 @@ import os
 import sys
 import urllib.request
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from reviva.aws_clients import client
 from reviva.settings import Settings, load_settings, reset_settings_cache
@@ -41,9 +41,13 @@ from reviva.topology import (
 from reviva.workflows import function_substitutions, render_definition
 from reviva_dev.local.gateway import physical_function_name
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
 logger = logging.getLogger("reviva_dev.local.emulator")
 
 RESOURCE_PREFIX = "reviva-"
+Middleware = TypeVar("Middleware", bound="WSGIApplication")
 CATALOG_FILE = "catalog.db"
 
 
@@ -242,6 +246,19 @@ class Emulator:
             self.stop()
             raise
         return self.resources
+
+    def wrap_app(self, middleware: Callable[[WSGIApplication], Middleware]) -> Middleware:
+        """Put `middleware(app)` in front of the server's WSGI app and return it (it sees every
+        request the emulator receives, e.g. to count the lake bucket's S3 requests); it stays until
+        `stop()`. Wrapping again wraps the wrapped app."""
+        if self._server is None:
+            raise RuntimeError("the emulator is not started")
+        # moto's ThreadedMotoServer offers no way to add middleware; its werkzeug server (`_server`,
+        # the one `stop()` closes) serves whatever `app` holds at each request.
+        wsgi_server = self._server._server
+        wrapped = middleware(wsgi_server.app)
+        wsgi_server.app = wrapped
+        return wrapped
 
     def stop(self) -> None:
         """Stop moto (all state is lost) and restore the environment."""

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from cost.measure import read_units, write_units
+from cost.metering import read_units, write_units
 from cost.model import (
     CALL_LATENCY_MS,
     PLATFORM_LOG_BYTES,

@@ -1,4 +1,4 @@
-"""The model of the tracker's requests (bench/tracker_requests.py) against its delivery policy."""
+"""The model of the tracker's requests (reviva_dev/measure/tracker_requests.py) against its policy."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from bench.tracker_requests import POLICY_FILE, DeliveryPolicy, message_time, tracker_requests
+from reviva_dev.measure.tracker_requests import POLICY_FILE, DeliveryPolicy, message_time, tracker_requests
 from reviva_dev.simulate import autocapture, plan_traffic
 from reviva_dev.simulate.personas import SITE_ORIGIN
 

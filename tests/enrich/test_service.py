@@ -9,8 +9,8 @@ import pytest
 from reviva.enrich.journey_rules import load_journey_rules
 from reviva.enrich.service import EnrichPorts, process_batch
 from reviva.enrich.stream_records import StreamRecord
+from reviva_dev.fakes.enrich import MemoryCounters, MemoryLake, MemoryPoison, MemoryVisitors
 from tests.enrich.builders import GOOGLEBOT_UA, T0, Stream, event
-from tests.enrich.fakes import MemoryCounters, MemoryLake, MemoryPoison, MemoryVisitors
 
 
 @pytest.fixture

@@ -24,8 +24,8 @@ from reviva.enrich.stream_records import (
     records_from_trigger,
 )
 from reviva.events import CollectedEvent
+from reviva_dev.fakes.enrich import MemoryCounters, MemoryLake, MemoryPoison, MemoryVisitors
 from tests.enrich.builders import GOOGLEBOT_UA, T0, event
-from tests.enrich.fakes import MemoryCounters, MemoryLake, MemoryPoison, MemoryVisitors
 
 SHARD = "shardId-000000000000"
 TRIGGERS = Path(__file__).resolve().parents[2] / "events" / "samples" / "triggers"

@@ -13,6 +13,7 @@ from pyiceberg.table import Table
 
 from reviva.events import EnrichedEvent
 from reviva.lake import LakeSink, LakeWriter, WatermarkConflict, scan_events, watermark_property
+from reviva.lake.writer import LakeCommit
 from reviva.settings import Settings
 from tests.lake.conftest import BASE_TIME, make_event, writer_for
 
@@ -76,6 +77,21 @@ def test_replaying_the_same_batch_writes_nothing(s3_writer: LakeWriter, s3_table
 
     assert scan_events(s3_table).num_rows == 5
     assert len(s3_table.refresh().snapshots()) == snapshots_after_first
+
+
+def test_the_commit_observer_hears_of_each_commit_and_of_nothing_else(
+    s3_catalog: Catalog, s3_settings: Settings, s3_table: Table
+) -> None:
+    heard: list[LakeCommit] = []
+    writer = writer_for(s3_catalog, s3_settings, on_commit=heard.append)
+
+    writer.append(SHARD, [make_event(i) for i in range(5)], last_sequence="5")
+    writer.append(SHARD, [make_event(i) for i in range(5)], last_sequence="5")  # a replay
+    writer.append(SHARD, [], last_sequence="6")  # an empty batch, not committed
+    writer.append(SHARD, [make_event(i) for i in range(8)], last_sequence="8")
+
+    assert heard == [LakeCommit(SHARD, 5, "5"), LakeCommit(SHARD, 3, "8")]
+    assert len(s3_table.refresh().snapshots()) == 2
 
 
 def test_rows_covered_by_a_newer_watermark_are_dropped_under_the_commit(

@@ -15,8 +15,8 @@ from reviva.enrich.service import process_batch
 from reviva.privacy.pseudonymize import pseudonymize_user_id
 from reviva.settings import load_settings, reset_settings_cache
 from reviva.storage.tables import create_tables
+from reviva_dev.fakes.enrich import MemoryLake
 from tests.enrich.builders import Stream, event
-from tests.enrich.fakes import MemoryLake
 from tests.lambda_context import lambda_context
 
 

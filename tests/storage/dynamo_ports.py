@@ -7,7 +7,7 @@ from reviva.enrich.service import EnrichPorts
 from reviva.settings import Settings
 from reviva.storage.counter_repository import DynamoCounterRepository
 from reviva.storage.visitor_repository import DynamoVisitorRepository
-from tests.enrich.fakes import MemoryLake, MemoryPoison
+from reviva_dev.fakes.enrich import MemoryLake, MemoryPoison
 
 
 def dynamo_ports(settings: Settings) -> EnrichPorts:

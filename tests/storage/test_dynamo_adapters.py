@@ -8,12 +8,12 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 
-from bench.pipeline import counted_aws_calls
 from reviva.enrich.ports import ConcurrentUpdate, CounterCommit, CountersMoved, MinuteCounts
 from reviva.enrich.service import process_batch
 from reviva.settings import Settings
 from reviva.storage.counter_repository import DynamoCounterRepository
 from reviva.storage.visitor_repository import DynamoVisitorRepository
+from reviva_dev.measure.aws_calls import counted_aws_calls
 from tests.enrich.builders import T0, Stream, event
 from tests.storage.dynamo_ports import dynamo_ports
 

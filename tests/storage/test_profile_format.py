@@ -28,8 +28,8 @@ from reviva.storage.visitor_repository import (
     stored_visitor,
     unpack_profile,
 )
+from reviva_dev.fakes.enrich import MemoryCounters, MemoryLake, MemoryPoison, MemoryVisitors
 from tests.enrich.builders import T0, Stream, event
-from tests.enrich.fakes import MemoryCounters, MemoryLake, MemoryPoison, MemoryVisitors
 from tests.storage.dynamo_ports import dynamo_ports
 
 HERE = Path(__file__).parent

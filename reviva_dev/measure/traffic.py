@@ -1,4 +1,4 @@
-"""The benchmark's traffic: the simulator's mix, validated by ingest, laid out on Kinesis shards."""
+"""Measured traffic: the simulator's mix, validated by ingest, laid out on Kinesis shards."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bench.tracker_requests import tracker_requests
 from reviva.adapters.kinesis_publisher import RecordFormat, build_records
 from reviva.enrich.stream_records import StreamRecord
 from reviva.events import CollectedEvent
 from reviva.ingest.collector import Collector, RequestContext
 from reviva.privacy.policy import PrivacyPolicy
+from reviva_dev.fakes.ingest import DiscardingRejectedStore, RefusingPublisher
+from reviva_dev.measure.tracker_requests import tracker_requests
 from reviva_dev.simulate import plan_traffic
 
 BENCH_KEY = b"bench-pseudonymization-key-0000"
@@ -20,22 +21,9 @@ NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 SHARDS = 4
 
 
-class NullPublisher:
-    def publish(self, events):  # type: ignore[no-untyped-def]
-        raise AssertionError("the benchmark calls build_events, not publish")
-
-
-class NullRejected:
-    def record(self, rejections):  # type: ignore[no-untyped-def]
-        pass
-
-    def list_recent(self, limit):  # type: ignore[no-untyped-def]
-        return []
-
-
 def ingest_collector() -> Collector:
-    """The real ingest collector and privacy policy with stubbed AWS adapters."""
-    return Collector(PrivacyPolicy(BENCH_KEY), NullPublisher(), NullRejected())
+    """The real collector and privacy policy with AWS out of the way: it builds events, never publishes."""
+    return Collector(PrivacyPolicy(BENCH_KEY), RefusingPublisher(), DiscardingRejectedStore())
 
 
 def request_context(received_at: datetime = NOW) -> RequestContext:
@@ -63,7 +51,7 @@ def collected_events(messages: list[dict]) -> list[CollectedEvent]:  # type: ign
 def tracked_events(messages: list[dict]) -> list[CollectedEvent]:  # type: ignore[type-arg]
     """What ingest would put on the stream when a browser tracker sends these messages.
 
-    The tracker's requests (`bench.tracker_requests`, the policy of tracker/delivery-policy.json)
+    The tracker's requests (`reviva_dev.measure.tracker_requests`, the policy of tracker/delivery-policy.json)
     are received 200 ms after they are sent; a request's events share its receipt time, which is
     how `lambda_batches` finds them together again.
     """

@@ -1,4 +1,4 @@
-"""Repeated timings reported as medians, on one core."""
+"""Repeated timings reported as medians or percentiles, on one core."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 
 def pin_to_one_core() -> str:
@@ -25,3 +26,17 @@ def median_rate(work: Callable[[], int], repeats: int = 7) -> tuple[float, list[
         items = work()
         rates.append(items / (time.perf_counter() - start))
     return statistics.median(rates), rates
+
+
+def elapsed_ms(call: Callable[[], Any]) -> float:
+    """Wall-clock milliseconds one call of `call` takes."""
+    started = time.perf_counter()
+    call()
+    return (time.perf_counter() - started) * 1000
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The nearest-rank `q` quantile (0..1) of `values`."""
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]

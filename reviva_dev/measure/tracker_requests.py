@@ -31,7 +31,8 @@ from typing import Any
 
 from reviva_dev.simulate.personas import SITE_ORIGIN
 
-POLICY_FILE = Path(__file__).resolve().parent.parent / "tracker" / "delivery-policy.json"
+# Read from the repository (the tracker is not a Python package): bench and cost run from a checkout.
+POLICY_FILE = Path(__file__).resolve().parents[2] / "tracker" / "delivery-policy.json"
 # A device idle this long has left the site (the tracker's 30-minute session timeout).
 VISIT_GAP = timedelta(minutes=30)
 SESSION_STARTED = "Session Started"

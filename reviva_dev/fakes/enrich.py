@@ -1,4 +1,4 @@
-"""In-memory adapters for the enrich service's ports, with failure injection."""
+"""In-memory adapters for the enrich service's ports (`reviva.enrich.ports`), with failure injection."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Synthetic events are generated column-wise with numpy/pyarrow (not through the pipeline: only the
 lake's shape matters here) and appended to an Iceberg table in a `file://` warehouse, then every
 endpoint runs through `AnalyticsService` with the DuckDB executor reading the table through
-`reviva.lake.reader`, exactly as `reviva dev` serves the dashboard. Athena's latency in AWS is a
+`reviva.adapters.lake.reader`, exactly as `reviva dev` serves the dashboard. Athena's latency in AWS is a
 different engine and is not measured here.
 """
 
@@ -73,7 +73,7 @@ def _strings(values: list[str], indices: np.ndarray) -> pa.Array:
 
 def generate(events: int, end: date, seed: int = 7) -> tuple[pa.Table, int, int]:
     """`events` synthetic lake rows over DAYS days ending at `end`: (table, visitors, sessions)."""
-    from reviva.lake.schema import EVENTS_ARROW_SCHEMA
+    from reviva.adapters.lake.schema import EVENTS_ARROW_SCHEMA
 
     rng = np.random.default_rng(seed)
     sessions = max(1, events // 8)
@@ -158,12 +158,12 @@ def run(events: int | None = None, runs: int | None = None) -> AnalyticsFigures:
     from pyiceberg.catalog.sql import SqlCatalog
 
     from reviva.adapters.duckdb_executor import DuckDBExecutor, iceberg_source
+    from reviva.adapters.lake.catalog import EVENTS_TABLE_PROPERTIES
+    from reviva.adapters.lake.schema import EVENTS_PARTITION_SPEC, EVENTS_SCHEMA, EVENTS_SORT_ORDER
     from reviva.adapters.object_store import DirectoryObjectStore
     from reviva.analytics.rollups import RollupService
     from reviva.analytics.service import AnalyticsService
     from reviva.analytics.spend import SpendRow, SpendStore
-    from reviva.lake.catalog import EVENTS_TABLE_PROPERTIES
-    from reviva.lake.schema import EVENTS_PARTITION_SPEC, EVENTS_SCHEMA, EVENTS_SORT_ORDER
 
     events = events or int(os.environ.get("BENCH_ANALYTICS_EVENTS", "10000000"))
     runs = runs or int(os.environ.get("BENCH_ANALYTICS_RUNS", "10"))
@@ -277,7 +277,8 @@ def render(figures: AnalyticsFigures) -> str:
         "",
         f"Every endpoint over the last {figures.range_days} days (the dashboard's default range, about"
         f" {figures.range_days / figures.days:.0%} of the events), through"
-        " `AnalyticsService` with the DuckDB executor reading the table through `reviva.lake.reader`, as"
+        " `AnalyticsService` with the DuckDB executor reading the table through"
+        " `reviva.adapters.lake.reader`, as"
         " `reviva dev` serves it. *First call* is the endpoint's first request (its query runs for the"
         " first time; the rollup job had already read the data files into the local reader's cache,"
         " so the one-off cost of reading files from storage is inside the rollup time above);"

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from reviva.adapters.kinesis_publisher import KinesisPublisher, RecordFormat, build_records
+from reviva.contracts.events import CollectedEvent
 from reviva.enrich.journey_rules import load_journey_rules
 from reviva.enrich.service import EnrichPorts, process_batch
 from reviva.enrich.stream_records import StreamRecord, decode_record
-from reviva.events import CollectedEvent
 from reviva_dev.fakes.enrich import MemoryCounters, MemoryLake, MemoryPoison, MemoryVisitors
 from reviva_dev.fakes.ingest import AcceptingKinesis
 from reviva_dev.measure.aws_calls import DYNAMODB_READS, DYNAMODB_WRITES, counted_aws_calls, per_service
@@ -130,10 +130,10 @@ def requests_per_event(events: list[CollectedEvent], window: float) -> dict[str,
     """DynamoDB requests per event through the real adapters on moto (lake in memory)."""
     from moto import mock_aws
 
+    from reviva.adapters.dynamodb.counter_repository import DynamoCounterRepository
+    from reviva.adapters.dynamodb.tables import create_tables
+    from reviva.adapters.dynamodb.visitor_repository import DynamoVisitorRepository
     from reviva.settings import Settings
-    from reviva.storage.counter_repository import DynamoCounterRepository
-    from reviva.storage.tables import create_tables
-    from reviva.storage.visitor_repository import DynamoVisitorRepository
 
     batches = list(lambda_batches(events, window))
     with mock_aws():
@@ -196,11 +196,11 @@ def modelled_writes_per_event(
 
 def lake_objects_per_commit(events: list[CollectedEvent], commits: int = 5) -> float:
     """Objects one lake commit writes (data, manifest, manifest list, metadata), on a file warehouse."""
+    from reviva.adapters.lake.catalog import ensure_events_table, load_lake_catalog
+    from reviva.adapters.lake.writer import LakeWriter
     from reviva.enrich.event_facts import describe_event
     from reviva.enrich.lake_rows import build_lake_row
     from reviva.enrich.visitor_update import AppliedEvent
-    from reviva.lake.catalog import ensure_events_table, load_lake_catalog
-    from reviva.lake.writer import LakeWriter
     from reviva.settings import Settings
 
     with tempfile.TemporaryDirectory() as tmp:

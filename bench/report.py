@@ -134,7 +134,8 @@ def render_performance_doc(figures: PipelineFigures, machine: str, when: datetim
         "",
         f"- Lake: one Iceberg commit per batch adds {figures.lake_objects_per_commit:.1f} files to a local",
         "  warehouse (the SQLite catalog keeps part of the metadata). On S3 (moto) a commit writes a data",
-        "  file, a manifest, a manifest list and a metadata file, one PUT each (`reviva/lake/fileio.py`),",
+        "  file, a manifest, a manifest list and a metadata file, one PUT each",
+        "  (`reviva/adapters/lake/fileio.py`),",
         "  and reads nothing back in a warm process: about 4 S3 requests per commit, so S3 requests per",
         "  event = 4 x lake commits per event (`make cost` meters them).",
         f"- Kinesis: one `PutRecords` call per ingest request, so calls per event = 1 / messages per "

@@ -37,8 +37,8 @@ from unittest import mock
 import reviva.enrich.service as enrich_service
 from cost.metering import StreamUsage, metered_calls
 from reviva.composition import Composition, use_composition
+from reviva.contracts.events import CollectedEvent
 from reviva.enrich.stream_records import decode_record
-from reviva.events import CollectedEvent
 from reviva.settings import Settings
 from reviva.topology import STREAM_MAPPINGS, FunctionSpec, function_spec
 from reviva_dev.fakes.enrich import MemoryCounters, MemoryLake, MemoryPoison, MemoryVisitors
@@ -51,7 +51,7 @@ from reviva_dev.measure.traffic import ShardBatch, collected_events, lambda_batc
 from reviva_dev.simulate import plan_traffic
 
 if TYPE_CHECKING:
-    from reviva.lake.writer import LakeCommit
+    from reviva.adapters.lake.writer import LakeCommit
 
 WRITE_KEY = "cost-write-key"
 SOURCE_IP = "203.0.113.7"
@@ -79,7 +79,7 @@ class SnapshotTally:
 
 def _composition_observing_commits(settings: Settings, tally: SnapshotTally) -> Composition:
     """The emulator's composition, its lake writer telling `tally` of every commit."""
-    from reviva.lake.writer import LakeWriter
+    from reviva.adapters.lake.writer import LakeWriter
 
     # The writer loads the table through the composition it belongs to, as the default one does.
     composition = Composition(
@@ -228,8 +228,8 @@ def _dense_batches(events: list[CollectedEvent]) -> list[Any]:
 
 
 def _expire_all_but_the_current_snapshot() -> None:
+    from reviva.adapters.lake.maintenance import expire_snapshots
     from reviva.composition import current_composition
-    from reviva.lake.maintenance import expire_snapshots
 
     expire_snapshots(
         current_composition().events_table(), datetime.now(UTC) + timedelta(minutes=1), delete_files=False

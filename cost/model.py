@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from cost.batching import SECONDS_PER_MONTH, hourly_rates, monthly_batching, shards_for
+from reviva.adapters.lake.maintenance import SNAPSHOT_RETENTION
 from reviva.enrich.service import VISITOR_WRITERS
-from reviva.lake.maintenance import SNAPSHOT_RETENTION
 from reviva.topology import SCHEDULES, STREAM_MAPPINGS, function_spec, rate_seconds
 
 PRICES_FILE = Path(__file__).with_name("prices-us-east-1.json")

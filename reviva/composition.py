@@ -25,6 +25,10 @@ from reviva.settings import Settings, load_settings
 if TYPE_CHECKING:  # adapters are imported where they are built: each function loads only its own
     from pyiceberg.table import Table
 
+    from reviva.adapters.dynamodb.counter_repository import DynamoCounterRepository
+    from reviva.adapters.dynamodb.visitor_repository import DynamoVisitorRepository
+    from reviva.adapters.lake.writer import LakeWriter
+    from reviva.adapters.poison_sink import RejectedPoisonSink
     from reviva.analytics.ports import ObjectStore
     from reviva.analytics.service import AnalyticsService
     from reviva.analytics.spend import SpendStore
@@ -32,11 +36,7 @@ if TYPE_CHECKING:  # adapters are imported where they are built: each function l
     from reviva.enrich.journey_rules import JourneyRules
     from reviva.enrich.service import EnrichPorts
     from reviva.ingest.ports import EventPublisher, RejectedStore
-    from reviva.lake.writer import LakeWriter
     from reviva.privacy.ports import SaltStore
-    from reviva.storage.counter_repository import DynamoCounterRepository
-    from reviva.storage.poison_sink import RejectedPoisonSink
-    from reviva.storage.visitor_repository import DynamoVisitorRepository
 
 T = TypeVar("T")
 
@@ -107,7 +107,7 @@ class Composition:
 
     def _bind_tables(self) -> None:
         """Point the pynamodb models at this composition's tables (once)."""
-        from reviva.storage.tables import bind_tables
+        from reviva.adapters.dynamodb.tables import bind_tables
 
         with self._lock:
             if not self._tables_bound:
@@ -141,7 +141,7 @@ class Composition:
         """The rejected-events store (DynamoDB): ingest's bad rows and enrich's poison records."""
 
         def build() -> RejectedStore:
-            from reviva.adapters.rejected_repository import RejectedRepository
+            from reviva.adapters.dynamodb.rejected_repository import RejectedRepository
 
             self._bind_tables()
             return RejectedRepository(self.settings.hmac_key())
@@ -153,7 +153,7 @@ class Composition:
         """Where the cookieless day's salt is shared between containers (DynamoDB)."""
 
         def build() -> SaltStore:
-            from reviva.adapters.salt_store import salt_store_from_settings
+            from reviva.adapters.dynamodb.salt_store import salt_store_from_settings
 
             return salt_store_from_settings(self.settings)
 
@@ -182,7 +182,7 @@ class Composition:
         """Per-minute live counters with per-shard watermarks."""
 
         def build() -> DynamoCounterRepository:
-            from reviva.storage.counter_repository import DynamoCounterRepository
+            from reviva.adapters.dynamodb.counter_repository import DynamoCounterRepository
 
             self._bind_tables()
             return DynamoCounterRepository(self.settings)
@@ -194,7 +194,7 @@ class Composition:
         """Profiles, sessions and identity links."""
 
         def build() -> DynamoVisitorRepository:
-            from reviva.storage.visitor_repository import DynamoVisitorRepository
+            from reviva.adapters.dynamodb.visitor_repository import DynamoVisitorRepository
 
             self._bind_tables()
             return DynamoVisitorRepository(self.settings, counters=self.counters)
@@ -206,7 +206,7 @@ class Composition:
         """The events table writer (the table is loaded on first use, not here)."""
 
         def build() -> LakeWriter:
-            from reviva.lake.writer import LakeWriter
+            from reviva.adapters.lake.writer import LakeWriter
 
             return LakeWriter(self.events_table)
 
@@ -217,7 +217,7 @@ class Composition:
         """Where enrich puts stream records it can never process: the rejected store."""
 
         def build() -> RejectedPoisonSink:
-            from reviva.storage.poison_sink import RejectedPoisonSink
+            from reviva.adapters.poison_sink import RejectedPoisonSink
 
             return RejectedPoisonSink(self.rejected_store)
 
@@ -251,7 +251,7 @@ class Composition:
 
     def events_table(self) -> Table:
         """The lake's `events` table, loaded fresh (maintenance and writers need current metadata)."""
-        from reviva.lake.catalog import ensure_events_table, load_lake_catalog
+        from reviva.adapters.lake.catalog import ensure_events_table, load_lake_catalog
 
         return ensure_events_table(load_lake_catalog(self.settings), self.settings)
 

@@ -158,7 +158,7 @@ INGEST_PATHS: tuple[str, ...] = (
     "/v1/g",
 )
 
-# What opening the lake's `events` table through Glue reads (`reviva.lake.catalog`).
+# What opening the lake's `events` table through Glue reads (`reviva.adapters.lake.catalog`).
 LAKE_SETTINGS: tuple[str, ...] = ("lake_bucket", "lake_catalog", "lake_namespace", "lake_table")
 TABLE_SETTINGS: tuple[str, ...] = ("visitors_table", "identities_table", "counters_table", "rejected_table")
 
@@ -262,7 +262,7 @@ SCHEDULES: tuple[ScheduleSpec, ...] = (
     # Daily rollups (today and yesterday, plus missing days) for the dashboard's first screen.
     ScheduleSpec("analytics-rollup", "query", "rate(5 minutes)", {"task": "rollup"}),
     # Snapshot expiry keeps every commit's metadata small (enrich's commit CPU grows with the
-    # snapshots kept); compaction keeps Athena's file count down (reviva/lake/maintenance.py). Both
+    # snapshots kept); compaction keeps Athena's file count down (reviva/adapters/lake/maintenance.py). Both
     # run in the erasure function, the lake's only deleter.
     ScheduleSpec("lake-expiry", "erasure", "rate(5 minutes)", {"task": "lake-expiry"}),
     ScheduleSpec("lake-maintenance", "erasure", "rate(1 hour)", {"task": "lake-maintenance"}),

@@ -1,6 +1,6 @@
 """Erasure Lambda: one step of the GDPR/CCPA erasure state machine (filled in by the privacy issue).
 
-It also runs the lake's scheduled tasks (`reviva.lake.scheduled_maintenance`): as the one function
+It also runs the lake's scheduled tasks (`reviva.adapters.lake.scheduled_maintenance`): as the one function
 allowed to delete from the lake, it is the one the schedules target.
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from reviva.adapters.lake.scheduled_maintenance import run_scheduled_lake_task
 from reviva.composition import current_composition
-from reviva.lake.scheduled_maintenance import run_scheduled_lake_task
 
 logger = Logger()
 

@@ -17,9 +17,9 @@ from pynamodb.models import Model
 from infra.components.nag import acknowledge
 from infra.components.topology_tags import mark
 from infra.config import StageConfig
+from reviva.adapters.dynamodb.tables import TABLE_MODELS
 from reviva.analytics.config import AnalyticsSettings
 from reviva.settings import Settings, env_name
-from reviva.storage.tables import TABLE_MODELS
 from reviva.topology import BUCKETS, BucketSpec
 
 _KEY_TYPES = {

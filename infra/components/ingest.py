@@ -42,7 +42,7 @@ class IngestStage(Construct):
             environment={
                 env_name(Settings, "events_stream"): stream.stream_name,
                 **data.table_environment("rejected"),
-                # The cookieless daily salt lives in the counters table (reviva/adapters/salt_store.py).
+                # The cookieless daily salt lives in the counters table (adapters/dynamodb/salt_store.py).
                 **data.table_environment("counters"),
                 **secrets.arn_environment("pseudonymization_key", "write_keys"),
                 # Requests without CloudFront's origin header are refused (they bypassed its WAF).

@@ -52,7 +52,7 @@ ANALYTICS_COLUMNS: tuple[str, ...] = (
 def iceberg_source(
     table_loader: Callable[[], Any], *, max_cached_rows: int = 30_000_000
 ) -> tuple[ArrowSource, Callable[[], datetime | None]]:
-    """Read the Iceberg `events` table with pyiceberg/pyarrow (as `reviva.lake.reader` does; never httpfs).
+    """Read the Iceberg `events` table with pyiceberg/pyarrow (as `lake.reader` does; never httpfs).
 
     Returns (source, freshness): the source plans a scan of [start, end) on event_time (pruning day
     partitions), reads each planned data file once (kept in memory up to `max_cached_rows` rows) and
@@ -97,7 +97,7 @@ def iceberg_source(
         return data
 
     def empty(requested: list[str]) -> pa.Table:
-        from reviva.lake.schema import EVENTS_ARROW_SCHEMA
+        from reviva.adapters.lake.schema import EVENTS_ARROW_SCHEMA
 
         return pa.schema([EVENTS_ARROW_SCHEMA.field(n) for n in requested]).empty_table()
 

@@ -1,7 +1,7 @@
 """Publishing collected events to the Kinesis stream, durably.
 
 `KinesisPublisher` groups a request's events by visitor (the partition key), in request order,
-into envelope records (`reviva.enrich.stream_records`: one compressed record for up to
+into envelope records (`reviva.contracts.stream_envelope`: one compressed record for up to
 `MAX_EVENTS_PER_RECORD` events, safely under Kinesis' 1 MB record limit). Kinesis bills every
 record in whole 1 KB units and enrich works per record, so this halves what a plain JSON record
 per event (~1.4 KB, two units) costs. It sends `PutRecords` calls of at most 500 records and 5 MB,
@@ -24,8 +24,8 @@ from typing import Any, Final, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from reviva.enrich.stream_records import encode_envelope
-from reviva.events import CollectedEvent
+from reviva.contracts.events import CollectedEvent
+from reviva.contracts.stream_envelope import encode_envelope, serialize_event
 from reviva.ingest.ports import FailedRecord, PublishResult
 
 logger = logging.getLogger(__name__)
@@ -64,11 +64,6 @@ def partition_key(visitor_key: str) -> str:
     if len(visitor_key) <= MAX_PARTITION_KEY_LENGTH:
         return visitor_key
     return "h:" + hashlib.sha256(visitor_key.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def serialize_event(event: CollectedEvent) -> bytes:
-    """One event as compact JSON, absent fields left out (a legacy record's data, an envelope line)."""
-    return event.model_dump_json(exclude_none=True).encode("utf-8")
 
 
 @dataclass(frozen=True)

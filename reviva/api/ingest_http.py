@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import Any, Final
 from urllib.parse import unquote
 
-from reviva.events import Geo, MessageType
+from reviva.contracts.events import Geo, MessageType
 from reviva.ingest.batch import read_batch
 from reviva.ingest.collector import Collector, CollectOutcome, RequestContext
 from reviva.ingest.errors import BadRequestError, IngestError, PayloadTooLargeError, UnauthorizedError

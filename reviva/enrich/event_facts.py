@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from reviva.contracts.events import CollectedEvent
 from reviva.enrich.bots import detect_bot
 from reviva.enrich.channel import TrafficSource, campaign_key, classify_traffic
 from reviva.enrich.useragent import DeviceInfo, parse_user_agent
-from reviva.events import CollectedEvent
 
 SESSION_EVENT_TYPES = frozenset({"page", "screen", "track"})
 PAGE_EVENT_TYPES = frozenset({"page", "screen"})

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from reviva.contracts.events import CollectedEvent, EnrichedEvent
 from reviva.enrich.event_facts import EventFacts
 from reviva.enrich.stream_records import StreamRecord
 from reviva.enrich.visitor_update import AppliedEvent
-from reviva.events import CollectedEvent, EnrichedEvent
 
 MAX_PROPERTIES_JSON = 16_384
 

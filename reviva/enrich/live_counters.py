@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
+from reviva.contracts.events import CollectedEvent
 from reviva.enrich.ports import MinuteCounts
-from reviva.events import CollectedEvent
 
 LIVE_WINDOW = timedelta(hours=1)
 # Client clocks run ahead despite skew correction; an event "from the future" beyond this is not live.

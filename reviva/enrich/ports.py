@@ -1,5 +1,5 @@
-"""The adapters the enrich service writes through. Real ones live in `reviva.storage` and
-`reviva.lake`; tests and benchmarks pass fakes."""
+"""The ports the enrich service writes through. The real adapters live in `reviva.adapters`
+(DynamoDB and the Iceberg lake); tests, bench and cost pass the fakes in `reviva_dev.fakes`."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from reviva.contracts.events import EnrichedEvent
 from reviva.enrich.visitor_state import SessionState, VisitorState
-from reviva.events import EnrichedEvent
 
 
 class ConcurrentUpdate(Exception):

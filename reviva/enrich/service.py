@@ -31,6 +31,8 @@ from functools import partial
 
 from aws_lambda_powertools import Logger
 
+from reviva.contracts.events import CollectedEvent, EnrichedEvent
+from reviva.contracts.stream_envelope import PoisonRecord
 from reviva.enrich.dedupe import RecentMessageIds
 from reviva.enrich.event_facts import EventFacts, describe_event
 from reviva.enrich.journey_rules import JourneyRules
@@ -47,10 +49,9 @@ from reviva.enrich.ports import (
     VisitorCommit,
     VisitorRepository,
 )
-from reviva.enrich.stream_records import PoisonRecord, StreamRecord, decode_record
+from reviva.enrich.stream_records import StreamRecord, decode_record
 from reviva.enrich.visitor_state import VisitorState
 from reviva.enrich.visitor_update import AppliedEvent, apply_event
-from reviva.events import CollectedEvent, EnrichedEvent
 
 logger = Logger(child=True)
 

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from reviva.contracts.events import CollectedEvent
 from reviva.contracts.visitor_key import anonymous_key, user_key
 from reviva.enrich.event_facts import PAGE_EVENT_TYPES, SESSION_EVENT_TYPES, EventFacts
 from reviva.enrich.journey_rules import JourneyRules, next_stage
@@ -21,7 +22,6 @@ from reviva.enrich.visitor_state import (
     VisitorState,
     add_distinct,
 )
-from reviva.events import CollectedEvent
 
 MAX_TRAIT_KEYS = 50
 MAX_TRAIT_VALUE_CHARS = 200

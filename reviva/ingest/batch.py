@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from pydantic_core import PydanticSerializationError, to_json
 
-from reviva.events import MessageType
+from reviva.contracts.events import MessageType
 from reviva.ingest.errors import BadRequestError, PayloadTooLargeError
 from reviva.segment.limits import (
     LIMIT_BATCH_MESSAGES,

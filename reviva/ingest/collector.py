@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from reviva.events import CollectedEvent, Geo, MessageType
+from reviva.contracts.events import CollectedEvent, Geo, MessageType
+from reviva.contracts.visitor_key import anonymous_key, user_key
 from reviva.ingest.batch import Unencodable
 from reviva.ingest.ports import EventPublisher, RejectedStore, Rejection
 from reviva.privacy.policy import PrivacyPolicy
@@ -176,7 +177,7 @@ class Collector:
         fields.update(
             message_id=protected.message_id or str(uuid.uuid4()),
             type=message.type,
-            visitor_key="a:" + anonymous_id if anonymous_id else "u:" + (user_id or ""),
+            visitor_key=anonymous_key(anonymous_id) if anonymous_id else user_key(user_id or ""),
             anonymous_id=anonymous_id,
             user_id=user_id,
             timestamp=timestamp,

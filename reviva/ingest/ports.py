@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
-from reviva.events import CollectedEvent
+from reviva.contracts.events import CollectedEvent
 
 Stage = Literal["ingest", "enrich"]
 

@@ -8,7 +8,7 @@ unrelated to today's and today's is deleted once tomorrow's exists: after that n
 included, can recompute or link the keys of past days.
 
 The salt must be the same in every Lambda container, so it lives in a `SaltStore`
-(`reviva.privacy.ports`): DynamoDB in AWS (`reviva.adapters.salt_store`: an item in the counters
+(`reviva.privacy.ports`): DynamoDB in AWS (`reviva.adapters.dynamodb.salt_store`: an item in the counters
 table with a TTL at the end of its day as a backstop, actively deleted at rotation) or memory for
 tests and benchmarks. `DailySalt` caches the salt of the current UTC day per container and never
 holds an older one.
@@ -23,9 +23,9 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
 
+from reviva.contracts.visitor_key import COOKIELESS_PREFIX
 from reviva.privacy.ports import SaltStore
 
-COOKIELESS_PREFIX: Final = "c_"
 SALT_BYTES: Final = 32
 
 

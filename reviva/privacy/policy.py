@@ -25,7 +25,8 @@ from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from reviva.events import MessageType
+from reviva.contracts.events import MessageType
+from reviva.contracts.visitor_key import COOKIELESS_PREFIX
 from reviva.privacy.consent import (
     ConsentRefusedError,
     check_cookieless,
@@ -33,7 +34,7 @@ from reviva.privacy.consent import (
     effective_consent,
     without_marketing,
 )
-from reviva.privacy.cookieless import COOKIELESS_PREFIX, DailySalt, MemorySaltStore, cookieless_id
+from reviva.privacy.cookieless import DailySalt, MemorySaltStore, cookieless_id
 from reviva.privacy.ip import truncate_ip
 from reviva.privacy.pseudonymize import (
     HmacKey,

@@ -1,6 +1,6 @@
 """The port privacy needs from outside: where the cookieless day's salt is shared.
 
-The DynamoDB adapter lives in `reviva.adapters.salt_store`; `MemorySaltStore`
+The DynamoDB adapter lives in `reviva.adapters.dynamodb.salt_store`; `MemorySaltStore`
 (`reviva.privacy.cookieless`) serves tests, benchmarks and a single-process ingest.
 """
 

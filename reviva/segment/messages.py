@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from reviva.events import MessageType
+from reviva.contracts.events import MessageType
 from reviva.segment.limits import MAX_ID_LENGTH, MAX_NAME_LENGTH
 
 MESSAGE_TYPES: Final[tuple[MessageType, ...]] = ("track", "page", "screen", "identify", "alias", "group")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from reviva.contracts.events import EnrichedEvent
 from reviva.enrich.ports import (
     ConcurrentUpdate,
     CounterCommit,
@@ -14,7 +15,6 @@ from reviva.enrich.ports import (
     VisitorCommit,
 )
 from reviva.enrich.visitor_state import SessionState, VisitorState
-from reviva.events import EnrichedEvent
 
 
 class MemoryVisitors:

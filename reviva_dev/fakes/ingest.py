@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from reviva.events import CollectedEvent
+from reviva.contracts.events import CollectedEvent
 from reviva.ingest.ports import PublishResult, Rejection
 
 

@@ -1,7 +1,7 @@
 """The embedded AWS emulator: moto's server in this process, with the stack's resources in it.
 
 Every resource is created from the declarations in `reviva.topology` and the table models in
-`reviva.storage.tables`; nothing is named or wired here by hand. The environment variables the
+`reviva.adapters.dynamodb.tables`; nothing is named or wired here by hand. The environment variables the
 handlers read (endpoint, credentials, resource names) are set for this process and restored on
 `stop()`.
 
@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from reviva.adapters.dynamodb.tables import create_tables
 from reviva.aws_clients import client
 from reviva.settings import Settings, load_settings, reset_settings_cache
-from reviva.storage.tables import create_tables
 from reviva.topology import (
     BUCKETS,
     EVENTS_STREAM,

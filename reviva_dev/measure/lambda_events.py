@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from reviva.contracts.events import CollectedEvent
 from reviva.enrich.stream_records import StreamRecord, decode_record
-from reviva.events import CollectedEvent
 from reviva_dev.measure.tracker_requests import ClientRequest
 
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from reviva.adapters.kinesis_publisher import RecordFormat, build_records
+from reviva.contracts.events import CollectedEvent
 from reviva.enrich.stream_records import StreamRecord
-from reviva.events import CollectedEvent
 from reviva.ingest.collector import Collector, RequestContext
 from reviva.privacy.policy import PrivacyPolicy
 from reviva_dev.fakes.ingest import DiscardingRejectedStore, RefusingPublisher

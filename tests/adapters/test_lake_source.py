@@ -6,9 +6,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from reviva.adapters.duckdb_executor import DuckDBExecutor, iceberg_source
+from reviva.adapters.lake.catalog import ensure_events_table, load_lake_catalog
+from reviva.adapters.lake.writer import LakeWriter
 from reviva.analytics.ports import LakeQuery
-from reviva.lake.catalog import ensure_events_table, load_lake_catalog
-from reviva.lake.writer import LakeWriter
 from reviva.settings import Settings
 from tests.analytics import dataset
 

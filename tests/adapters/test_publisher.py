@@ -23,8 +23,9 @@ from reviva.adapters.kinesis_publisher import (
     build_records,
     partition_key,
 )
-from reviva.enrich.stream_records import ENVELOPE_MAGIC, StreamRecord, decode_record
-from reviva.events import CollectedEvent
+from reviva.contracts.events import CollectedEvent
+from reviva.contracts.stream_envelope import ENVELOPE_MAGIC
+from reviva.enrich.stream_records import StreamRecord, decode_record
 from reviva.settings import load_settings
 from tests.ingest.conftest import Harness, load_sample, read_stream
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from reviva.events import EnrichedEvent
-from reviva.lake.schema import events_to_arrow
+from reviva.adapters.lake.schema import events_to_arrow
+from reviva.contracts.events import EnrichedEvent
 
 __all__ = ["D", "at", "events", "events_to_arrow", "page", "row", "table", "track"]
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import segment.analytics as segment_analytics
 
-from reviva.lake.catalog import ensure_events_table, load_lake_catalog
-from reviva.lake.reader import scan_events
+from reviva.adapters.lake.catalog import ensure_events_table, load_lake_catalog
+from reviva.adapters.lake.reader import scan_events
 from reviva.settings import load_settings
 from reviva_dev.local.runtime import LocalRuntime, RuntimeInfo
 

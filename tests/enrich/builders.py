@@ -6,8 +6,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from reviva.contracts.events import CollectedEvent
 from reviva.enrich.stream_records import StreamRecord
-from reviva.events import CollectedEvent
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 CHROME_UA = (

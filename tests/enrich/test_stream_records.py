@@ -11,19 +11,18 @@ from typing import Any
 
 import pytest
 
-from reviva.adapters.kinesis_publisher import build_records, serialize_event
-from reviva.enrich.journey_rules import load_journey_rules
-from reviva.enrich.service import EnrichPorts, process_batch
-from reviva.enrich.stream_records import (
+from reviva.adapters.kinesis_publisher import build_records
+from reviva.contracts.events import CollectedEvent
+from reviva.contracts.stream_envelope import (
     ENVELOPE_MAGIC,
     MAX_DECOMPRESSED_BYTES,
     PoisonRecord,
-    StreamRecord,
-    decode_record,
     encode_envelope,
-    records_from_trigger,
+    serialize_event,
 )
-from reviva.events import CollectedEvent
+from reviva.enrich.journey_rules import load_journey_rules
+from reviva.enrich.service import EnrichPorts, process_batch
+from reviva.enrich.stream_records import StreamRecord, decode_record, records_from_trigger
 from reviva_dev.fakes.enrich import MemoryCounters, MemoryLake, MemoryPoison, MemoryVisitors
 from tests.enrich.builders import GOOGLEBOT_UA, T0, event
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from infra.components.edge import api_path_patterns
 from infra.components.topology_tags import METADATA_KEY
-from reviva.storage.tables import TABLE_MODELS
+from reviva.adapters.dynamodb.tables import TABLE_MODELS
 from reviva.topology import FUNCTIONS, ROUTES, SCHEDULES, STATE_MACHINES, STREAM_MAPPINGS
 from reviva.workflows import definition_text
 from reviva_dev.local.runtime import scheduled_event

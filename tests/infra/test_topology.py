@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from infra.components.topology_tags import METADATA_KEY
+from reviva.adapters.dynamodb.tables import TABLE_MODELS
 from reviva.aws_clients import client
 from reviva.settings import load_settings
-from reviva.storage.tables import TABLE_MODELS
 from reviva_dev.local.gateway import physical_function_name
 from reviva_dev.local.runtime import LocalRuntime
 from tests.infra.conftest import Synthesized

@@ -14,10 +14,10 @@ import pytest
 from moto import mock_aws
 
 from functions.ingest import handler as handler_module
-from reviva.adapters.kinesis_publisher import serialize_event
 from reviva.api.ingest_http import IngestEndpoint, IngestRequest, IngestResponse
 from reviva.composition import Composition, use_composition
-from reviva.events import CollectedEvent
+from reviva.contracts.events import CollectedEvent
+from reviva.contracts.stream_envelope import serialize_event
 from reviva.ingest.collector import Collector
 from reviva.ingest.ports import FailedRecord, PublishResult, Rejection
 from reviva.privacy.cookieless import DailySalt, MemorySaltStore
@@ -168,8 +168,8 @@ def track(**overrides: Any) -> dict[str, Any]:
 @pytest.fixture
 def aws() -> Iterator[None]:
     """moto in-process, with the events stream and the tables the ingest function uses."""
+    from reviva.adapters.dynamodb.tables import create_tables
     from reviva.aws_clients import client
-    from reviva.storage.tables import create_tables
 
     with mock_aws():
         settings = load_settings()

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import functions.ingest.handler as handler_module
-from reviva.adapters.rejected_repository import RejectedRepository
+from reviva.adapters.dynamodb.rejected_repository import RejectedRepository
 from reviva.composition import use_composition
 from reviva.settings import load_settings, reset_settings_cache
 

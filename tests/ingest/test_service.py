@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from reviva.api.ingest_http import IngestRequest
-from reviva.events import CollectedEvent
+from reviva.contracts.events import CollectedEvent
 from reviva.privacy import pseudonymize, pseudonymize_user_id
 from reviva.segment.limits import MAX_BATCH_MESSAGES, MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES
 from reviva.topology import INGEST_PATHS

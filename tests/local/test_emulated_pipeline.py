@@ -15,9 +15,9 @@ import pytest
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 
+from reviva.adapters.dynamodb.tables import VisitorItem
 from reviva.aws_clients import client
 from reviva.settings import load_settings
-from reviva.storage.tables import VisitorItem
 from reviva.topology import BUCKETS, StreamMappingSpec
 from reviva_dev.local.emulator import Emulator
 from reviva_dev.local.stream_poller import StreamPollers

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, KinesisDataStreamModel
 
-from reviva.events import CollectedEvent
+from reviva.contracts.events import CollectedEvent
 
 TRIGGERS = Path(__file__).resolve().parents[2] / "events" / "samples" / "triggers"
 

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
+from reviva.adapters.dynamodb.tables import create_tables
 from reviva.composition import current_composition
 from reviva.enrich.service import process_batch
 from reviva.privacy.pseudonymize import pseudonymize_user_id
 from reviva.settings import load_settings, reset_settings_cache
-from reviva.storage.tables import create_tables
 from reviva_dev.fakes.enrich import MemoryLake
 from tests.enrich.builders import Stream, event
 from tests.lambda_context import lambda_context

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import BrowserContext, Page
 
-from reviva.lake.catalog import ensure_events_table, load_lake_catalog
-from reviva.lake.reader import scan_events
+from reviva.adapters.lake.catalog import ensure_events_table, load_lake_catalog
+from reviva.adapters.lake.reader import scan_events
 from reviva.settings import load_settings
 from tests.tracker.conftest import ADMIN_TOKEN, USER_AGENT, Stack
 

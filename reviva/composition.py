@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # adapters are imported where they are built: each function l
     from reviva.enrich.service import EnrichPorts
     from reviva.ingest.ports import EventPublisher, RejectedStore
     from reviva.privacy.ports import SaltStore
+    from reviva.query.ports import CounterReader, RejectedReader, VisitorReader
 
 T = TypeVar("T")
 
@@ -65,9 +66,9 @@ class QueryAdapters:
     """What the query function's routes read: repositories, the admin token and the analytics."""
 
     admin_token: str
-    visitors: DynamoVisitorRepository
-    counters: DynamoCounterRepository
-    rejected: RejectedStore
+    visitors: VisitorReader
+    counters: CounterReader
+    rejected: RejectedReader
     hmac_key: bytes
     composition: Composition
 

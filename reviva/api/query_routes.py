@@ -12,25 +12,11 @@ from typing import Any, Protocol
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
 
 from reviva.api.routing import Call, RouteHandler
-from reviva.enrich.ports import StoredVisitor
-from reviva.enrich.visitor_state import SessionState
+from reviva.query.ports import CounterReader, RejectedReader, VisitorReader
 from reviva.query.realtime import REALTIME_WINDOW_MINUTES, realtime_view
 from reviva.query.visitor_view import build_visitor_view, start_keys
 
 MAX_REJECTED_LIMIT = 1000
-
-
-class VisitorReader(Protocol):
-    def read_visitor(self, visitor_key: str) -> tuple[StoredVisitor | None, list[SessionState]]: ...
-    def linked_keys(self, start_keys: list[str]) -> list[str]: ...
-
-
-class CounterReader(Protocol):
-    def read_window(self, now: datetime, minutes: int = ...) -> list[Any]: ...
-
-
-class RejectedReader(Protocol):
-    def list_recent(self, limit: int) -> list[dict[str, Any]]: ...
 
 
 class QueryAdapters(Protocol):

@@ -6,11 +6,13 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
+from reviva.query.ports import MinuteWindow
+
 REALTIME_WINDOW_MINUTES = 30
 ACTIVE_NOW_MINUTES = 5
 
 
-def realtime_view(per_minute: list[tuple[str, Counter[str], set[str]]], now: datetime) -> dict[str, Any]:
+def realtime_view(per_minute: list[MinuteWindow], now: datetime) -> dict[str, Any]:
     """Totals, a per-minute series and active visitors (last 30 and last 5 minutes)."""
     totals: Counter[str] = Counter()
     active: set[str] = set()

@@ -222,20 +222,24 @@ def run(events: int | None = None, runs: int | None = None) -> AnalyticsFigures:
             **period,
         }
         calls: dict[str, Callable[[], Any]] = {
-            "GET /v1/stats/overview (rollups)": lambda: service.overview(period),
-            "GET /v1/trends?metric=visitors (rollups)": lambda: service.trends(
-                {"metric": "visitors", **period}
+            "GET /v1/stats/overview (rollups)": lambda: service.answer("overview", period),
+            "GET /v1/trends?metric=visitors (rollups)": lambda: service.answer(
+                "trends", {"metric": "visitors", **period}
             ),
-            "POST /v1/funnels (4 steps, by channel)": lambda: service.funnel(funnel),
-            "GET /v1/retention?cohort=week&periods=8": lambda: service.retention(
-                {"cohort": "week", "periods": "8"}
+            "POST /v1/funnels (4 steps, by channel)": lambda: service.answer("funnels", body=funnel),
+            "GET /v1/retention?cohort=week&periods=8": lambda: service.answer(
+                "retention", {"cohort": "week", "periods": "8"}
             ),
-            "GET /v1/paths?from_step=pricing_check": lambda: service.paths(
-                {"from_step": "pricing_check", **period}
+            "GET /v1/paths?from_step=pricing_check": lambda: service.answer(
+                "paths", {"from_step": "pricing_check", **period}
             ),
-            "GET /v1/attribution?model=linear": lambda: service.attribution({"model": "linear", **period}),
-            "GET /v1/attribution?model=markov": lambda: service.attribution({"model": "markov", **period}),
-            "GET /v1/campaigns": lambda: service.campaigns(period),
+            "GET /v1/attribution?model=linear": lambda: service.answer(
+                "attribution", {"model": "linear", **period}
+            ),
+            "GET /v1/attribution?model=markov": lambda: service.answer(
+                "attribution", {"model": "markov", **period}
+            ),
+            "GET /v1/campaigns": lambda: service.answer("campaigns", period),
         }
         latency: dict[str, tuple[float, float, float, float]] = {}
         recent, _, _ = generate(1_000, today, seed=11)

@@ -48,6 +48,8 @@ class RouteSpec:
 
     API Gateway's authorizer (CDK) and the function's router both read `auth` and `roles` from here.
     `roles` are the roles besides admin that may call a "signed_in" route (none: admin only).
+    `use_case` names the module of `reviva.analytics.usecases` that answers an analytics route: the
+    router serves it from this line alone.
     """
 
     method: Literal["GET", "POST", "OPTIONS", "DELETE", "PUT"]
@@ -55,10 +57,13 @@ class RouteSpec:
     function: FunctionName
     auth: AuthKind
     roles: tuple[Role, ...] = ()
+    use_case: str | None = None
 
     def __post_init__(self) -> None:
         if self.roles and self.auth != "signed_in":
             raise ValueError(f"{self.method} {self.path}: only a signed_in route takes roles")
+        if self.use_case is not None and self.function != "query":
+            raise ValueError(f"{self.method} {self.path}: analytics use cases run in the query function")
 
 
 @dataclass(frozen=True)
@@ -229,13 +234,13 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("GET", "/v1/visitors/{visitor_id}", "query", "signed_in", ("marketing", "compliance")),
     RouteSpec("GET", "/v1/stats/realtime", "query", "signed_in", ("marketing",)),
     # Analytics (issue 5): the dashboard's lake-backed views.
-    RouteSpec("GET", "/v1/stats/overview", "query", "signed_in", ("marketing",)),
-    RouteSpec("POST", "/v1/funnels", "query", "signed_in", ("marketing",)),
-    RouteSpec("GET", "/v1/retention", "query", "signed_in", ("marketing",)),
-    RouteSpec("GET", "/v1/paths", "query", "signed_in", ("marketing",)),
-    RouteSpec("GET", "/v1/attribution", "query", "signed_in", ("marketing",)),
-    RouteSpec("GET", "/v1/campaigns", "query", "signed_in", ("marketing",)),
-    RouteSpec("GET", "/v1/trends", "query", "signed_in", ("marketing",)),
+    RouteSpec("GET", "/v1/stats/overview", "query", "signed_in", ("marketing",), use_case="overview"),
+    RouteSpec("POST", "/v1/funnels", "query", "signed_in", ("marketing",), use_case="funnels"),
+    RouteSpec("GET", "/v1/retention", "query", "signed_in", ("marketing",), use_case="retention"),
+    RouteSpec("GET", "/v1/paths", "query", "signed_in", ("marketing",), use_case="paths"),
+    RouteSpec("GET", "/v1/attribution", "query", "signed_in", ("marketing",), use_case="attribution"),
+    RouteSpec("GET", "/v1/campaigns", "query", "signed_in", ("marketing",), use_case="campaigns"),
+    RouteSpec("GET", "/v1/trends", "query", "signed_in", ("marketing",), use_case="trends"),
 )
 
 EVENTS_STREAM = StreamSpec("events")

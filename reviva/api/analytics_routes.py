@@ -1,9 +1,10 @@
 """Analytics routes of the query function: the dashboard's lake-backed views.
 
-Each handler hands its parameters to `reviva.analytics.service.AnalyticsService` (one use case per
-endpoint) and returns its JSON (docs/api-analytics.md). Who may call them (marketing, and admin) is
-declared in `reviva.topology.ROUTES` and checked by `reviva.api.routing`. Typed errors
-(InvalidParameter → 400, QueryTimeout → 504) are mapped by the query handler.
+Every route of the topology that names a `use_case` is served here by that use case
+(`reviva.analytics.usecases.<name>`, through `AnalyticsService.answer`): a GET passes its query
+string, a POST its JSON body. Who may call them (marketing, and admin) is declared on the same
+route and checked by `reviva.api.routing`. Typed errors (InvalidParameter → 400, QueryTimeout →
+504) are mapped by the query handler.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Protocol
 from reviva.analytics.errors import InvalidParameter
 from reviva.analytics.service import AnalyticsService
 from reviva.api.routing import Call, RouteHandler
+from reviva.topology import ROUTES, RouteSpec
 
 
 class AnalyticsAdapters(Protocol):
@@ -25,11 +27,6 @@ class AnalyticsAdapters(Protocol):
     def analytics(self) -> AnalyticsService: ...
 
 
-def _service(call: Call) -> AnalyticsService:
-    adapters: AnalyticsAdapters = call.adapters
-    return adapters.analytics
-
-
 def _json_body(call: Call) -> Any:
     try:
         return json.loads(call.event.decoded_body or "null")
@@ -37,13 +34,18 @@ def _json_body(call: Call) -> Any:
         raise InvalidParameter("body", "must be JSON") from None
 
 
+def _use_case_handler(route: RouteSpec, use_case: str) -> RouteHandler:
+    def handle(call: Call) -> dict[str, Any]:
+        adapters: AnalyticsAdapters = call.adapters
+        body = _json_body(call) if route.method == "POST" else None
+        return adapters.analytics.answer(use_case, call.query, body)
+
+    return handle
+
+
 # Route (as the topology declares it) → handler; shapes and parameters: docs/api-analytics.md.
 HANDLERS: dict[str, RouteHandler] = {
-    "GET /v1/stats/overview": lambda call: _service(call).overview(call.query),
-    "POST /v1/funnels": lambda call: _service(call).funnel(_json_body(call)),
-    "GET /v1/retention": lambda call: _service(call).retention(call.query),
-    "GET /v1/paths": lambda call: _service(call).paths(call.query),
-    "GET /v1/attribution": lambda call: _service(call).attribution(call.query),
-    "GET /v1/campaigns": lambda call: _service(call).campaigns(call.query),
-    "GET /v1/trends": lambda call: _service(call).trends(call.query),
+    f"{route.method} {route.path}": _use_case_handler(route, route.use_case)
+    for route in ROUTES
+    if route.use_case is not None
 }

@@ -26,7 +26,7 @@ FUNNEL = [
 
 
 def test_overview_kpis_and_breakdowns(service: AnalyticsService) -> None:
-    body = service.overview(TWO_DAYS)
+    body = service.answer("overview", TWO_DAYS)
     kpis = {name: kpi["value"] for name, kpi in body["kpis"].items()}
     # A, B, C; sessions sA1, sB1, sC1 (day 0) and sB2 (day 1); sC1 bounced; 600+120+0+3600 s.
     assert kpis == {
@@ -67,14 +67,14 @@ def test_overview_kpis_and_breakdowns(service: AnalyticsService) -> None:
 
 
 def test_overview_is_served_from_stored_rollups_the_second_time(service: AnalyticsService) -> None:
-    service.overview(TWO_DAYS)
-    again = service.overview(TWO_DAYS)
+    service.answer("overview", TWO_DAYS)
+    again = service.answer("overview", TWO_DAYS)
     assert again["freshness"]["source"] == "rollup"
     assert again["kpis"]["visitors"]["value"] == 3
 
 
 def test_overview_compares_with_the_previous_period_and_hourly_series(service: AnalyticsService) -> None:
-    body = service.overview({"from": DAY1, "to": DAY1, "interval": "hour"})
+    body = service.answer("overview", {"from": DAY1, "to": DAY1, "interval": "hour"})
     assert body["kpis"]["visitors"] == {"value": 1, "previous": 3, "change": -0.6667}
     assert body["kpis"]["page_views"] == {"value": 1, "previous": 5, "change": -0.8}
     assert len(body["series"]) == 24
@@ -91,7 +91,9 @@ def test_overview_compares_with_the_previous_period_and_hourly_series(service: A
 
 
 def test_overview_weekly_buckets_merge_visitors(service: AnalyticsService) -> None:
-    body = service.overview({"from": DAY0, "to": (D + timedelta(days=13)).isoformat(), "interval": "week"})
+    body = service.answer(
+        "overview", {"from": DAY0, "to": (D + timedelta(days=13)).isoformat(), "interval": "week"}
+    )
     # Week 1 (11-02..11-08): A, B, C. Week 2 (11-09..11-15): D (11-09) and A (11-10).
     assert [(s["bucket"], s["visitors"], s["sessions"]) for s in body["series"]] == [
         ("2026-11-02T00:00:00Z", 3, 4),
@@ -101,7 +103,7 @@ def test_overview_weekly_buckets_merge_visitors(service: AnalyticsService) -> No
 
 
 def test_funnel_counts_drop_off_medians_and_breakdown(service: AnalyticsService) -> None:
-    body = service.funnel({"steps": FUNNEL, "breakdown": "channel", **TWO_DAYS})
+    body = service.answer("funnels", body={"steps": FUNNEL, "breakdown": "channel", **TWO_DAYS})
     assert [(s["label"], s["count"], s["drop_off"]) for s in body["steps"]] == [
         ("page", 3, 0),
         ("url /pricing*", 2, 1),
@@ -119,26 +121,26 @@ def test_funnel_counts_drop_off_medians_and_breakdown(service: AnalyticsService)
 
 
 def test_funnel_window_excludes_late_steps(service: AnalyticsService) -> None:
-    body = service.funnel({"steps": FUNNEL, "window_hours": 1, **TWO_DAYS})
+    body = service.answer("funnels", body={"steps": FUNNEL, "window_hours": 1, **TWO_DAYS})
     # B's Booking Started comes 22.5 h after its first page: only A completes within an hour.
     assert [s["count"] for s in body["steps"]] == [3, 2, 1, 1]
     assert body["breakdowns"] == []
 
 
 def test_retention_matrix(service: AnalyticsService) -> None:
-    body = service.retention({"cohort": "week", "periods": "3", "from": DAY0, "to": DAY8})
+    body = service.answer("retention", {"cohort": "week", "periods": "3", "from": DAY0, "to": DAY8})
     assert body["cohorts"] == [
         {"cohort": "2026-11-02", "size": 3, "retained": [3, 1], "rates": [1.0, 0.3333]},
         {"cohort": "2026-11-09", "size": 1, "retained": [1], "rates": [1.0]},
     ]
-    daily = service.retention({"cohort": "day", "periods": "2", "from": DAY0, "to": DAY1})
+    daily = service.answer("retention", {"cohort": "day", "periods": "2", "from": DAY0, "to": DAY1})
     assert daily["cohorts"] == [
         {"cohort": "2026-11-02", "size": 3, "retained": [3, 1], "rates": [1.0, 0.3333]},
     ]
 
 
 def test_paths_nodes_links_top_paths_and_stages(service: AnalyticsService) -> None:
-    body = service.paths(TWO_DAYS)
+    body = service.answer("paths", TWO_DAYS)
     assert {(n["id"], n["count"]) for n in body["nodes"]} == {
         ("0:landing_page", 3),
         ("0:pricing_check", 1),
@@ -163,7 +165,7 @@ def test_paths_nodes_links_top_paths_and_stages(service: AnalyticsService) -> No
 
 
 def test_paths_from_a_step_and_limited_depth(service: AnalyticsService) -> None:
-    body = service.paths({**TWO_DAYS, "from_step": "pricing_check", "depth": "2"})
+    body = service.answer("paths", {**TWO_DAYS, "from_step": "pricing_check", "depth": "2"})
     assert body["top_paths"] == [
         {"steps": ["pricing_check", "booking_start"], "sessions": 2},
         {"steps": ["pricing_check"], "sessions": 1},
@@ -186,10 +188,10 @@ def test_attribution_rule_based_models(service: AnalyticsService) -> None:
         "position_based": {organic: (1.0, 100.0), paid: (0.5, 25.0), direct: (0.5, 25.0)},
     }
     for model, credit in expected.items():
-        assert _credit(service.attribution({"model": model, **TWO_DAYS})) == credit, model
+        assert _credit(service.answer("attribution", {"model": model, **TWO_DAYS})) == credit, model
     older, newer = 2 ** (-(23 / 24) / 7), 2 ** (-(1 / 24) / 7)
     share = older / (older + newer)
-    decay = _credit(service.attribution({"model": "time_decay", **TWO_DAYS}))
+    decay = _credit(service.answer("attribution", {"model": "time_decay", **TWO_DAYS}))
     assert decay[paid][0] == round(share, 4) and decay[direct][0] == round(1 - share, 4)
     assert decay[paid][1] == round(50 * share, 2)
 
@@ -197,7 +199,7 @@ def test_attribution_rule_based_models(service: AnalyticsService) -> None:
 def test_attribution_markov_removal_effects(service: AnalyticsService) -> None:
     # Paths: A organic→conv, B paid→direct→conv, C paid→null. P(conv) = 2/3; removing any one
     # channel leaves 1/3, so every removal effect is 0.5 and each gets a third of 2 and of 150.
-    body = service.attribution({"model": "markov", **TWO_DAYS})
+    body = service.answer("attribution", {"model": "markov", **TWO_DAYS})
     assert _credit(body) == {
         ("direct", None): (0.6667, 50.0),
         ("organic_search", None): (0.6667, 50.0),
@@ -209,7 +211,7 @@ def test_attribution_markov_removal_effects(service: AnalyticsService) -> None:
     "model", ["first_touch", "last_touch", "linear", "time_decay", "position_based", "markov"]
 )
 def test_every_model_distributes_the_same_total(service: AnalyticsService, model: str) -> None:
-    body = service.attribution({"model": model, **TWO_DAYS})
+    body = service.answer("attribution", {"model": model, **TWO_DAYS})
     assert body["totals"] == {"conversions": 2.0, "revenue": 150.0, "spend": None}
     assert math.isclose(sum(r["conversions"] for r in body["rows"]), 2.0, abs_tol=1e-3)
     assert math.isclose(sum(r["revenue"] for r in body["rows"]), 150.0, abs_tol=0.02)
@@ -224,7 +226,7 @@ def test_attribution_with_imported_spend(service: AnalyticsService, store: Memor
             SpendRow(D + timedelta(days=5), "paid_search", "bf", 999.0),  # outside the range
         ]
     )
-    body = service.attribution({"model": "linear", **TWO_DAYS})
+    body = service.answer("attribution", {"model": "linear", **TWO_DAYS})
     paid = next(r for r in body["rows"] if r["channel"] == "paid_search")
     assert paid == {
         "channel": "paid_search",
@@ -242,10 +244,10 @@ def test_attribution_with_imported_spend(service: AnalyticsService, store: Memor
 
 
 def test_attribution_pagination(service: AnalyticsService) -> None:
-    first = service.attribution({"model": "linear", "limit": "2", **TWO_DAYS})
+    first = service.answer("attribution", {"model": "linear", "limit": "2", **TWO_DAYS})
     assert len(first["rows"]) == 2 and first["total"] == 3 and first["next_cursor"]
-    second = service.attribution(
-        {"model": "linear", "limit": "2", "cursor": first["next_cursor"], **TWO_DAYS}
+    second = service.answer(
+        "attribution", {"model": "linear", "limit": "2", "cursor": first["next_cursor"], **TWO_DAYS}
     )
     assert len(second["rows"]) == 1 and second["next_cursor"] is None
     assert {r["channel"] for r in first["rows"] + second["rows"]} == {
@@ -257,7 +259,7 @@ def test_attribution_pagination(service: AnalyticsService) -> None:
 
 def test_campaigns(service: AnalyticsService, store: MemoryObjectStore) -> None:
     SpendStore(store).import_rows([SpendRow(D, "paid_search", "bf", 30.0)])
-    body = service.campaigns({"from": DAY0, "to": DAY8})
+    body = service.answer("campaigns", {"from": DAY0, "to": DAY8})
     assert body["total"] == 2
     bf, nl = body["campaigns"]
     assert bf == {
@@ -278,13 +280,14 @@ def test_campaigns(service: AnalyticsService, store: MemoryObjectStore) -> None:
 
 
 def test_trends_history_and_forecast(service: AnalyticsService) -> None:
-    body = service.trends({"metric": "sessions", "from": DAY0, "to": DAY8, "horizon": "3"})
+    body = service.answer("trends", {"metric": "sessions", "from": DAY0, "to": DAY8, "horizon": "3"})
     assert [h["value"] for h in body["history"]] == [3, 1, 0, 0, 0, 0, 0, 1, 1]
     assert [f["bucket"] for f in body["forecast"]] == ["2026-11-11", "2026-11-12", "2026-11-13"]
     for point in body["forecast"]:
         assert 0 <= point["lower"] <= point["value"] <= point["upper"]
-    weekly = service.trends(
-        {"metric": "visitors", "from": DAY0, "to": (D + timedelta(days=13)).isoformat(), "interval": "week"}
+    weekly = service.answer(
+        "trends",
+        {"metric": "visitors", "from": DAY0, "to": (D + timedelta(days=13)).isoformat(), "interval": "week"},
     )
     assert [h["value"] for h in weekly["history"]] == [3, 2]
     assert weekly["forecast"] == []  # fewer than 3 buckets
@@ -317,7 +320,7 @@ def test_malformed_parameters_name_the_parameter(
     service: AnalyticsService, method: str, params: dict[str, str], parameter: str
 ) -> None:
     with pytest.raises(InvalidParameter) as raised:
-        getattr(service, method)(params)
+        service.answer(method, params)
     assert raised.value.parameter == parameter
 
 
@@ -341,5 +344,5 @@ def test_malformed_funnel_bodies_name_the_parameter(
     service: AnalyticsService, body: object, parameter: str
 ) -> None:
     with pytest.raises(InvalidParameter) as raised:
-        service.funnel(body)
+        service.answer("funnels", body=body)
     assert raised.value.parameter == parameter

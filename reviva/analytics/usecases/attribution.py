@@ -20,6 +20,7 @@ from reviva.analytics.periods import lake_range
 from reviva.analytics.ports import LakeQuery, Param, QueryExecutor
 from reviva.analytics.spend import SpendStore
 from reviva.analytics.sql_fragments import EVENT_RANGE_SQL, event_range
+from reviva.analytics.usecase import AnalyticsAdapters, AnalyticsRequest
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,16 @@ class AttributionAnswer(Answer):
     total: int
     next_cursor: str | None
     freshness: Freshness
+
+
+def answer(request: AnalyticsRequest, adapters: AnalyticsAdapters) -> AttributionAnswer:
+    """The use case's entry point (`reviva.analytics.usecase`): parse the request, then answer it."""
+    return attribution(
+        AttributionParams.parse(request.query, request.now.date()),
+        adapters.executor,
+        adapters.spend,
+        request.now,
+    )
 
 
 def attribution(

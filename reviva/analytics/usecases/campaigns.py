@@ -18,6 +18,7 @@ from reviva.analytics.ports import LakeQuery, QueryExecutor
 from reviva.analytics.ratios import ratio
 from reviva.analytics.spend import SpendStore
 from reviva.analytics.sql_fragments import EVENT_RANGE_SQL, event_range
+from reviva.analytics.usecase import AnalyticsAdapters, AnalyticsRequest
 
 SortKey = Literal["visitors", "sessions", "conversions", "revenue"]
 SORT_KEYS: tuple[SortKey, ...] = ("visitors", "sessions", "conversions", "revenue")
@@ -106,6 +107,16 @@ class _Tally:
             spend=self.spend,
             trend=CampaignTrend(visitors=self.trend_visitors, conversions=self.trend_conversions),
         )
+
+
+def answer(request: AnalyticsRequest, adapters: AnalyticsAdapters) -> CampaignsAnswer:
+    """The use case's entry point (`reviva.analytics.usecase`): parse the request, then answer it."""
+    return campaigns(
+        CampaignsParams.parse(request.query, request.now.date()),
+        adapters.executor,
+        adapters.spend,
+        request.now,
+    )
 
 
 def campaigns(

@@ -17,6 +17,7 @@ from reviva.analytics.periods import lake_range
 from reviva.analytics.ports import LakeQuery, Param, QueryExecutor
 from reviva.analytics.ratios import ratio
 from reviva.analytics.sql_fragments import EVENT_RANGE_SQL, PAGE_TYPES_SQL
+from reviva.analytics.usecase import AnalyticsAdapters, AnalyticsRequest
 
 # Request value → lake column, for breakdowns. The SQL text only ever holds these column names.
 BREAKDOWN_COLUMNS: dict[str, str] = {
@@ -131,6 +132,11 @@ class FunnelAnswer(Answer):
     steps: list[FunnelStepAnswer]
     breakdowns: list[FunnelBreakdown]
     freshness: Freshness
+
+
+def answer(request: AnalyticsRequest, adapters: AnalyticsAdapters) -> FunnelAnswer:
+    """The use case's entry point (`reviva.analytics.usecase`): parse the request, then answer it."""
+    return funnel(FunnelParams.parse(request.body, request.now.date()), adapters.executor, request.now)
 
 
 def funnel(params: FunnelParams, executor: QueryExecutor, now: datetime) -> FunnelAnswer:

@@ -18,6 +18,7 @@ from reviva.analytics.params import parse_choice, parse_range
 from reviva.analytics.periods import day_start, days_in
 from reviva.analytics.ratios import change, ratio
 from reviva.analytics.rollups import RollupService
+from reviva.analytics.usecase import AnalyticsAdapters, AnalyticsRequest
 
 TOP = 10
 Interval = Literal["hour", "day", "week"]
@@ -80,6 +81,11 @@ class OverviewAnswer(Answer):
     countries: list[Ranked]
     visitors_estimated: bool
     freshness: Freshness
+
+
+def answer(request: AnalyticsRequest, adapters: AnalyticsAdapters) -> OverviewAnswer:
+    """The use case's entry point (`reviva.analytics.usecase`): parse the request, then answer it."""
+    return overview(OverviewParams.parse(request.query, request.now.date()), adapters.rollups, request.now)
 
 
 def overview(params: OverviewParams, rollups: RollupService, now: datetime) -> OverviewAnswer:

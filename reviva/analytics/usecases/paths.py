@@ -15,6 +15,7 @@ from reviva.analytics.params import parse_int, parse_range, parse_step
 from reviva.analytics.periods import lake_range
 from reviva.analytics.ports import LakeQuery, Param, QueryExecutor
 from reviva.analytics.sql_fragments import EVENT_RANGE_SQL
+from reviva.analytics.usecase import AnalyticsAdapters, AnalyticsRequest
 
 PATH_SEPARATOR = " > "
 MAX_NODES_PER_DEPTH = 30
@@ -73,6 +74,11 @@ class PathsAnswer(Answer):
     top_paths: list[TopPath]
     stage_transitions: list[StageTransition]
     freshness: Freshness
+
+
+def answer(request: AnalyticsRequest, adapters: AnalyticsAdapters) -> PathsAnswer:
+    """The use case's entry point (`reviva.analytics.usecase`): parse the request, then answer it."""
+    return paths(PathsParams.parse(request.query, request.now.date()), adapters.executor, request.now)
 
 
 def paths(params: PathsParams, executor: QueryExecutor, now: datetime) -> PathsAnswer:

@@ -18,6 +18,7 @@ from reviva.analytics.periods import lake_range
 from reviva.analytics.ports import LakeQuery, QueryExecutor
 from reviva.analytics.ratios import ratio
 from reviva.analytics.sql_fragments import EVENT_RANGE_SQL, event_range
+from reviva.analytics.usecase import AnalyticsAdapters, AnalyticsRequest
 
 CohortUnit = Literal["day", "week", "month"]
 # Request value → date_trunc unit. The SQL text only ever holds these.
@@ -64,6 +65,11 @@ class RetentionAnswer(Answer):
     last: date = Field(serialization_alias="to")
     cohorts: list[Cohort]
     freshness: Freshness
+
+
+def answer(request: AnalyticsRequest, adapters: AnalyticsAdapters) -> RetentionAnswer:
+    """The use case's entry point (`reviva.analytics.usecase`): parse the request, then answer it."""
+    return retention(RetentionParams.parse(request.query, request.now.date()), adapters.executor, request.now)
 
 
 def retention(params: RetentionParams, executor: QueryExecutor, now: datetime) -> RetentionAnswer:

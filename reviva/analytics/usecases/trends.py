@@ -16,6 +16,7 @@ from reviva.analytics.freshness import Freshness, rollup_freshness
 from reviva.analytics.params import parse_choice, parse_int, parse_range
 from reviva.analytics.periods import days_in
 from reviva.analytics.rollups import RollupService
+from reviva.analytics.usecase import AnalyticsAdapters, AnalyticsRequest
 
 METRICS = ("visitors", "sessions", "page_views", "conversions", "revenue")
 Metric = Literal["visitors", "sessions", "page_views", "conversions", "revenue"]
@@ -64,6 +65,11 @@ class TrendsAnswer(Answer):
     method: Literal["holt_linear"] = "holt_linear"
     confidence: float = 0.95
     freshness: Freshness
+
+
+def answer(request: AnalyticsRequest, adapters: AnalyticsAdapters) -> TrendsAnswer:
+    """The use case's entry point (`reviva.analytics.usecase`): parse the request, then answer it."""
+    return trends(TrendsParams.parse(request.query, request.now.date()), adapters.rollups, request.now)
 
 
 def trends(params: TrendsParams, rollups: RollupService, now: datetime) -> TrendsAnswer:

@@ -10,6 +10,9 @@ import pytest
 
 from reviva.settings import reset_settings_cache
 
+# The ingest harness's fixtures (`harness`, `aws`) serve tests in several directories.
+pytest_plugins = ["tests.ingest.harness"]
+
 
 @pytest.fixture(autouse=True)
 def aws_test_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:

@@ -2,35 +2,17 @@
 
 Small JSON objects in an `ObjectStore` (reviva.analytics.ports): under the `analytics/` prefix of
 the lake bucket in AWS, or of a local directory when the lake is a `file://` warehouse (adapters in
-reviva.adapters.object_store). One object per day of rollups keeps a write independent of every
-other day, and a dashboard range reads one object per day.
+reviva.adapters.object_store; an in-memory one for tests in reviva_dev.fakes.analytics). One object
+per day of rollups keeps a write independent of every other day, and a dashboard range reads one
+object per day.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 from reviva.analytics.ports import ObjectStore
-
-
-class MemoryObjectStore:
-    """Objects in a dict (tests)."""
-
-    def __init__(self) -> None:
-        self.objects: dict[str, bytes] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> bytes | None:
-        """The object's bytes, or None when there is none."""
-        with self._lock:
-            return self.objects.get(key)
-
-    def put(self, key: str, body: bytes) -> None:
-        """Create or replace the object."""
-        with self._lock:
-            self.objects[key] = body
 
 
 def get_json(store: ObjectStore, key: str) -> Any | None:

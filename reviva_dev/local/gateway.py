@@ -19,12 +19,11 @@ import re
 import socket
 import sys
 import threading
-import time
 import traceback
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from reviva.topology import FUNCTIONS, FunctionSpec, RouteSpec
+from reviva_dev.fakes.lambda_context import FakeLambdaContext
 
 logger = logging.getLogger("reviva_dev.local.gateway")
 
@@ -49,34 +49,6 @@ class HandlerUnavailable(Exception):
 
 
 # --------------------------------------------------------------------------- functions
-
-
-@dataclass
-class LocalLambdaContext:
-    """The attributes of Lambda's context object that handlers and Powertools read."""
-
-    function_name: str
-    memory_limit_in_mb: int
-    invoked_function_arn: str
-    aws_request_id: str
-    timeout_seconds: int
-    function_version: str = "$LATEST"
-    log_group_name: str = ""
-    log_stream_name: str = ""
-    identity: Any = None
-    client_context: Any = None
-    _deadline: float = field(default=0.0, repr=False)
-
-    def __post_init__(self) -> None:
-        self._deadline = time.monotonic() + self.timeout_seconds
-        self.log_group_name = self.log_group_name or f"/aws/lambda/{self.function_name}"
-        self.log_stream_name = (
-            self.log_stream_name or f"local/[$LATEST]{self.aws_request_id.replace('-', '')}"
-        )
-
-    def get_remaining_time_in_millis(self) -> int:
-        """Milliseconds left before the function's timeout."""
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 def physical_function_name(spec: FunctionSpec) -> str:
@@ -145,12 +117,12 @@ class FunctionInvoker:
         self.account_id = account_id
         self._locks: dict[str, threading.Lock] = {name: threading.Lock() for name in self.specs}
 
-    def context_for(self, function_name: str) -> LocalLambdaContext:
+    def context_for(self, function_name: str) -> FakeLambdaContext:
         """A fresh context object for one invocation."""
         spec = self.specs.get(function_name)
         if spec is None:
             raise HandlerUnavailable(f"no function named {function_name!r} in the topology")
-        return LocalLambdaContext(
+        return FakeLambdaContext(
             function_name=physical_function_name(spec),
             memory_limit_in_mb=spec.memory_mb,
             invoked_function_arn=function_arn(spec, self.region, self.account_id),

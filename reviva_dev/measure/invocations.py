@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reviva.topology import FunctionSpec
+from reviva_dev.fakes.lambda_context import FakeLambdaContext
 from reviva_dev.measure.aws_calls import counted_aws_calls, per_service
 
 
@@ -51,9 +52,9 @@ def captured_stdout() -> Iterator[Captured]:
 
 def lambda_context(spec: FunctionSpec, region: str = "us-east-1") -> Any:
     """The context the local runtime hands `spec`'s handler (its name, memory, ARN and timeout)."""
-    from reviva_dev.local.gateway import LocalLambdaContext, function_arn, physical_function_name
+    from reviva_dev.local.gateway import function_arn, physical_function_name
 
-    return LocalLambdaContext(
+    return FakeLambdaContext(
         function_name=physical_function_name(spec),
         memory_limit_in_mb=spec.memory_mb,
         invoked_function_arn=function_arn(spec, region),

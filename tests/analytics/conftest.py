@@ -10,7 +10,7 @@ from reviva.adapters.duckdb_executor import DuckDBExecutor, arrow_source
 from reviva.analytics.rollups import RollupService
 from reviva.analytics.service import AnalyticsService
 from reviva.analytics.spend import SpendStore
-from reviva.analytics.store import MemoryObjectStore
+from reviva_dev.fakes.analytics import MemoryObjectStore
 from tests.analytics import dataset
 
 NOW = datetime(2026, 11, 12, 12, tzinfo=UTC)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from reviva.adapters.duckdb_executor import DuckDBExecutor
 from reviva.analytics.ports import LakeQuery, Row
 from reviva.analytics.rollups import RollupService
-from reviva.analytics.store import MemoryObjectStore
+from reviva_dev.fakes.analytics import MemoryObjectStore
 from tests.analytics.dataset import D
 
 

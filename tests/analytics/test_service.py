@@ -10,7 +10,7 @@ import pytest
 from reviva.analytics.errors import InvalidParameter
 from reviva.analytics.service import AnalyticsService
 from reviva.analytics.spend import SpendRow, SpendStore
-from reviva.analytics.store import MemoryObjectStore
+from reviva_dev.fakes.analytics import MemoryObjectStore
 from tests.analytics.dataset import D
 
 DAY0 = D.isoformat()

@@ -9,10 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from reviva.analytics.spend import SpendFileError, SpendStore, parse_spend_csv
-from reviva.analytics.store import MemoryObjectStore
 from reviva.composition import current_composition
 from reviva.settings import reset_settings_cache
 from reviva_dev.cli import app
+from reviva_dev.fakes.analytics import MemoryObjectStore
 
 CSV = (
     "date,channel,campaign,spend\n"

@@ -10,7 +10,7 @@ import pytest
 from reviva.api import analytics_routes, query_routes
 from reviva.api.routing import route_key, routes_of, topology_router
 from reviva.topology import ROLES, Role, RouteSpec
-from tests.lambda_context import lambda_context
+from reviva_dev.fakes.lambda_context import lambda_context
 
 QUERY_ROUTES = routes_of("query")
 

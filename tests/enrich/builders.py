@@ -49,6 +49,14 @@ def event(
     )
 
 
+def browse(anon: str, pages: int, start: int = 0) -> list[CollectedEvent]:
+    """`pages` page views of one visitor a minute apart, with message ids `<anon>-<n>`."""
+    return [
+        event(anon, at=T0 + timedelta(minutes=i), path=f"/services/p{i}", message_id=f"{anon}-{i}")
+        for i in range(start, start + pages)
+    ]
+
+
 class Stream:
     """Assigns increasing sequence numbers, like one Kinesis shard."""
 

@@ -1,22 +1,17 @@
-"""Stream record formats: legacy one-event records and envelopes, decoded and enriched exactly once."""
+"""Stream records as enrich takes them: from the trigger, in both record formats, enriched exactly once."""
 
 from __future__ import annotations
 
 import base64
 import json
-import zlib
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from reviva.adapters.kinesis_publisher import build_records
 from reviva.contracts.events import CollectedEvent
 from reviva.contracts.stream_envelope import (
     ENVELOPE_MAGIC,
-    MAX_DECOMPRESSED_BYTES,
-    PoisonRecord,
     encode_envelope,
     serialize_event,
 )
@@ -24,14 +19,10 @@ from reviva.enrich.journey_rules import load_journey_rules
 from reviva.enrich.service import EnrichPorts, process_batch
 from reviva.enrich.stream_records import StreamRecord, decode_record, records_from_trigger
 from reviva_dev.fakes.enrich import MemoryCounters, MemoryLake, MemoryPoison, MemoryVisitors
-from tests.enrich.builders import GOOGLEBOT_UA, T0, event
+from tests.enrich.builders import GOOGLEBOT_UA, T0, browse, event
 
 SHARD = "shardId-000000000000"
 TRIGGERS = Path(__file__).resolve().parents[2] / "events" / "samples" / "triggers"
-
-
-def record(data: bytes, sequence: int = 100, key: str = "a:v1") -> StreamRecord:
-    return StreamRecord(SHARD, str(sequence), key, data)
 
 
 class EnvelopeStream:
@@ -69,13 +60,6 @@ def memory(ports: EnrichPorts) -> tuple[MemoryVisitors, MemoryLake, MemoryCounte
     return ports.visitors, ports.lake, ports.counters, ports.poison
 
 
-def browse(anon: str, pages: int, start: int = 0) -> list[CollectedEvent]:
-    return [
-        event(anon, at=T0 + timedelta(minutes=i), path=f"/services/p{i}", message_id=f"{anon}-{i}")
-        for i in range(start, start + pages)
-    ]
-
-
 def snapshot(ports: EnrichPorts) -> dict[str, Any]:
     """Everything the stores hold, minus stream provenance (which differs between formats)."""
     visitors, lake, counters, _ = memory(ports)
@@ -92,66 +76,7 @@ def snapshot(ports: EnrichPorts) -> dict[str, Any]:
     }
 
 
-# ------------------------------------------------------------------------------------- decoding
-
-
-def test_legacy_single_event_records_still_decode() -> None:
-    original = event("v1", path="/pricing")
-    decoded = decode_record(record(serialize_event(original)))
-    assert decoded.legacy and decoded.events == [original] and decoded.invalid == []
-    # Records written before `exclude_none` and with whitespace are JSON objects too.
-    assert decode_record(record(b" " + original.model_dump_json().encode())).events == [original]
-
-
-def test_envelope_round_trip_keeps_order_and_content() -> None:
-    events = browse("v1", 4)
-    decoded = decode_record(record(encode_envelope([serialize_event(e) for e in events])))
-    assert not decoded.legacy and decoded.events == events and decoded.event_count == 4
-
-
-def test_an_invalid_event_in_an_envelope_does_not_take_its_neighbours_down() -> None:
-    good = browse("v1", 2)
-    bad = json.dumps({"message_id": "broken", "type": "page"}).encode()
-    decoded = decode_record(
-        record(encode_envelope([serialize_event(good[0]), bad, serialize_event(good[1])]))
-    )
-    assert decoded.events == good
-    (invalid,) = decoded.invalid
-    assert invalid.index == 1 and invalid.raw == bad
-    assert invalid.reason.startswith("not a CollectedEvent: visitor_key")
-    assert decoded.event_count == 3
-
-
-@pytest.mark.parametrize(
-    ("data", "reason"),
-    [
-        (b"", "empty"),
-        (ENVELOPE_MAGIC, "truncated"),
-        (ENVELOPE_MAGIC + b"not zlib at all", "not valid zlib"),
-        (ENVELOPE_MAGIC + zlib.compress(b"{}")[:-3], "truncated"),
-        (ENVELOPE_MAGIC + zlib.compress(b"{}") + b"tail", "after its zlib stream"),
-        (ENVELOPE_MAGIC + zlib.compress(b""), "no events"),
-        (b"PK\x03\x04 a zip file", "unknown record format"),
-        (b'{"message_id": "m"}', "not a CollectedEvent"),
-    ],
-)
-def test_unreadable_records_are_poison_with_a_reason(data: bytes, reason: str) -> None:
-    with pytest.raises(PoisonRecord, match=reason):
-        decode_record(record(data))
-
-
-def test_corrupted_compression_is_poison() -> None:
-    data = bytearray(encode_envelope([serialize_event(e) for e in browse("v1", 5)]))
-    data[len(data) // 2] ^= 0xFF
-    with pytest.raises(PoisonRecord, match="zlib"):
-        decode_record(record(bytes(data)))
-
-
-def test_a_decompression_bomb_is_poison() -> None:
-    bomb = ENVELOPE_MAGIC + zlib.compress(b" " * (MAX_DECOMPRESSED_BYTES + 1), 9)
-    assert len(bomb) < 100_000
-    with pytest.raises(PoisonRecord, match="inflates beyond"):
-        decode_record(record(bomb))
+# -------------------------------------------------------------------------------------- trigger
 
 
 def test_envelope_trigger_sample_decodes_to_one_visitor_per_record() -> None:

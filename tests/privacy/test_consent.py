@@ -9,7 +9,7 @@ import pytest
 
 from reviva.privacy.consent import effective_consent, strip_click_ids_from_url
 from reviva.privacy.cookieless import DailySalt, MemorySaltStore, cookieless_id
-from tests.ingest.conftest import NOW, Harness, make_harness
+from tests.ingest.harness import NOW, Harness, make_harness
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
 

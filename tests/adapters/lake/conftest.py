@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import threading
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import boto3
 import pytest
@@ -29,6 +26,7 @@ from reviva.adapters.lake import (
 from reviva.adapters.lake.fileio import ImmutableObjectCache
 from reviva.contracts.events import EnrichedEvent
 from reviva.settings import Settings
+from reviva_dev.measure.s3_requests import RequestLog
 
 BASE_TIME = datetime(2025, 3, 1, 22, 30, tzinfo=UTC)
 
@@ -37,63 +35,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-@dataclass(frozen=True)
-class Request:
-    """One HTTP request as moto's server received it."""
-
-    method: str
-    path: str
-    query: str
-    target: str  # X-Amz-Target of JSON APIs (Glue), "" for S3
-
-    @property
-    def s3_tier(self) -> str:
-        """S3's price class: tier1 = PUT/COPY/POST/LIST, tier2 = GET/HEAD, free = DELETE."""
-        is_object = self.path.strip("/").count("/") >= 1
-        if self.method in ("PUT", "POST") or (
-            self.method == "GET" and (not is_object or "list-type" in self.query)
-        ):
-            return "tier1"
-        if self.method in ("GET", "HEAD"):
-            return "tier2"
-        return "free"
-
-
-class RequestLog:
-    """WSGI middleware on moto's server recording every request, so tests can count them."""
-
-    def __init__(self, app: Callable[..., Any]) -> None:
-        self.app = app
-        self.requests: list[Request] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        request = Request(
-            environ.get("REQUEST_METHOD", "GET"),
-            environ.get("PATH_INFO", ""),
-            environ.get("QUERY_STRING", ""),
-            environ.get("HTTP_X_AMZ_TARGET", ""),
-        )
-        with self._lock:
-            self.requests.append(request)
-        return self.app(environ, start_response)
-
-    def mark(self) -> int:
-        """A position to count from."""
-        with self._lock:
-            return len(self.requests)
-
-    def since(self, mark: int, bucket: str | None = None) -> list[Request]:
-        """Requests after `mark`: S3 ones for `bucket` only (with a bucket), else all."""
-        with self._lock:
-            recent = self.requests[mark:]
-        if bucket is None:
-            return recent
-        return [
-            r for r in recent if not r.target and (r.path == f"/{bucket}" or r.path.startswith(f"/{bucket}/"))
-        ]
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,8 @@ from reviva.adapters.lake.fileio import (
     is_immutable_metadata,
 )
 from reviva.settings import Settings
-from tests.adapters.lake.conftest import BASE_TIME, RequestLog, make_event, writer_for
+from reviva_dev.measure.s3_requests import RequestLog
+from tests.adapters.lake.conftest import BASE_TIME, make_event, writer_for
 
 SHARD = "shardId-000000000000"
 OTHER_SHARD = "shardId-000000000001"

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError
 
 from reviva.adapters.kinesis_publisher import (
     MAX_BYTES_PER_CALL,
@@ -27,7 +26,8 @@ from reviva.contracts.events import CollectedEvent
 from reviva.contracts.stream_envelope import ENVELOPE_MAGIC
 from reviva.enrich.stream_records import StreamRecord, decode_record
 from reviva.settings import load_settings
-from tests.ingest.conftest import Harness, load_sample, read_stream
+from reviva_dev.fakes.ingest import FlakyKinesis
+from tests.ingest.harness import Harness, load_sample, read_stream
 
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
 
@@ -59,41 +59,6 @@ def carried(data: bytes) -> list[CollectedEvent]:
 
 def message_ids(record: dict[str, Any]) -> list[str]:
     return [e.message_id for e in carried(record["Data"])]
-
-
-class FlakyKinesis:
-    """Fails the records carrying a listed message id, a given number of times each, then accepts them."""
-
-    def __init__(
-        self, failures: dict[str, int] | None = None, raise_times: int = 0, error_code: str = ""
-    ) -> None:
-        self.failures = dict(failures or {})
-        self.raise_times = raise_times
-        self.error_code = error_code
-        self.calls: list[list[dict[str, Any]]] = []
-        self.accepted: list[dict[str, Any]] = []
-
-    def put_records(self, StreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]:
-        self.calls.append(Records)
-        if self.raise_times:
-            self.raise_times -= 1
-            if self.error_code:
-                raise ClientError({"Error": {"Code": self.error_code, "Message": "no"}}, "PutRecords")
-            raise EndpointConnectionError(endpoint_url="http://kinesis")
-        results: list[dict[str, Any]] = []
-        for record in Records:
-            failing = [m for m in message_ids(record) if self.failures.get(m, 0) > 0]
-            for message_id in failing:
-                self.failures[message_id] -= 1
-            if failing:
-                results.append(
-                    {"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessage": "slow down"}
-                )
-            else:
-                self.accepted.append(record)
-                results.append({"SequenceNumber": str(len(self.accepted)), "ShardId": "shardId-000000000000"})
-        failed = sum(1 for r in results if "ErrorCode" in r)
-        return {"FailedRecordCount": failed, "Records": results}
 
 
 def publisher(client: Any, **kwargs: Any) -> KinesisPublisher:

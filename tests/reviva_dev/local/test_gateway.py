@@ -27,9 +27,9 @@ from reviva_dev.local.gateway import (
 )
 
 SPECS = (
-    FunctionSpec("ingest", "tests.local.handler_echo", memory_mb=256, timeout_seconds=10),
-    FunctionSpec("query", "tests.local.handler_powertools"),
-    FunctionSpec("score", "tests.local.handler_raises"),
+    FunctionSpec("ingest", "tests.reviva_dev.local.handler_echo", memory_mb=256, timeout_seconds=10),
+    FunctionSpec("query", "tests.reviva_dev.local.handler_powertools"),
+    FunctionSpec("score", "tests.reviva_dev.local.handler_raises"),
     FunctionSpec("erasure", "tests.local.no_such_module"),
 )
 ROUTES = (

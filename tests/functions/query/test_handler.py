@@ -16,41 +16,9 @@ from reviva.enrich.service import process_batch
 from reviva.privacy.pseudonymize import pseudonymize_user_id
 from reviva.settings import load_settings, reset_settings_cache
 from reviva_dev.fakes.enrich import MemoryLake
+from reviva_dev.fakes.lambda_context import lambda_context
 from tests.enrich.builders import Stream, event
-from tests.lambda_context import lambda_context
-
-
-def http_event(path: str, token: str | None = "test-admin-token", query: str = "") -> dict[str, Any]:
-    headers = {"host": "localhost"}
-    if token:
-        headers["authorization"] = f"Bearer {token}"
-    params = dict(p.split("=", 1) for p in query.split("&")) if query else None
-    return {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": headers,
-        "queryStringParameters": params,
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "local",
-            "domainName": "localhost",
-            "http": {
-                "method": "GET",
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "127.0.0.1",
-                "userAgent": "t",
-            },
-            "requestId": "r",
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": "24/Nov/2026:10:00:00 +0000",
-            "timeEpoch": 0,
-        },
-        "isBase64Encoded": False,
-    }
+from tests.functions.query.http_events import http_event
 
 
 def call(event_: dict[str, Any]) -> tuple[int, dict[str, Any]]:

@@ -31,10 +31,10 @@ from reviva_dev.simulate import (
 )
 from reviva_dev.simulate.autocapture import BOOKING_FORM, BrowserDevice, merge_records, plan_session
 from reviva_dev.simulate.personas import HUMAN_DEVICES, SITE_ORIGIN
-from tests.simulate.conftest import RecordingEndpoint
+from tests.reviva_dev.simulate.conftest import RecordingEndpoint
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-TRACKER_SRC = Path(__file__).resolve().parents[2] / "tracker" / "src"
+TRACKER_SRC = Path(__file__).resolve().parents[3] / "tracker" / "src"
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 SESSION_TIMEOUT = timedelta(minutes=30)
 AUTO = frozenset(AUTO_EVENTS)

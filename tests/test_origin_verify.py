@@ -19,9 +19,8 @@ import functions.ingest.handler as handler_module
 from reviva.composition import use_composition
 from reviva.origin_verify import ORIGIN_VERIFY_HEADER, came_through_origin, forbidden_response
 from reviva.settings import load_settings, reset_settings_cache
-from tests.ingest.conftest import (
-    FakePublisher,
-    FakeRejectedStore,
+from reviva_dev.fakes.ingest import FakePublisher, FakeRejectedStore
+from tests.ingest.harness import (
     basic_auth,
     fake_composition,
     load_sample,

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, Kine
 
 from reviva.contracts.events import CollectedEvent
 
-TRIGGERS = Path(__file__).resolve().parents[2] / "events" / "samples" / "triggers"
+TRIGGERS = Path(__file__).resolve().parents[3] / "events" / "samples" / "triggers"
 
 
 def test_kinesis_sample_carries_collected_events() -> None:

@@ -19,7 +19,7 @@ from reviva_dev.simulate import (
     run_simulation,
     send_traffic,
 )
-from tests.simulate.conftest import RecordingEndpoint
+from tests.reviva_dev.simulate.conftest import RecordingEndpoint
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 WRITE_KEY = "test-write-key"

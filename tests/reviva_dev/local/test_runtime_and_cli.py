@@ -31,7 +31,7 @@ from reviva_dev.local.runtime import (
     scheduled_event,
 )
 
-REPOSITORY = Path(__file__).resolve().parents[2]
+REPOSITORY = Path(__file__).resolve().parents[3]
 
 
 def free_port() -> int:

@@ -1,16 +1,16 @@
-"""The DynamoDB adapters of the enrich stage, on moto: writes, conflicts, watermarks, item sizes."""
+"""DynamoVisitorRepository on moto, under the enrich service: round trips, redelivery, conflicts, the
+writes a batch costs and item sizes."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 
-from reviva.adapters.dynamodb.counter_repository import DynamoCounterRepository
 from reviva.adapters.dynamodb.visitor_repository import DynamoVisitorRepository
-from reviva.enrich.ports import ConcurrentUpdate, CounterCommit, CountersMoved, MinuteCounts
+from reviva.enrich.ports import ConcurrentUpdate
 from reviva.enrich.service import process_batch
 from reviva.settings import Settings
 from reviva_dev.measure.aws_calls import counted_aws_calls
@@ -61,26 +61,6 @@ def test_stale_version_is_a_concurrent_update(settings: Settings) -> None:
         repo.commit(
             VisitorCommit("a:v", stale.version, stale.state, {}, b"", [], []),
         )
-
-
-def test_counter_watermark_guards_double_counting(settings: Settings) -> None:
-    counters = DynamoCounterRepository(settings)
-    minute = MinuteCounts(counts={"page": 3, "event:Pricing Viewed": 1}, visitors={"abc", "def"})
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
-    bucket = now.strftime("%Y-%m-%dT%H:%M")
-    counters.commit(CounterCommit("shard-1", None, "10", {bucket: minute}))
-    assert counters.watermark("shard-1") == "10"
-    with pytest.raises(CountersMoved):
-        counters.commit(CounterCommit("shard-1", None, "10", {bucket: minute}))
-    counters.commit(
-        CounterCommit("shard-2", None, "4", {bucket: MinuteCounts(counts={"page": 2}, visitors={"abc"})})
-    )
-    window = counters.read_window(now + timedelta(seconds=30))
-    assert len(window) == 1
-    _, totals, visitors = window[0]
-    assert totals["page"] == 5
-    assert totals["event:Pricing Viewed"] == 1
-    assert visitors == {"abc", "def"}
 
 
 def test_an_ordinary_batch_costs_each_visitor_one_small_write(settings: Settings) -> None:

@@ -1,11 +1,17 @@
-"""Fakes and fixtures for the ingest tests: in-memory adapters, a fixed clock, moto resources."""
+"""The ingest function's test harness: its real HTTP edge over a collector on in-memory adapters, a
+fixed clock, samples, and moto's stream and tables.
+
+Shared by the tests of the ingest domain, of its HTTP edge and handler, of the Kinesis publisher and
+of the privacy rules; `tests/conftest.py` registers it as a plugin, so its fixtures (`harness`, `aws`)
+reach every test.
+"""
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,12 +23,11 @@ from functions.ingest import handler as handler_module
 from reviva.api.ingest_http import IngestEndpoint, IngestRequest, IngestResponse
 from reviva.composition import Composition, use_composition
 from reviva.contracts.events import CollectedEvent
-from reviva.contracts.stream_envelope import serialize_event
 from reviva.ingest.collector import Collector
-from reviva.ingest.ports import FailedRecord, PublishResult, Rejection
 from reviva.privacy.cookieless import DailySalt, MemorySaltStore
 from reviva.privacy.policy import PrivacyPolicy
 from reviva.settings import load_settings
+from reviva_dev.fakes.ingest import FakePublisher, FakeRejectedStore
 
 SAMPLES = Path(__file__).resolve().parents[2] / "events" / "samples"
 WRITE_KEY = "test-write-key"  # what tests/conftest.py puts in REVIVA_WRITE_KEYS
@@ -38,39 +43,6 @@ def load_sample(relative: str) -> Any:
 def basic_auth(key: str = WRITE_KEY) -> str:
     """An `Authorization` header value carrying `key` the way Segment SDKs do."""
     return "Basic " + base64.b64encode(f"{key}:".encode()).decode()
-
-
-@dataclass
-class FakePublisher:
-    """Accepts everything, keeping the events and the bytes a Kinesis record would carry."""
-
-    events: list[CollectedEvent] = field(default_factory=list)
-    records: list[bytes] = field(default_factory=list)
-    fail_indexes: set[int] = field(default_factory=set)
-
-    def publish(self, events: Sequence[CollectedEvent]) -> PublishResult:
-        result = PublishResult(calls=1)
-        for index, event in enumerate(events):
-            if index in self.fail_indexes:
-                result.failed.append(FailedRecord(index, "InternalFailure"))
-                continue
-            self.events.append(event)
-            self.records.append(serialize_event(event))
-            result.published += 1
-        return result
-
-
-@dataclass
-class FakeRejectedStore:
-    """Keeps rejections in memory."""
-
-    rejections: list[Rejection] = field(default_factory=list)
-
-    def record(self, rejections: Sequence[Rejection]) -> None:
-        self.rejections.extend(rejections)
-
-    def list_recent(self, limit: int) -> list[dict[str, Any]]:
-        return [{"reason": r.reason} for r in reversed(self.rejections)][:limit]
 
 
 def api_gateway_event(request: IngestRequest) -> dict[str, Any]:

@@ -14,9 +14,9 @@ from functions.erasure.handler import handler
 from reviva.adapters.lake import ensure_events_table, load_lake_catalog
 from reviva.settings import Settings, reset_settings_cache
 from reviva.topology import SCHEDULES
+from reviva_dev.fakes.lambda_context import lambda_context
 from reviva_dev.local.runtime import scheduled_event
 from tests.adapters.lake.conftest import make_event, writer_for
-from tests.lambda_context import lambda_context
 from tests.local_lake import use_local_lake
 
 

@@ -16,10 +16,8 @@ import functions.ingest.handler as handler_module
 from reviva.adapters.dynamodb.rejected_repository import RejectedRepository
 from reviva.composition import use_composition
 from reviva.settings import load_settings, reset_settings_cache
-
-from .conftest import (
-    FakePublisher,
-    FakeRejectedStore,
+from reviva_dev.fakes.ingest import FakePublisher, FakeRejectedStore
+from tests.ingest.harness import (
     basic_auth,
     fake_composition,
     load_sample,

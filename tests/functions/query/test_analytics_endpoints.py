@@ -15,10 +15,10 @@ import pytest
 from reviva.analytics.errors import QueryTimeout
 from reviva.composition import Composition, current_composition
 from reviva.settings import load_settings, reset_settings_cache
+from reviva_dev.fakes.lambda_context import lambda_context
 from tests.analytics import dataset
-from tests.lambda_context import lambda_context
+from tests.functions.query.http_events import http_event
 from tests.local_lake import use_local_lake
-from tests.query.test_query_handler import http_event
 
 DAY0 = dataset.D.isoformat()
 DAY1 = (dataset.D + timedelta(days=1)).isoformat()

@@ -16,8 +16,8 @@ import functions.ingest.handler as handler_module
 from reviva.composition import use_composition
 from reviva.privacy import pseudonymize, pseudonymize_user_id
 from reviva.settings import load_settings
-
-from .conftest import WRITE_KEY, FakePublisher, FakeRejectedStore, fake_composition
+from reviva_dev.fakes.ingest import FakePublisher, FakeRejectedStore
+from tests.ingest.harness import WRITE_KEY, fake_composition
 
 
 class _ApiGatewayShim(BaseHTTPRequestHandler):

@@ -61,27 +61,29 @@ def kinesis_event(
     )
 
 
-def read_stream(stream_name: str) -> list[CollectedEvent]:
-    """Every event on the stream, from each shard's oldest record (on the emulator's Kinesis)."""
+def stream_records(stream_name: str) -> list[StreamRecord]:
+    """Every record on a stream, each shard from its oldest record (on the emulator's or moto's Kinesis)."""
     from reviva.aws_clients import client
     from reviva.settings import load_settings
 
     kinesis = client("kinesis", load_settings())
-    events: list[CollectedEvent] = []
+    records: list[StreamRecord] = []
     for shard in kinesis.list_shards(StreamName=stream_name)["Shards"]:
         iterator = kinesis.get_shard_iterator(
             StreamName=stream_name, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
         )["ShardIterator"]
         while iterator:
             page = kinesis.get_records(ShardIterator=iterator, Limit=10_000)
-            events.extend(
-                event
+            records.extend(
+                StreamRecord(shard["ShardId"], r["SequenceNumber"], r["PartitionKey"], r["Data"])
                 for r in page["Records"]
-                for event in decode_record(
-                    StreamRecord(shard["ShardId"], r["SequenceNumber"], r["PartitionKey"], r["Data"])
-                ).events
             )
             if not page["Records"]:
                 break
             iterator = page.get("NextShardIterator")
-    return events
+    return records
+
+
+def read_stream(stream_name: str) -> list[CollectedEvent]:
+    """Every event on the stream, decoded the way enrich decodes it."""
+    return [event for record in stream_records(stream_name) for event in decode_record(record).events]

@@ -28,6 +28,7 @@ from reviva.privacy.cookieless import DailySalt, MemorySaltStore
 from reviva.privacy.policy import PrivacyPolicy
 from reviva.settings import load_settings
 from reviva_dev.fakes.ingest import FakePublisher, FakeRejectedStore
+from reviva_dev.measure.lambda_events import stream_records
 
 SAMPLES = Path(__file__).resolve().parents[2] / "events" / "samples"
 WRITE_KEY = "test-write-key"  # what tests/conftest.py puts in REVIVA_WRITE_KEYS
@@ -153,21 +154,7 @@ def aws() -> Iterator[None]:
 
 def read_stream(stream_name: str) -> list[bytes]:
     """Every record's data on a (moto) stream, all shards, from the start."""
-    from reviva.aws_clients import client
-
-    kinesis = client("kinesis", load_settings())
-    data: list[bytes] = []
-    for shard in kinesis.list_shards(StreamName=stream_name)["Shards"]:
-        iterator = kinesis.get_shard_iterator(
-            StreamName=stream_name, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        while iterator:
-            page = kinesis.get_records(ShardIterator=iterator, Limit=1000)
-            data.extend(record["Data"] for record in page["Records"])
-            if not page["Records"]:
-                break
-            iterator = page.get("NextShardIterator")
-    return data
+    return [record.data for record in stream_records(stream_name)]
 
 
 def read_stream_events(stream_name: str) -> list[CollectedEvent]:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # adapters are imported where they are built: each function l
     from reviva.analytics.spend import SpendStore
     from reviva.api.ingest_http import IngestEndpoint
     from reviva.enrich.journey_rules import JourneyRules
+    from reviva.enrich.ports import FailedBatchQueue, StreamRangeReader
     from reviva.enrich.service import EnrichPorts
     from reviva.ingest.ports import EventPublisher, RejectedStore
     from reviva.privacy.ports import SaltStore
@@ -57,6 +58,8 @@ ADAPTER_NAMES: Final = frozenset(
         "analytics",
         "spend_store",
         "query",
+        "failed_batches",
+        "stream_reader",
     }
 )
 
@@ -247,6 +250,31 @@ class Composition:
             poison=self.poison_sink,
             rules=self.journey_rules,
         )
+
+    @property
+    def failed_batches(self) -> FailedBatchQueue:
+        """The enrich mapping's on-failure destination (SQS), for `reviva replay-failed`."""
+
+        def build() -> FailedBatchQueue:
+            from reviva.adapters.failed_batch_queue import SqsFailedBatchQueue
+
+            url = self.settings.dead_letter_queue_url
+            if not url:
+                raise ValueError("DEAD_LETTER_QUEUE_URL is not set: the on-failure queue's URL is needed")
+            return SqsFailedBatchQueue(self._client("sqs"), url)
+
+        return self._adapter("failed_batches", build)
+
+    @property
+    def stream_reader(self) -> StreamRangeReader:
+        """Reads records back from the events stream while it retains them."""
+
+        def build() -> StreamRangeReader:
+            from reviva.adapters.kinesis_range_reader import KinesisRangeReader
+
+            return KinesisRangeReader(self._client("kinesis"))
+
+        return self._adapter("stream_reader", build)
 
     # --------------------------------------------------------------------------------- lake
 

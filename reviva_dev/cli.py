@@ -161,6 +161,53 @@ import_app = typer.Typer(help="Import data for the analytics endpoints.", no_arg
 app.add_typer(import_app, name="import")
 
 
+@app.command("replay-failed")
+def replay_failed(
+    max_batches: int = typer.Option(100, "--max-batches", min=1, help="Pointers to replay at most."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Say what would be replayed; change nothing."),
+) -> None:
+    """Replay the batches enrich gave up on, from its on-failure queue, while the stream still holds them.
+
+    Reads the stack from the environment (DEAD_LETTER_QUEUE_URL, EVENTS_STREAM, the tables, the
+    lake; AWS_ENDPOINT_URL for an emulator). Safe to run twice: enrich never applies a record twice.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from reviva.composition import current_composition
+    from reviva.enrich.replay import replay_failed_batches
+    from reviva.topology import EVENTS_STREAM
+
+    composition = current_composition()
+    try:
+        queue = composition.failed_batches
+    except ValueError as error:
+        error_console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    report = replay_failed_batches(
+        queue,
+        composition.stream_reader,
+        composition.enrich,
+        now=datetime.now(UTC),
+        retention=timedelta(hours=EVENTS_STREAM.retention_hours),
+        max_batches=max_batches,
+        dry_run=dry_run,
+    )
+    for batch in report.batches:
+        where = (
+            f"{batch.batch.shard_id} {batch.batch.start_sequence}..{batch.batch.end_sequence}"
+            if batch.batch
+            else "-"
+        )
+        console.print(f"{batch.status:>13}  {where}  {batch.detail}")
+    console.print(
+        f"{len(report.batches)} pointers: {report.count('replayed')} replayed, "
+        f"{report.count('partly_failed')} failed again, {report.count('expired')} expired, "
+        f"{report.count('invalid')} invalid, {report.count('would_replay')} to replay (dry run)"
+    )
+    if report.count("partly_failed") or report.count("expired") or report.count("invalid"):
+        raise typer.Exit(1)
+
+
 @import_app.command("spend")
 def import_spend(
     file: Path = typer.Argument(

@@ -15,6 +15,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.config import StageConfig
+from reviva.topology import EVENTS_STREAM
 
 FIVE_MINUTES = Duration.minutes(5)
 
@@ -78,7 +79,26 @@ class Monitoring(Construct):
             "enrich is more than a minute behind the stream",
             evaluation_periods=5,
         )
-        self._alarm("DeadLetters", dead_letter_depth, 1, "stream batches exhausted their retries")
+        retention_hours = EVENTS_STREAM.retention_hours
+        self._alarm(
+            "DeadLetters",
+            dead_letter_depth,
+            1,
+            f"stream batches exhausted their retries: run `reviva replay-failed` within {retention_hours} h"
+            " of their arrival, while the stream still holds their records (docs/deploy.md)",
+        )
+        # The pointers do not hold the records: once the oldest is half the stream's retention old,
+        # half the time to replay it is gone. The description says how much is left.
+        oldest_pointer = dead_letters.metric_approximate_age_of_oldest_message(
+            period=FIVE_MINUTES, statistic="Maximum"
+        )
+        self._alarm(
+            "DeadLetterAge",
+            oldest_pointer,
+            retention_hours * 3600 / 2,
+            f"the oldest failed batch is {retention_hours // 2} h old: its records leave the stream in"
+            f" {retention_hours - retention_hours // 2} h; run `reviva replay-failed` now (docs/deploy.md)",
+        )
         self._alarm("EnrichErrors", enrich.metric_errors(period=FIVE_MINUTES), 1, "enrich function errors")
         self._alarm("EnrichThrottles", enrich.metric_throttles(period=FIVE_MINUTES), 1, "enrich throttled")
         self._alarm(

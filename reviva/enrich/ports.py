@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from reviva.contracts.events import EnrichedEvent
+from reviva.enrich.stream_records import StreamRecord
 from reviva.enrich.visitor_state import SessionState, VisitorState
 
 
@@ -127,4 +128,37 @@ class PoisonSink(Protocol):
 
     def record_poison(self, items: list[PoisonItem]) -> None:
         """Store poison records so they can be listed and counted."""
+        ...
+
+
+@dataclass(frozen=True)
+class FailureMessage:
+    """One message of the stream mapping's on-failure destination: its id and its parsed JSON body."""
+
+    id: str
+    body: dict[str, Any]
+    receipt: str = ""
+
+
+class FailedBatchQueue(Protocol):
+    """The on-failure destination of enrich's stream mapping (SQS in AWS)."""
+
+    def receive(self, max_messages: int) -> list[FailureMessage]:
+        """Up to `max_messages` pointers, hidden from other readers for a while."""
+        ...
+
+    def delete(self, message: FailureMessage) -> None:
+        """Remove a pointer whose batch was replayed."""
+        ...
+
+    def release(self, message: FailureMessage) -> None:
+        """Make a pointer that stays (dry run, expired, failed again) visible to the next reader at once."""
+        ...
+
+
+class StreamRangeReader(Protocol):
+    """Reads records back from the events stream while it retains them (Kinesis in AWS)."""
+
+    def read_range(self, stream_arn: str, shard_id: str, start: str, end: str) -> list[StreamRecord]:
+        """The shard's records from sequence `start` to `end` inclusive, in order ([] once expired)."""
         ...

@@ -511,3 +511,20 @@ def test_cloudfront_proves_itself_to_ingest_with_a_generated_secret(synthesized:
         for role in policy["Properties"]["Roles"]
     }
     assert readers == {f["Properties"]["Role"]["Fn::GetAtt"][0] for f in checkers}
+
+
+def test_dead_letter_alarms_say_how_to_replay_and_how_long_is_left(synthesized: Synthesized) -> None:
+    alarms = list(synthesized.resources("AWS::CloudWatch::Alarm").values())
+    age = [
+        a["Properties"] for a in alarms if a["Properties"]["MetricName"] == "ApproximateAgeOfOldestMessage"
+    ]
+    assert len(age) == 1
+    assert age[0]["Threshold"] == 12 * 3600
+    assert "reviva replay-failed" in age[0]["AlarmDescription"]
+    assert "leave the stream in 12 h" in age[0]["AlarmDescription"]
+    depth = [
+        a["Properties"]
+        for a in alarms
+        if a["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    ]
+    assert any("reviva replay-failed" in d["AlarmDescription"] for d in depth)

@@ -13,8 +13,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 SESSION_INACTIVITY_SECONDS = 30 * 60
+# Every collection a profile or session keeps is bounded, and so is every text copied into it from
+# an event, so a visitor's item stays far below DynamoDB's 400 KB whatever the visitor sends, and
+# applying an event costs the same for the ten-thousandth distinct value as for the first.
 MAX_TOUCHPOINTS_PER_SESSION = 50
 MAX_LIST_ENTRIES = 20
+MAX_SERVICES_OF_INTEREST = 50
+MAX_PROFILE_TEXT = 256  # characters of any event text kept on a profile or session (page paths, UTM…)
 
 
 class Touchpoint(BaseModel):
@@ -139,8 +144,14 @@ class VisitorState(BaseModel):
         return cls(profile=Profile(fingerprint=visitor_key))
 
 
+def bounded_text(value: str | None, limit: int = MAX_PROFILE_TEXT) -> str | None:
+    """`value` cut to `limit` characters (the lake keeps the whole value; a profile keeps a summary)."""
+    return value[:limit] if value is not None and len(value) > limit else value
+
+
 def add_distinct(values: list[str], value: str | None, limit: int = MAX_LIST_ENTRIES) -> None:
-    """Append `value` once, keeping the list bounded (oldest entries make room)."""
+    """Append `value` (bounded) once, keeping the list bounded (oldest entries make room)."""
+    value = bounded_text(value)
     if not value or value in values:
         return
     values.append(value)

@@ -16,15 +16,18 @@ from reviva.enrich.event_facts import PAGE_EVENT_TYPES, SESSION_EVENT_TYPES, Eve
 from reviva.enrich.journey_rules import JourneyRules, next_stage
 from reviva.enrich.sessionize import SessionDecision, decide_session, session_id_for
 from reviva.enrich.visitor_state import (
+    MAX_SERVICES_OF_INTEREST,
     MAX_TOUCHPOINTS_PER_SESSION,
     SessionState,
     Touchpoint,
     VisitorState,
     add_distinct,
+    bounded_text,
 )
 
 MAX_TRAIT_KEYS = 50
 MAX_TRAIT_VALUE_CHARS = 200
+MAX_TRAIT_KEY_CHARS = 64
 PREFERRED_SERVICES = 5
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
@@ -53,15 +56,15 @@ def _open_session(state: VisitorState, event: CollectedEvent, facts: EventFacts)
         started_at=event.timestamp,
         ended_at=event.timestamp,
         channel=channel,
-        referrer_host=traffic.referrer_host if channel != "direct" else None,
-        campaign_key=facts.campaign_key,
-        utm_source=traffic.utm_source,
-        utm_medium=traffic.utm_medium,
-        utm_campaign=traffic.utm_campaign,
-        device_type=facts.device.device_type if event.user_agent else None,
-        browser=facts.device.browser if event.user_agent else None,
-        os=facts.device.os if event.user_agent else None,
-        country=event.geo.country,
+        referrer_host=bounded_text(traffic.referrer_host) if channel != "direct" else None,
+        campaign_key=bounded_text(facts.campaign_key),
+        utm_source=bounded_text(traffic.utm_source),
+        utm_medium=bounded_text(traffic.utm_medium),
+        utm_campaign=bounded_text(traffic.utm_campaign),
+        device_type=bounded_text(facts.device.device_type) if event.user_agent else None,
+        browser=bounded_text(facts.device.browser) if event.user_agent else None,
+        os=bounded_text(facts.device.os) if event.user_agent else None,
+        country=bounded_text(event.geo.country),
     )
 
 
@@ -75,7 +78,8 @@ def _start_session(state: VisitorState, session: SessionState) -> None:
 
 
 def _session_for(state: VisitorState, event: CollectedEvent, facts: EventFacts) -> SessionState:
-    decision = decide_session(state.current_session, event.timestamp, facts.campaign_key)
+    # Compared as stored: a session keeps its campaign key bounded.
+    decision = decide_session(state.current_session, event.timestamp, bounded_text(facts.campaign_key))
     if decision is SessionDecision.CONTINUE:
         assert state.current_session is not None
         return state.current_session
@@ -104,16 +108,23 @@ def _count_in_session(state: VisitorState, session: SessionState, event: Collect
 def _record_page(state: VisitorState, session: SessionState, facts: EventFacts) -> None:
     state.profile.total_page_views += 1
     session.page_views += 1
+    page_path = bounded_text(facts.page_path)
     if session.entry_page is None:
-        session.entry_page = facts.page_path
-    session.exit_page = facts.page_path or session.exit_page
+        session.entry_page = page_path
+    session.exit_page = page_path or session.exit_page
 
 
 def _record_interest(state: VisitorState, event: CollectedEvent, facts: EventFacts) -> None:
     profile = state.profile
-    if facts.service:
-        profile.service_interest[facts.service] = profile.service_interest.get(facts.service, 0) + 1
-        ranked = sorted(profile.service_interest.items(), key=lambda kv: (-kv[1], kv[0]))
+    service = bounded_text(facts.service)
+    if service:
+        interest = profile.service_interest
+        if service not in interest and len(interest) >= MAX_SERVICES_OF_INTEREST:
+            # Room for the new service: the least viewed one goes (of equal counts, the last by name),
+            # a rule of the state alone, so a recomputed batch evicts exactly what the first attempt did.
+            del interest[max(interest.items(), key=lambda kv: (-kv[1], kv[0]))[0]]
+        interest[service] = interest.get(service, 0) + 1
+        ranked = sorted(interest.items(), key=lambda kv: (-kv[1], kv[0]))
         profile.preferred_services = [name for name, _ in ranked[:PREFERRED_SERVICES]]
     if event.type == "track" and event.event:
         key = trait_key(event.event)
@@ -158,8 +169,8 @@ def _record_journey(
                 journey_stage=stage,
                 created_at=event.timestamp,
                 conversion_event=match.conversion,
-                page_path=facts.page_path,
-                event_name=event.event,
+                page_path=bounded_text(facts.page_path),
+                event_name=bounded_text(event.event),
                 message_id=event.message_id,
             )
         )
@@ -168,7 +179,8 @@ def _record_journey(
 
 def _merge_traits(state: VisitorState, traits: dict[str, Any]) -> None:
     stored = state.profile.traits
-    for key, value in traits.items():
+    for raw_key, value in traits.items():
+        key = raw_key[:MAX_TRAIT_KEY_CHARS]
         if key not in stored and len(stored) >= MAX_TRAIT_KEYS:
             continue
         if isinstance(value, str):

@@ -9,10 +9,10 @@ route and checked by `reviva.api.routing`. Typed errors (InvalidParameter → 40
 
 from __future__ import annotations
 
-import json
 from typing import Any, Protocol
 
 from reviva.analytics.errors import InvalidParameter
+from reviva.analytics.params import parse_json_body
 from reviva.analytics.service import AnalyticsService
 from reviva.api.routing import Call, RouteHandler
 from reviva.topology import ROUTES, RouteSpec
@@ -29,9 +29,10 @@ class AnalyticsAdapters(Protocol):
 
 def _json_body(call: Call) -> Any:
     try:
-        return json.loads(call.event.decoded_body or "null")
-    except (ValueError, UnicodeDecodeError):
+        text = call.event.decoded_body
+    except ValueError:  # not base64, or not UTF-8 once decoded
         raise InvalidParameter("body", "must be JSON") from None
+    return parse_json_body(text)
 
 
 def _use_case_handler(route: RouteSpec, use_case: str) -> RouteHandler:

@@ -30,6 +30,14 @@ def _groups_from_claims(claims: Mapping[str, Any]) -> set[str]:
     return {g for g in str(raw).strip("[]").replace(",", " ").split() if g}
 
 
+def _same_secret(given: str, expected: str) -> bool:
+    """Constant-time equality of any text: compare_digest refuses a `str` with non-ASCII characters,
+    so both sides are compared as bytes (a lone surrogate kept as its code point, never an error)."""
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
+
+
 def caller_roles(
     headers: Mapping[str, str], request_context: Mapping[str, Any], admin_token: str
 ) -> set[Role]:
@@ -39,7 +47,7 @@ def caller_roles(
         return {r for r in ROLES if r in _groups_from_claims(claims)}
     authorization = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
     scheme, _, token = authorization.partition(" ")
-    if scheme.lower() == "bearer" and admin_token and hmac.compare_digest(token.strip(), admin_token):
+    if scheme.lower() == "bearer" and admin_token and _same_secret(token.strip(), admin_token):
         return {"admin"}
     raise AuthenticationRequired("a bearer token is required")
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
+from reviva.analytics.errors import InvalidParameter
+from reviva.analytics.params import parse_int
 from reviva.api.routing import Call, RouteHandler
 from reviva.query.ports import CounterReader, RejectedReader, VisitorReader
 from reviva.query.realtime import REALTIME_WINDOW_MINUTES, realtime_view
@@ -45,7 +47,7 @@ def get_visitor(call: Call) -> dict[str, Any]:
     """A visitor's merged profile, sessions and ordered journey (anonymous id or user id)."""
     visitor_id = call.path_parameters["visitor_id"]
     if not visitor_id or len(visitor_id) > 256:
-        raise BadRequestError("visitor_id must be 1 to 256 characters")
+        raise InvalidParameter("visitor_id", "must be 1 to 256 characters")
     adapters = _adapters(call)
     keys = adapters.visitors.linked_keys(start_keys(visitor_id, adapters.pseudonymize_user_id))
     view = build_visitor_view(visitor_id, ((key, *adapters.visitors.read_visitor(key)) for key in keys))
@@ -63,10 +65,8 @@ def get_realtime(call: Call) -> dict[str, Any]:
 
 def get_rejected(call: Call) -> dict[str, Any]:
     """The most recent rejected messages (bad rows) with their reasons, newest first."""
-    raw_limit = call.event.get_query_string_value("limit", "50") or "50"
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_REJECTED_LIMIT:
-        raise BadRequestError(f"limit must be an integer from 1 to {MAX_REJECTED_LIMIT}")
-    items = _adapters(call).rejected.list_recent(int(raw_limit))
+    limit = parse_int(call.query, "limit", 50, 1, MAX_REJECTED_LIMIT)
+    items = _adapters(call).rejected.list_recent(limit)
     return {"count": len(items), "rejected": items}
 
 

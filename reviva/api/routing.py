@@ -16,6 +16,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
+from reviva.analytics.params import check_text_parameters
 from reviva.api.auth import require_role
 from reviva.topology import ROUTES, FunctionName, RouteSpec
 
@@ -85,6 +86,9 @@ def _endpoint(
     def endpoint(**path_parameters: str) -> dict[str, Any]:
         call = Call(router.current_event, router.context["adapters"], path_parameters)
         authorize(route, call)
+        # Every handler may rely on its parameters being Unicode text (a 400 naming one that is not).
+        check_text_parameters(call.event.query_string_parameters or {})
+        check_text_parameters(path_parameters, unnamed="path")
         return handler(call)
 
     endpoint.__name__ = handler.__name__

@@ -346,3 +346,45 @@ def test_malformed_funnel_bodies_name_the_parameter(
     with pytest.raises(InvalidParameter) as raised:
         service.answer("funnels", body=body)
     assert raised.value.parameter == parameter
+
+
+GET_USE_CASES = {
+    "overview": {},
+    "retention": {"cohort": "month", "periods": "24"},
+    "paths": {},
+    "attribution": {"model": "markov"},
+    "campaigns": {},
+    "trends": {"metric": "visitors", "interval": "week", "horizon": "60"},
+}
+
+
+@pytest.mark.parametrize("use_case", sorted(GET_USE_CASES))
+@pytest.mark.parametrize(
+    "dates",
+    [{"to": "0001-01-03"}, {"from": "9999-12-31", "to": "9999-12-31"}, {"from": "0001-01-01"}],
+)
+def test_days_near_the_calendars_ends_are_a_bad_parameter(
+    service: AnalyticsService, use_case: str, dates: dict[str, str]
+) -> None:
+    with pytest.raises(InvalidParameter) as raised:
+        service.answer(use_case, {**GET_USE_CASES[use_case], **dates})
+    assert raised.value.parameter in dates
+
+
+@pytest.mark.parametrize("use_case", sorted(GET_USE_CASES))
+@pytest.mark.parametrize("dates", [{"from": "2000-01-01", "to": "2000-01-07"}, {"to": "2027-11-13"}])
+def test_the_days_at_the_bounds_are_answered(
+    service: AnalyticsService, use_case: str, dates: dict[str, str]
+) -> None:
+    # The service's today is 2026-11-12: the last day a request may name is a year and a day later.
+    answer = service.answer(use_case, {**GET_USE_CASES[use_case], **dates})
+    assert answer["freshness"]
+
+
+@pytest.mark.parametrize("breakdown", [["channel"], {"channel": True}, 7])
+def test_a_funnel_breakdown_of_another_json_type_is_a_bad_parameter(
+    service: AnalyticsService, breakdown: object
+) -> None:
+    with pytest.raises(InvalidParameter) as raised:
+        service.answer("funnels", body={"steps": FUNNEL, "breakdown": breakdown})
+    assert raised.value.parameter == "breakdown"

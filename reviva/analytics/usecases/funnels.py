@@ -12,7 +12,7 @@ from pydantic import Field
 from reviva.analytics.answers import Answer
 from reviva.analytics.errors import InvalidParameter
 from reviva.analytics.freshness import Freshness, lake_freshness
-from reviva.analytics.params import parse_int, parse_range
+from reviva.analytics.params import parse_choice, parse_int, parse_range
 from reviva.analytics.periods import lake_range
 from reviva.analytics.ports import LakeQuery, Param, QueryExecutor
 from reviva.analytics.ratios import ratio
@@ -69,12 +69,9 @@ class FunnelParams:
         steps = _parse_steps(body.get("steps"))
         window = parse_int(body, "window_hours", 72, 1, 2160)
         breakdown = body.get("breakdown")
-        if breakdown is not None and breakdown not in BREAKDOWN_COLUMNS:
-            raise InvalidParameter("breakdown", "must be one of " + ", ".join(BREAKDOWN_COLUMNS))
-        for name in ("from", "to"):
-            if body.get(name) is not None and not isinstance(body[name], str):
-                raise InvalidParameter(name, "must be a date YYYY-MM-DD")
-        first, last = parse_range({k: body[k] for k in ("from", "to") if body.get(k)}, today)
+        if breakdown is not None:
+            breakdown = parse_choice(body, "breakdown", tuple(BREAKDOWN_COLUMNS), None)
+        first, last = parse_range({k: body[k] for k in ("from", "to") if body.get(k) is not None}, today)
         return cls(steps, window, breakdown, first, last)
 
 

@@ -40,9 +40,9 @@ class RetentionParams:
         """Parse the query string; InvalidParameter names a bad parameter."""
         unit = cast(CohortUnit, parse_choice(query, "cohort", ("day", "week", "month"), "week"))
         periods = parse_int(query, "periods", 8, 1, 52)
-        last = parse_day("to", query.get("to"), today)
+        last = parse_day("to", query.get("to"), today, today=today)
         default_first = add_periods(period_start(last, unit), unit, -(periods - 1))
-        first = parse_day("from", query.get("from"), default_first)
+        first = parse_day("from", query.get("from"), default_first, today=today)
         if first > last:
             raise InvalidParameter("from", "must not be after to")
         first = period_start(first, unit)

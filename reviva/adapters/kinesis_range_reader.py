@@ -53,7 +53,13 @@ class KinesisRangeReader:
                 if int(raw["SequenceNumber"]) > last:
                     return records
                 records.append(
-                    StreamRecord(shard_id, raw["SequenceNumber"], raw["PartitionKey"], raw["Data"])
+                    StreamRecord(
+                        shard_id,
+                        raw["SequenceNumber"],
+                        raw["PartitionKey"],
+                        raw["Data"],
+                        arrived_at=raw.get("ApproximateArrivalTimestamp"),
+                    )
                 )
             if records and int(records[-1].sequence_number) >= last:
                 return records

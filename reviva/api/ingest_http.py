@@ -25,7 +25,7 @@ from typing import Any, Final
 from urllib.parse import unquote
 
 from reviva.contracts.events import Geo, MessageType
-from reviva.ingest.batch import read_batch
+from reviva.ingest.batch import NonFiniteNumber, read_batch
 from reviva.ingest.collector import Collector, CollectOutcome, RequestContext
 from reviva.ingest.errors import BadRequestError, IngestError, PayloadTooLargeError, UnauthorizedError
 from reviva.privacy.ip import client_ip
@@ -167,7 +167,11 @@ def _request_too_large(*, decompressed: bool = False) -> PayloadTooLargeError:
 
 
 def parse_json(payload: bytes) -> Any:
-    """Decode the body as JSON (UTF-8, BOM tolerated); anything else is a 400 with the reason."""
+    """Decode the body as JSON (UTF-8, BOM tolerated); anything else is a 400 with the reason.
+
+    `NaN`, `Infinity` and `-Infinity` are not JSON: they are read as `NonFiniteNumber` stand-ins,
+    so `read_batch` refuses the messages holding one, naming it, and accepts the others.
+    """
     if payload.startswith(_UTF8_BOM):
         payload = payload[len(_UTF8_BOM) :]
     if not payload.strip():
@@ -177,7 +181,7 @@ def parse_json(payload: bytes) -> Any:
     except UnicodeDecodeError:
         raise BadRequestError("body is not UTF-8 text") from None
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=NonFiniteNumber)
     except RecursionError:
         raise BadRequestError("body is not valid JSON: nested too deeply") from None
     except ValueError as error:

@@ -48,13 +48,21 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _path_of(url: str) -> str | None:
+    """The path of a page URL ("/" when it has none); None when the URL cannot be parsed at all."""
+    try:
+        return urlsplit(url).path or "/"
+    except ValueError:  # "https://[x/": unbalanced IPv6 brackets, or a host invalid under NFKC
+        return None
+
+
 def _revenue(properties: dict[str, Any]) -> float | None:
     value = properties.get("revenue")
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return None
     try:
         amount = float(value)
-    except ValueError:
+    except (ValueError, OverflowError):  # "abc"; an integer beyond a float's range
         return None
     return amount if amount == amount and abs(amount) < 1e12 else None  # drop NaN and absurd values
 
@@ -75,7 +83,7 @@ def describe_event(event: CollectedEvent, site_hosts: frozenset[str] = frozenset
     page_url = _text(page.get("url"))
     page_path = _text(page.get("path"))
     if page_path is None and page_url:
-        page_path = urlsplit(page_url).path or "/"
+        page_path = _path_of(page_url)
     referrer = _text(page.get("referrer"))
     campaign = event.context.get("campaign")
     traffic = classify_traffic(

@@ -10,14 +10,18 @@ from reviva.enrich.event_facts import EventFacts
 from reviva.enrich.stream_records import StreamRecord
 from reviva.enrich.visitor_update import AppliedEvent
 
-MAX_PROPERTIES_JSON = 16_384
-
 
 def _json(value: object) -> str | None:
+    """`value` as compact JSON text for a lake string column, whole: never cut, never dropped.
+
+    What was accepted is stored. Ingest bounds a message at 32 KB, so a cell is at most that
+    (UTF-8 as sent: `\\u` escapes would make non-ASCII text two to three times larger); an
+    Iceberg string column has no length limit, Parquet keeps such a value in its page, and Athena
+    reads rows of up to 32 MB.
+    """
     if not value:
         return None
-    text = json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
-    return text if len(text) <= MAX_PROPERTIES_JSON else None
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False, default=str)
 
 
 def _utc(moment: datetime) -> datetime:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from reviva.contracts.events import EnrichedEvent
@@ -114,20 +115,34 @@ class LakeSink(Protocol):
 
 @dataclass(frozen=True)
 class PoisonItem:
-    """A stream record that can never be processed, kept for an operator with its reason."""
+    """A stream record, or one event of it, that can never be processed, kept with its reason.
+
+    (`shard_id`, `sequence_number`, `index`) names it on the stream: `index` is the event's
+    position in its record, None for a record unreadable as a whole. A redelivery finds the same
+    poison again, so a sink stores an item once per name, not once per delivery. `seen_at` is
+    when the stream (or ingest) first had it, so a re-stored item keeps its place in time.
+    """
 
     shard_id: str
     sequence_number: str
     partition_key: str
     reason: str
     raw: bytes
+    index: int | None = None
+    seen_at: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        """Where the item sat on the stream: "<shard>/<sequence>" or "<shard>/<sequence>/<index>"."""
+        where = f"{self.shard_id}/{self.sequence_number}"
+        return where if self.index is None else f"{where}/{self.index}"
 
 
 class PoisonSink(Protocol):
-    """Where poison records go (the rejected-events store)."""
+    """Where poison records and rejected events go (the rejected-events store)."""
 
     def record_poison(self, items: list[PoisonItem]) -> None:
-        """Store poison records so they can be listed and counted."""
+        """Store poison items so they can be listed and counted; an item stored before is kept once."""
         ...
 
 

@@ -23,16 +23,18 @@ batch item failures; Lambda redelivers from the lowest, and everything already w
 
 from __future__ import annotations
 
+import traceback
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 
 from aws_lambda_powertools import Logger
 
 from reviva.contracts.events import CollectedEvent, EnrichedEvent
-from reviva.contracts.stream_envelope import PoisonRecord
+from reviva.contracts.stream_envelope import PoisonRecord, serialize_event
 from reviva.enrich.dedupe import RecentMessageIds
 from reviva.enrich.event_facts import EventFacts, describe_event
 from reviva.enrich.journey_rules import JourneyRules
@@ -90,6 +92,11 @@ class _WorkingVisitor:
     last_sequence: str | None = None
     dirty: bool = False
     links: list[tuple[str, str, str]] = field(default_factory=list)
+    # This batch's events applied to `state`, in order: what `_restore` replays.
+    applied: list[tuple[CollectedEvent, EventFacts]] = field(default_factory=list)
+    # After a first rejected event, each event is applied to a copy kept in `before_event`.
+    careful: bool = False
+    before_event: VisitorState | None = None
 
 
 def _working_visitor(key: str, stored: StoredVisitor | None, shard_id: str) -> _WorkingVisitor:
@@ -106,15 +113,24 @@ def _as_int(sequence: str | None) -> int:
     return int(sequence) if sequence else -1
 
 
+@dataclass(frozen=True, slots=True)
+class _Carried:
+    """One readable event, the record that carried it and its position in that record."""
+
+    record: StreamRecord
+    index: int
+    event: CollectedEvent
+
+
 def _decode_all(
     records: Sequence[StreamRecord], outcome: BatchOutcome
-) -> tuple[list[tuple[StreamRecord, CollectedEvent]], list[PoisonItem]]:
+) -> tuple[list[_Carried], list[PoisonItem]]:
     """Each readable event with the record that carried it, in stream order; and the poison.
 
     Poison is a record that cannot be read at all (stats "poison") or one invalid event inside a
     readable envelope ("poison_events"): its valid neighbours are still enriched.
     """
-    decoded: list[tuple[StreamRecord, CollectedEvent]] = []
+    decoded: list[_Carried] = []
     poison: list[PoisonItem] = []
     outcome.stats["records"] += len(records)
     for record in records:
@@ -124,23 +140,105 @@ def _decode_all(
             outcome.stats["poison"] += 1
             poison.append(
                 PoisonItem(
-                    record.shard_id, record.sequence_number, record.partition_key, str(exc), record.data
+                    record.shard_id,
+                    record.sequence_number,
+                    record.partition_key,
+                    str(exc),
+                    record.data,
+                    seen_at=record.arrived_at,
                 )
             )
             continue
-        decoded.extend((record, event) for event in carried.events)
+        invalid_at = {invalid.index for invalid in carried.invalid}
+        positions = (i for i in range(carried.event_count) if i not in invalid_at)
+        decoded.extend(
+            _Carried(record, index, event) for index, event in zip(positions, carried.events, strict=True)
+        )
         outcome.stats["events"] += len(carried.events)
         for invalid in carried.invalid:
             outcome.stats["poison_events"] += 1
             reason = f"event {invalid.index} of {carried.event_count} in the record: {invalid.reason}"
             poison.append(
-                PoisonItem(record.shard_id, record.sequence_number, record.partition_key, reason, invalid.raw)
+                PoisonItem(
+                    record.shard_id,
+                    record.sequence_number,
+                    record.partition_key,
+                    reason,
+                    invalid.raw,
+                    index=invalid.index,
+                    seen_at=record.arrived_at,
+                )
             )
     return decoded, poison
 
 
+def _rejected_event(carried: _Carried, step: str, error: Exception) -> PoisonItem:
+    """A readable event whose enrichment raised: kept with where it failed, never with the error's text.
+
+    An exception's message may quote the event's data (a URL, a trait), and reasons are stored and
+    shown unmasked, so the reason names the exception's type and the line that raised it only.
+    """
+    frames = traceback.extract_tb(error.__traceback__)
+    # The deepest line of our own code says more than a library's internals.
+    ours = [frame for frame in frames if "reviva" in Path(frame.filename).parts] or frames
+    where = f" at {Path(ours[-1].filename).name}:{ours[-1].lineno} ({ours[-1].name})" if ours else ""
+    record = carried.record
+    logger.warning(
+        "event rejected by enrich",
+        extra={
+            "step": step,
+            "error": type(error).__name__,
+            "where": where.strip(),
+            "sequence": record.sequence_number,
+        },
+    )
+    return PoisonItem(
+        record.shard_id,
+        record.sequence_number,
+        record.partition_key,
+        f"event {carried.index} of the record: enrich could not {step}: {type(error).__name__}{where}",
+        serialize_event(carried.event),
+        index=carried.index,
+        seen_at=carried.event.received_at,
+    )
+
+
+def _restore(visitor: _WorkingVisitor, ports: EnrichPorts, shard_id: str) -> None:
+    """Undo a failed event's partial changes to `visitor.state`, keeping the events applied before it.
+
+    `apply_event` changes the state in place, and copying the state before every event would double
+    enrich's work for a case that needs no speed: the first time, the visitor is read again and this
+    batch's applied events replayed (deterministic, so the result is what it was); from then on the
+    visitor is `careful`, and each of its events is applied to a copy first.
+    """
+    if visitor.before_event is not None:
+        visitor.state, visitor.before_event = visitor.before_event, None
+        return
+    if visitor.careful:
+        return  # the event failed before it was applied: the state is untouched
+    fresh = _working_visitor(visitor.key, ports.visitors.load([visitor.key]).get(visitor.key), shard_id)
+    visitor.state = fresh.state
+    for event, facts in visitor.applied:
+        apply_event(visitor.state, event, facts, ports.rules)
+    visitor.careful = True
+
+
+def _apply(
+    visitor: _WorkingVisitor, event: CollectedEvent, facts: EventFacts, rules: JourneyRules
+) -> AppliedEvent:
+    if visitor.careful:
+        visitor.before_event = visitor.state.model_copy(deep=True)
+    return apply_event(visitor.state, event, facts, rules)
+
+
 def process_batch(records: Sequence[StreamRecord], ports: EnrichPorts) -> BatchOutcome:
-    """Enrich one batch of records from one shard; return the records Lambda must redeliver."""
+    """Enrich one batch of records from one shard; return the records Lambda must redeliver.
+
+    An event whose own data makes enrichment raise is rejected alone (stats "rejected_events"): it
+    goes to the poison sink with its reason and (masked there) payload, and the batch goes on.
+    Enrichment is pure computation, so whatever it raises is the event's; only the ports (stores)
+    can fail a batch.
+    """
     outcome = BatchOutcome()
     if not records:
         return outcome
@@ -148,10 +246,14 @@ def process_batch(records: Sequence[StreamRecord], ports: EnrichPorts) -> BatchO
     last_sequence = records[-1].sequence_number
     decoded, poison = _decode_all(records, outcome)
 
-    facts_of: list[EventFacts] = [describe_event(event, ports.site_hosts) for _, event in decoded]
-    human_keys = sorted(
-        {event.visitor_key for (_, event), facts in zip(decoded, facts_of, strict=True) if not facts.is_bot}
-    )
+    described: list[tuple[_Carried, EventFacts]] = []
+    for carried in decoded:
+        try:
+            described.append((carried, describe_event(carried.event, ports.site_hosts)))
+        except Exception as failure:  # the event's data, never a store: see the docstring
+            poison.append(_rejected_event(carried, "describe it", failure))
+            outcome.stats["rejected_events"] += 1
+    human_keys = sorted({carried.event.visitor_key for carried, facts in described if not facts.is_bot})
     stored = ports.visitors.load(human_keys) if human_keys else {}
     visitors = {key: _working_visitor(key, stored.get(key), shard_id) for key in human_keys}
     lake_mark = _as_int(ports.lake.watermark(shard_id))
@@ -159,33 +261,50 @@ def process_batch(records: Sequence[StreamRecord], ports: EnrichPorts) -> BatchO
 
     rows: list[EnrichedEvent] = []
     counters = LiveCounterBatch()
-    for (record, event), facts in zip(decoded, facts_of, strict=True):
+    for carried, facts in described:
+        record, event = carried.record, carried.event
         sequence = record.sequence
-        if facts.is_bot:
-            applied = AppliedEvent()
-            outcome.stats["bot"] += 1
-        else:
-            visitor = visitors[event.visitor_key]
-            # An envelope's events share their record's sequence number: all are written in the
-            # same visitor, lake and counter commits, so record-level watermarks stay exact.
-            if visitor.last_sequence != record.sequence_number:
-                visitor.sequences.append(record.sequence_number)
-                visitor.last_sequence = record.sequence_number
-            if sequence <= visitor.applied_up_to:
-                outcome.stats["already_applied"] += 1
-                continue
-            if event.message_id in visitor.recent:
-                outcome.stats["duplicate"] += 1
-                continue
-            applied = apply_event(visitor.state, event, facts, ports.rules)
+        visitor: _WorkingVisitor | None = None
+        step = "apply it to its visitor"
+        try:
+            if facts.is_bot:
+                applied = AppliedEvent()
+            else:
+                visitor = visitors[event.visitor_key]
+                # An envelope's events share their record's sequence number: all are written in the
+                # same visitor, lake and counter commits, so record-level watermarks stay exact.
+                if visitor.last_sequence != record.sequence_number:
+                    visitor.sequences.append(record.sequence_number)
+                    visitor.last_sequence = record.sequence_number
+                if sequence <= visitor.applied_up_to:
+                    outcome.stats["already_applied"] += 1
+                    continue
+                if event.message_id in visitor.recent:
+                    outcome.stats["duplicate"] += 1
+                    continue
+                applied = _apply(visitor, event, facts, ports.rules)
+            step = "build its lake row"
+            row = build_lake_row(record, event, facts, applied) if sequence > lake_mark else None
+            step = "count it"
+            if sequence > counter_mark:
+                counters.add(event, facts.is_bot)  # changes nothing when it raises
+        except Exception as failure:  # the event's data, never a store: see the docstring
+            if visitor is not None:
+                _restore(visitor, ports, shard_id)
+            poison.append(_rejected_event(carried, step, failure))
+            outcome.stats["rejected_events"] += 1
+            continue
+        if visitor is not None:
+            visitor.before_event = None
+            visitor.applied.append((event, facts))
             visitor.recent.add(event.message_id)
             visitor.links.extend(applied.identity_links)
             visitor.dirty = True
+        if facts.is_bot:
+            outcome.stats["bot"] += 1
         outcome.stats["new"] += 1
-        if sequence > lake_mark:
-            rows.append(build_lake_row(record, event, facts, applied))
-        if sequence > counter_mark:
-            counters.add(event, facts.is_bot)
+        if row is not None:
+            rows.append(row)
 
     # Failures from here to the first visitor write are whole-batch failures (raised): every store
     # below skips what it already has, so redelivering the whole batch is safe.

@@ -8,6 +8,7 @@ import base64
 import binascii
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from reviva.contracts.stream_envelope import DecodedRecord, decode_data
@@ -21,6 +22,8 @@ class StreamRecord:
     sequence_number: str
     partition_key: str
     data: bytes
+    # When Kinesis took the record (the trigger's approximateArrivalTimestamp), if known.
+    arrived_at: datetime | None = None
 
     @property
     def sequence(self) -> int:
@@ -44,9 +47,20 @@ def records_from_trigger(event: Mapping[str, Any]) -> list[StreamRecord]:
                 sequence_number=str(kinesis["sequenceNumber"]),
                 partition_key=str(kinesis.get("partitionKey", "")),
                 data=data,
+                arrived_at=_arrival(kinesis.get("approximateArrivalTimestamp")),
             )
         )
     return records
+
+
+def _arrival(epoch_seconds: Any) -> datetime | None:
+    """The trigger's arrival time (epoch seconds) as a UTC datetime; None when absent or unreadable."""
+    if isinstance(epoch_seconds, bool) or not isinstance(epoch_seconds, int | float):
+        return None
+    try:
+        return datetime.fromtimestamp(epoch_seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def decode_record(record: StreamRecord) -> DecodedRecord:

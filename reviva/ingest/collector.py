@@ -130,10 +130,8 @@ class Collector:
         for index, raw in enumerate(messages):
             try:
                 if isinstance(raw, Unencodable):
-                    raw = raw.message
-                    raise MessageRejectedError(
-                        "message holds text that is not valid Unicode (a lone surrogate)"
-                    )
+                    reason, raw = raw.reason, raw.message
+                    raise MessageRejectedError(reason)
                 event = self.build_event(raw, context)
             except MessageRejectedError as error:
                 built.rejections.append(

@@ -71,6 +71,9 @@ class Rejection:
     message_id: str | None = None
     source_id: str | None = None
     rejected_at: datetime = field(default_factory=_now)
+    # A stable name (enrich's poison: "<shard>/<sequence>[/<index>]"): a rejection stored again
+    # under the same name and time replaces the first instead of adding one (redeliveries).
+    key: str | None = None
 
 
 class RejectedStore(Protocol):

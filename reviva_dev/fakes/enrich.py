@@ -123,8 +123,14 @@ class MemoryLake:
 
 
 class MemoryPoison:
+    """Poison items in arrival order, each stored once per name (as the rejected store keeps them)."""
+
     def __init__(self) -> None:
         self.items: list[PoisonItem] = []
+        self._names: set[str] = set()
 
     def record_poison(self, items: list[PoisonItem]) -> None:
-        self.items.extend(items)
+        for item in items:
+            if item.name not in self._names:
+                self._names.add(item.name)
+                self.items.append(item)

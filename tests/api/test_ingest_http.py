@@ -267,3 +267,40 @@ def test_cors_preflight_and_origins() -> None:
     wildcard = make_harness().handle(IngestRequest("OPTIONS", "/v1/t", {"origin": "https://any.example"}))
     assert wildcard.headers["Access-Control-Allow-Origin"] == "*"
     assert "Authorization" in wildcard.headers["Access-Control-Allow-Headers"]
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_a_non_finite_number_refuses_its_message_naming_it(harness: Harness, literal: str) -> None:
+    """NaN is not JSON: the message holding one is refused with a reason, its neighbours accepted."""
+    good = json.dumps(track(messageId="m-1"))
+    bad = json.dumps(track(messageId="m-2", properties={"price": {"amount": 0}})).replace(
+        "0}}", literal + "}}"
+    )
+    answer = harness.post("/v1/batch", f'{{"batch": [{good}, {bad}, {good.replace("m-1", "m-3")}]}}')
+    assert answer.status_code == 400
+    assert answer.body is not None and answer.body["accepted"] == 2
+    [refused] = answer.body["rejected"]
+    assert refused["index"] == 1 and refused["messageId"] == "m-2"
+    assert refused["reason"] == f"message holds {literal}, which is not a JSON number"
+    assert [event.message_id for event in harness.publisher.events] == ["m-1", "m-3"]
+    assert harness.rejected.rejections[0].reason == refused["reason"]
+
+    alone = harness.post("/v1/track", bad)
+    assert alone.status_code == 400 and alone.body is not None
+    assert alone.body["rejected"][0]["reason"] == refused["reason"]
+
+
+def test_a_non_finite_number_in_the_batch_context_refuses_the_request(harness: Harness) -> None:
+    """The batch's context belongs to every message, so none of them can be taken."""
+    body = f'{{"batch": [{json.dumps(track())}], "context": {{"screen": {{"density": NaN}}}}}}'
+    answer = harness.post("/v1/batch", body)
+    assert answer.status_code == 400 and answer.body is not None
+    assert answer.body["error"] == "bad_request"
+    assert answer.body["reason"] == "context: holds NaN, which is not a JSON number"
+    assert harness.publisher.events == []
+
+
+def test_the_word_nan_in_text_is_just_text(harness: Harness) -> None:
+    answer = harness.post("/v1/batch", {"batch": [track(properties={"note": "NaN Infinity"})]})
+    assert answer.status_code == 200
+    assert harness.publisher.events[0].properties == {"note": "NaN Infinity"}

@@ -272,3 +272,93 @@ def test_identify_links_anonymous_visitor_to_user(ports: EnrichPorts) -> None:
     profile = _visitors(ports).profiles["a:v1"].state.profile
     assert profile.user_id == "u_abc"
     assert profile.traits == {"plan": "gold"}
+
+
+class _Refuses:
+    """Wraps one of the service's per-event steps so that it raises for one message id: a stand-in
+    for any defect of enrich that a single event's data can trigger."""
+
+    def __init__(self, step: object, message_id: str, error: Exception) -> None:
+        self.step, self.message_id, self.error = step, message_id, error
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        event = next(a for a in args if hasattr(a, "message_id"))
+        result = self.step(*args, **kwargs)  # type: ignore[operator]
+        if event.message_id == self.message_id:  # type: ignore[attr-defined]
+            raise self.error  # after the step changed what it changes: a mid-way failure
+        return result
+
+
+@pytest.mark.parametrize("step", ["describe_event", "apply_event", "build_lake_row"])
+def test_an_event_whose_data_breaks_a_step_is_rejected_alone_and_exactly_once(
+    ports: EnrichPorts, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    import reviva.enrich.service as service
+
+    stream = Stream()
+    pages = [
+        event("v1", at=T0 + timedelta(minutes=i), path=f"/services/p{i}", message_id=f"v1-{i}")
+        for i in range(4)
+    ]
+    records = stream.records(*pages, event("v2", message_id="v2-0"))
+    monkeypatch.setattr(service, step, _Refuses(getattr(service, step), "v1-2", ValueError("https://[x/")))
+
+    outcome = process_batch(records, ports)
+
+    assert outcome.failed_sequence_numbers == []
+    assert outcome.stats["rejected_events"] == 1
+    assert isinstance(ports.poison, MemoryPoison)
+    [item] = ports.poison.items
+    assert item.sequence_number == records[2].sequence_number and item.index == 0
+    assert item.reason.startswith("event 0 of the record: enrich could not ") and "ValueError" in item.reason
+    assert "[x/" not in item.reason  # an exception's text may quote the data: never in a reason
+    assert b'"message_id":"v1-2"' in item.raw
+    assert sorted(row.message_id for row in _lake(ports).rows) == ["v1-0", "v1-1", "v1-3", "v2-0"]
+    profile = _visitors(ports).profiles["a:v1"]
+    # Exactly the other three events, as if the bad one had never been sent.
+    assert profile.state.profile.total_page_views == 3 and profile.state.profile.total_events == 3
+    assert profile.watermarks[stream.shard_id] == records[3].sequence_number
+    assert _counters(ports).counts["page"] == 4
+
+    # Lambda redelivers the batch (another record failed, say): nothing is applied or stored twice.
+    again = process_batch(records, ports)
+    assert again.failed_sequence_numbers == []
+    assert len(ports.poison.items) == 1
+    assert len(_lake(ports).rows) == 4
+    assert _visitors(ports).profiles["a:v1"].state.profile.total_page_views == 3
+    assert _counters(ports).counts["page"] == 4
+
+
+def test_several_rejected_events_of_one_visitor_leave_exactly_the_others(
+    ports: EnrichPorts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reviva.enrich.service as service
+
+    apply_event = service.apply_event
+    broken = {"v1-1", "v1-3", "v1-4"}
+
+    def failing_apply(state, event, facts, rules):  # type: ignore[no-untyped-def]
+        applied = apply_event(state, event, facts, rules)
+        if event.message_id in broken:
+            raise OverflowError("mid-way")
+        return applied
+
+    pages = [
+        event("v1", at=T0 + timedelta(minutes=i), path=f"/services/p{i}", message_id=f"v1-{i}")
+        for i in range(6)
+    ]
+    monkeypatch.setattr(service, "apply_event", failing_apply)
+    outcome = process_batch(Stream().records(*pages), ports)
+
+    assert outcome.stats["rejected_events"] == 3 and outcome.failed_sequence_numbers == []
+    profile = _visitors(ports).profiles["a:v1"].state.profile
+    assert profile.total_page_views == 3 and profile.total_events == 3
+    assert sorted(profile.service_interest) == ["p0", "p2", "p5"]
+
+
+def test_a_store_failure_still_fails_the_batch(ports: EnrichPorts) -> None:
+    """Only data is rejected per event: an unavailable store is redelivered, never rejected."""
+    _lake(ports).fail_next = 1
+    with pytest.raises(RuntimeError, match="injected lake failure"):
+        process_batch(Stream().records(event("v1")), ports)
+    assert isinstance(ports.poison, MemoryPoison) and ports.poison.items == []

@@ -227,3 +227,21 @@ def test_records_from_the_local_trigger_shape_enrich() -> None:
     outcome = process_batch(records_from_trigger(trigger), ports)
     assert outcome.stats["new"] == 3
     assert memory(ports)[0].profiles["a:v1"].state.profile.total_page_views == 3
+
+
+def test_a_record_knows_when_the_stream_took_it() -> None:
+    """The arrival time names a poison item's place in time, the same on every redelivery."""
+
+    def trigger(arrival: object) -> dict[str, Any]:
+        kinesis = {"data": base64.b64encode(b"{}").decode(), "sequenceNumber": "7", "partitionKey": "a:v1"}
+        if arrival is not None:
+            kinesis["approximateArrivalTimestamp"] = arrival  # type: ignore[assignment]
+        return {"Records": [{"eventID": "shardId-000000000000:7", "kinesis": kinesis}]}
+
+    [record] = records_from_trigger(trigger(1741953600.25))
+    assert (
+        record.arrived_at is not None and record.arrived_at.isoformat() == "2025-03-14T12:00:00.250000+00:00"
+    )
+    assert records_from_trigger(trigger(None))[0].arrived_at is None
+    assert records_from_trigger(trigger("yesterday"))[0].arrived_at is None
+    assert records_from_trigger(trigger(1e300))[0].arrived_at is None

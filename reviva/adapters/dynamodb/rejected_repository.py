@@ -3,8 +3,10 @@
 Ingest records messages and requests it refused; enrich records poison records. Operators list
 them newest first (`GET /v1/rejected?limit=N`). Items live in day partitions ("R#<YYYY-MM-DD>",
 sort key "<ISO time>#<uuid>") so listing the recent ones is a few queries, never a scan, and
-expire after 30 days through the table's TTL. Payloads are masked (`mask_pii`) and cut to
-32 KB before they are stored: a bad row must not become a way around the privacy rules.
+expire after 30 days through the table's TTL. A rejection with a stable name (enrich's poison)
+is keyed "<ISO time>#<name>" instead, so storing it again on a redelivery overwrites it.
+Payloads are masked (`mask_pii`) and cut to 32 KB before they are stored: a bad row must not
+become a way around the privacy rules.
 `RejectedRepository` implements the `RejectedStore` port (`reviva.ingest.ports`).
 """
 
@@ -81,15 +83,18 @@ class RejectedRepository:
         """Batch-write `rejections`; user ids are pseudonymized when the store has the HMAC key."""
         if not rejections:
             return
+        # A named rejection is one item however often it is stored (one request may not name an
+        # item twice, so the last of a name wins).
+        items = {item.sk: item for item in map(self._item, rejections)}
         with RejectedItem.batch_write() as batch:
-            for rejection in rejections:
-                batch.save(self._item(rejection))
+            for item in items.values():
+                batch.save(item)
 
     def _item(self, rejection: Rejection) -> RejectedItem:
         moment = rejection.rejected_at.astimezone(UTC)
         return RejectedItem(
             day_partition(moment),
-            f"{moment.isoformat(timespec='microseconds')}#{uuid.uuid4()}",
+            f"{moment.isoformat(timespec='microseconds')}#{rejection.key or uuid.uuid4()}",
             stage=rejection.stage,
             reason=rejection.reason[:MAX_REASON_CHARS] or "unknown",
             index=rejection.index,

@@ -84,3 +84,11 @@ def test_many_rejections_are_batch_written(aws: None) -> None:
     repo = RejectedRepository(KEY, clock=lambda: NOW)
     repo.record([Rejection("ingest", f"r{n}", {"n": n}, index=n, rejected_at=NOW) for n in range(60)])
     assert len(repo.list_recent(100)) == 60
+
+
+def test_a_named_rejection_is_stored_once_however_often_it_is_recorded(aws: None) -> None:
+    repo = RejectedRepository(KEY, clock=lambda: NOW)
+    named = Rejection("enrich", "poison", {"n": 1}, rejected_at=NOW, key="shardId-1/100/2")
+    repo.record([named, named])
+    repo.record([named, Rejection("enrich", "poison", {"n": 2}, rejected_at=NOW, key="shardId-1/100/3")])
+    assert sorted(json.loads(r["raw"])["n"] for r in repo.list_recent(10)) == [1, 2]

@@ -158,7 +158,11 @@ class Collector:
                 raw = {**raw, "context": context.batch_context}
             elif isinstance(own_context, dict):
                 # Segment semantics: the batch's context applies to each message; the message's own keys win.
-                raw = {**raw, "context": {**context.batch_context, **own_context}}
+                merged = {**context.batch_context, **own_context}
+                if merged.get("consent") is None and "consent" in context.batch_context:
+                    # A null consent states nothing: it cannot cancel the consent the batch stated.
+                    merged["consent"] = context.batch_context["consent"]
+                raw = {**raw, "context": merged}
         protected = self.policy.apply(raw, context)
         message = protected.message
         timestamp, client_time, sent_at = event_time(message, context.received_at, context.batch_sent_at)

@@ -3,16 +3,18 @@
 Ingest hands each raw message to `PrivacyPolicy.apply` once and gets back a `ProtectedMessage`:
 the validated message and the fields an event may store, already protected. In order:
 
-- consent: the effective state after Global Privacy Control and Do Not Track
-  (`reviva.privacy.consent.effective_consent`);
+- consent: `context.consent` read category by category, failing closed, and the effective state
+  after Global Privacy Control and Do Not Track (`reviva.privacy.consent.effective_consent`);
 - without analytics consent, the cookieless path: a message that identifies anyone or is not a
   page/track is refused, the others get the day's cookieless visitor key
-  (`reviva.privacy.cookieless`); with it, the cookieless prefix `c_` is reserved;
+  (`reviva.privacy.cookieless`) and keep no stable identifier anywhere (identifier keys, hex
+  digests, pseudonyms: `without_identifiers`); with it, the cookieless prefix `c_` is reserved;
 - identifiers: userId and previousId become user pseudonyms, anonymousId, groupId and messageId
   stay unless they are e-mail addresses or phone numbers;
 - payloads: context (without its IP), properties and traits are scrubbed field by field, and so
   are event, page and screen names;
-- without marketing consent, marketing fields (personal traits, ad click ids) are removed.
+- without marketing consent, marketing data (personal fields, ad click ids) is removed at any
+  depth of context, properties and traits, and from every URL (query and fragment).
 
 IP addresses are kept only truncated (`network_of`), once per request at the edge of ingest.
 Refusals raise `MessageRejectedError` with a reason the sender can read.
@@ -32,6 +34,8 @@ from reviva.privacy.consent import (
     check_cookieless,
     cookieless_context,
     effective_consent,
+    names_without_identifiers,
+    without_identifiers,
     without_marketing,
 )
 from reviva.privacy.cookieless import DailySalt, MemorySaltStore, cookieless_id
@@ -107,13 +111,6 @@ def host_of(url: Any) -> str | None:
     return host or None
 
 
-def _stated_consent(value: Any) -> dict[str, bool] | None:
-    """`context.consent` when it is an object of booleans (categories → granted)."""
-    if isinstance(value, dict) and value and all(type(flag) is bool for flag in value.values()):
-        return dict(value)
-    return None
-
-
 class PrivacyPolicy:
     """Applies the privacy rules (see the module docstring) with one key and one daily salt."""
 
@@ -153,9 +150,15 @@ class PrivacyPolicy:
             traits = scrub(message.traits, key) if message.traits else {}
         except NestingTooDeepError as error:
             raise MessageRejectedError(str(error)) from None
+        type_fields = self._type_fields(message, key)
         if consent is not None:
             if not consent.marketing:
                 context, properties, traits = without_marketing(context, properties, traits)
+            if not consent.analytics:
+                context = without_identifiers(context)
+                properties = without_identifiers(properties)
+                traits = without_identifiers(traits)
+                type_fields = names_without_identifiers(type_fields)
             # The context says what the event was processed under, like the `consent` field.
             context["consent"] = consent.as_dict()
 
@@ -167,8 +170,8 @@ class PrivacyPolicy:
             context=context,
             properties=properties,
             traits=traits,
-            consent=consent.as_dict() if consent is not None else _stated_consent(context.get("consent")),
-            type_fields=self._type_fields(message, key),
+            consent=consent.as_dict() if consent is not None else None,
+            type_fields=type_fields,
         )
 
     @staticmethod

@@ -35,6 +35,16 @@ from collections.abc import Iterable
 
 DIGEST_BITS = 44
 WINDOW = 128
+# Whole deliveries. A record larger than the message window cannot be caught message by message
+# when it is delivered twice (ingest re-putting a record whose PutRecords answer was lost, a client
+# re-sending a request): each re-applied message evicts the id that would have caught the next.
+# So a record of more than `DELIVERY_MIN_EVENTS` events is also remembered whole, by the digest of
+# its sorted messageIds, in a window of its own. The tracker flushes at 20 messages, so its ordinary
+# requests never reach the threshold and their profiles store nothing more (only a backlog flushed
+# after a visitor was offline can); a request of 2,500 messages (Segment's limit) fills at most 5
+# records of 500, well within the window.
+DELIVERY_MIN_EVENTS = 32
+DELIVERY_WINDOW = 16
 LEGACY_DIGEST_BYTES = 6  # the previous format: whole 6-byte digests, back to back
 _MASK = (1 << DIGEST_BITS) - 1
 _LEGACY_SHIFT = LEGACY_DIGEST_BYTES * 8 - DIGEST_BITS
@@ -44,6 +54,12 @@ def message_digest(message_id: str) -> int:
     """The 44-bit digest a messageId is remembered by (the top bits of its 6-byte BLAKE2b digest)."""
     legacy = hashlib.blake2b(message_id.encode(), digest_size=LEGACY_DIGEST_BYTES).digest()
     return int.from_bytes(legacy, "big") >> _LEGACY_SHIFT
+
+
+def delivery_key(message_ids: Iterable[str]) -> str:
+    """What a whole delivery is remembered by: its messageIds, in any order, as one key."""
+    joined = "\n".join(sorted(message_ids)).encode("utf-8", "surrogatepass")
+    return "delivery:" + hashlib.blake2b(joined, digest_size=16).hexdigest()
 
 
 def pack_digests(digests: Iterable[int]) -> bytes:

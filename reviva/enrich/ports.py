@@ -25,6 +25,7 @@ class StoredVisitor:
     version: int = 0
     watermarks: dict[str, str] = field(default_factory=dict)
     recent_ids: bytes | None = None
+    recent_deliveries: bytes | None = None
 
 
 @dataclass
@@ -70,6 +71,8 @@ class VisitorCommit:
     sessions: list[SessionState]  # sessions this batch closed; the open one rides in the profile
     identity_links: list[tuple[str, str, str]]
     counters: CounterCommit | None = None
+    # Digests of the visitor's recent large deliveries (`reviva.enrich.dedupe`); empty for most.
+    recent_deliveries: bytes = b""
 
 
 class VisitorRepository(Protocol):

@@ -35,7 +35,7 @@ from aws_lambda_powertools import Logger
 
 from reviva.contracts.events import CollectedEvent, EnrichedEvent
 from reviva.contracts.stream_envelope import PoisonRecord, serialize_event
-from reviva.enrich.dedupe import RecentMessageIds
+from reviva.enrich.dedupe import DELIVERY_MIN_EVENTS, DELIVERY_WINDOW, RecentMessageIds, delivery_key
 from reviva.enrich.event_facts import EventFacts, describe_event
 from reviva.enrich.journey_rules import JourneyRules
 from reviva.enrich.lake_rows import build_lake_row
@@ -88,6 +88,9 @@ class _WorkingVisitor:
     state: VisitorState
     recent: RecentMessageIds
     applied_up_to: int  # the shard's watermark as stored; records at or below it are done
+    deliveries: RecentMessageIds = field(default_factory=lambda: RecentMessageIds(window=DELIVERY_WINDOW))
+    # The record being applied is a delivery seen before: all its events are duplicates.
+    repeated_delivery: bool = False
     sequences: list[str] = field(default_factory=list)
     last_sequence: str | None = None
     dirty: bool = False
@@ -106,7 +109,14 @@ def _working_visitor(key: str, stored: StoredVisitor | None, shard_id: str) -> _
     state = stored.state
     state.closed_sessions = []
     mark = stored.watermarks.get(shard_id)
-    return _WorkingVisitor(key, stored, state, RecentMessageIds(stored.recent_ids), int(mark) if mark else -1)
+    return _WorkingVisitor(
+        key,
+        stored,
+        state,
+        RecentMessageIds(stored.recent_ids),
+        int(mark) if mark else -1,
+        deliveries=RecentMessageIds(stored.recent_deliveries, window=DELIVERY_WINDOW),
+    )
 
 
 def _as_int(sequence: str | None) -> int:
@@ -203,6 +213,25 @@ def _rejected_event(carried: _Carried, step: str, error: Exception) -> PoisonIte
     )
 
 
+def _large_deliveries(decoded: Sequence[_Carried]) -> dict[str, str]:
+    """Record sequence number → delivery key, for records of more than `DELIVERY_MIN_EVENTS` events."""
+    ids: dict[str, list[str]] = {}
+    for carried in decoded:
+        ids.setdefault(carried.record.sequence_number, []).append(carried.event.message_id)
+    return {sequence: delivery_key(m) for sequence, m in ids.items() if len(m) > DELIVERY_MIN_EVENTS}
+
+
+def _start_record(visitor: _WorkingVisitor, sequence: int, delivery: str | None) -> None:
+    """A visitor's next record begins: is it a large delivery applied before (then skip it whole)?"""
+    visitor.repeated_delivery = False
+    if delivery is None or sequence <= visitor.applied_up_to:
+        return
+    if delivery in visitor.deliveries:
+        visitor.repeated_delivery = True
+    else:
+        visitor.deliveries.add(delivery)
+
+
 def _restore(visitor: _WorkingVisitor, ports: EnrichPorts, shard_id: str) -> None:
     """Undo a failed event's partial changes to `visitor.state`, keeping the events applied before it.
 
@@ -259,6 +288,7 @@ def process_batch(records: Sequence[StreamRecord], ports: EnrichPorts) -> BatchO
     lake_mark = _as_int(ports.lake.watermark(shard_id))
     counter_mark = _as_int(ports.counters.watermark(shard_id))
 
+    deliveries = _large_deliveries(decoded)
     rows: list[EnrichedEvent] = []
     counters = LiveCounterBatch()
     for carried, facts in described:
@@ -276,10 +306,11 @@ def process_batch(records: Sequence[StreamRecord], ports: EnrichPorts) -> BatchO
                 if visitor.last_sequence != record.sequence_number:
                     visitor.sequences.append(record.sequence_number)
                     visitor.last_sequence = record.sequence_number
+                    _start_record(visitor, sequence, deliveries.get(record.sequence_number))
                 if sequence <= visitor.applied_up_to:
                     outcome.stats["already_applied"] += 1
                     continue
-                if event.message_id in visitor.recent:
+                if visitor.repeated_delivery or event.message_id in visitor.recent:
                     outcome.stats["duplicate"] += 1
                     continue
                 applied = _apply(visitor, event, facts, ports.rules)
@@ -379,6 +410,7 @@ def _commit_for(visitor: _WorkingVisitor, shard_id: str) -> VisitorCommit:
         state=state,
         watermarks=watermarks,
         recent_ids=visitor.recent.pack(),
+        recent_deliveries=visitor.deliveries.pack(),
         sessions=list(state.closed_sessions),
         identity_links=visitor.links,
     )

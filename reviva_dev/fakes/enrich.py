@@ -22,8 +22,8 @@ class MemoryVisitors:
 
     def __init__(self, counters: MemoryCounters | None = None) -> None:
         self._counters = counters
-        # visitor key → (version, watermarks, recent ids, state JSON)
-        self._stored: dict[str, tuple[int, dict[str, str], bytes | None, str]] = {}
+        # visitor key → (version, watermarks, recent ids, state JSON, recent deliveries)
+        self._stored: dict[str, tuple[int, dict[str, str], bytes | None, str, bytes | None]] = {}
         self.sessions: dict[str, dict[str, SessionState]] = {}
         self.links: set[tuple[str, str]] = set()
         self.fail_keys: set[str] = set()
@@ -36,9 +36,9 @@ class MemoryVisitors:
         found = {}
         for key in visitor_keys:
             if key in self._stored:
-                version, watermarks, recent_ids, state_json = self._stored[key]
+                version, watermarks, recent_ids, state_json, deliveries = self._stored[key]
                 state = VisitorState.model_validate_json(state_json)
-                found[key] = StoredVisitor(state, version, dict(watermarks), recent_ids)
+                found[key] = StoredVisitor(state, version, dict(watermarks), recent_ids, deliveries)
         return found
 
     @property
@@ -60,6 +60,7 @@ class MemoryVisitors:
             dict(commit.watermarks),
             commit.recent_ids,
             commit.state.model_dump_json(exclude={"closed_sessions"}),
+            commit.recent_deliveries or None,
         )
         # Only closed sessions get items of their own; the open one lives in the profile state.
         for session in commit.sessions:

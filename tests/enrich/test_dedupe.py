@@ -5,12 +5,16 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from reviva.adapters.kinesis_publisher import StreamRecordDraft, build_records
 from reviva.enrich.dedupe import (
+    DELIVERY_MIN_EVENTS,
     DIGEST_BITS,
     WINDOW,
     RecentMessageIds,
@@ -19,6 +23,11 @@ from reviva.enrich.dedupe import (
     pack_digests,
     unpack_digests,
 )
+from reviva.enrich.journey_rules import load_journey_rules
+from reviva.enrich.service import EnrichPorts, process_batch
+from reviva.enrich.stream_records import StreamRecord
+from reviva_dev.fakes.enrich import MemoryCounters, MemoryLake, MemoryPoison, MemoryVisitors
+from tests.enrich.builders import T0, Stream, event
 
 TRACKER_POLICY = Path(__file__).resolve().parents[2] / "tracker" / "delivery-policy.json"
 EVENTS_PER_YEAR = 12 * 1_000_000_000  # 1 billion events a month
@@ -87,3 +96,48 @@ def test_a_digest_stored_twice_is_kept_at_its_latest_position() -> None:
     recent = RecentMessageIds(pack_digests([first, second, first]), window=2)
     recent.add("z")  # forgets "y", the oldest distinct id
     assert "x" in recent and "y" not in recent and "z" in recent
+
+
+# ------------------------------------------------------------------ whole deliveries, of any size
+
+
+def _delivered(drafts: list[StreamRecordDraft], stream: Stream) -> list[StreamRecord]:
+    """The records `build_records` made, put on one shard (in order, each with the next sequence)."""
+    records = []
+    for draft in drafts:
+        records.append(
+            StreamRecord(stream.shard_id, str(stream.next_sequence), draft.partition_key, draft.data)
+        )
+        stream.next_sequence += 1
+    return records
+
+
+@pytest.mark.parametrize("size", [129, 500, 2_500])
+@pytest.mark.parametrize("same_batch", [False, True])
+def test_a_request_of_any_size_delivered_twice_counts_once(size: int, same_batch: bool) -> None:
+    counters = MemoryCounters()
+    visitors = MemoryVisitors(counters)
+    lake = MemoryLake()
+    ports = EnrichPorts(visitors, counters, lake, MemoryPoison(), load_journey_rules(None))
+    events = [
+        event("v1", kind="track", name="Quote Requested", at=T0 + timedelta(seconds=i), message_id=f"m{i}")
+        for i in range(size)
+    ]
+    drafts, failed = build_records(events)
+    assert not failed
+    stream = Stream()
+    first, again = _delivered(drafts, stream), _delivered(drafts, stream)  # ingest re-put every record
+    if same_batch:
+        process_batch([*first, *again], ports)
+    else:
+        process_batch(first, ports)
+        process_batch(again, ports)
+    assert visitors.profiles["a:v1"].state.profile.total_events == size
+    assert len(lake.rows) == size
+    assert counters.counts["track"] == size
+
+
+def test_tracker_requests_stay_below_the_delivery_threshold() -> None:
+    # Only records above the threshold are remembered whole; the tracker's ordinary requests (it
+    # flushes at `flushAt` messages) never are, so its visitors' profile items carry nothing more.
+    assert json.loads(TRACKER_POLICY.read_text())["flushAt"] <= DELIVERY_MIN_EVENTS

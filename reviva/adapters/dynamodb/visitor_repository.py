@@ -69,6 +69,8 @@ UNPROCESSED_RETRIES = 8
 VERSION_ATTRIBUTE: Final = "v"
 PACKED_ATTRIBUTE: Final = "s"
 RECENT_ATTRIBUTE: Final = "r"
+# Digests of recent large deliveries (records of more than 32 events); absent for most visitors.
+DELIVERIES_ATTRIBUTE: Final = "d"
 # Format 1's names, read (and matched by the write condition) until every item is rewritten.
 LEGACY_VERSION_ATTRIBUTE: Final = "version"
 LEGACY_STATE_ATTRIBUTE: Final = "state"
@@ -254,6 +256,8 @@ def _profile_item(commit: VisitorCommit) -> dict[str, Any]:
     }
     if commit.recent_ids:
         item[RECENT_ATTRIBUTE] = {"B": commit.recent_ids}
+    if commit.recent_deliveries:
+        item[DELIVERIES_ATTRIBUTE] = {"B": commit.recent_deliveries}
     return item
 
 
@@ -268,7 +272,10 @@ def stored_visitor(item: Mapping[str, Any]) -> StoredVisitor:
     if PACKED_ATTRIBUTE in item:
         state, watermarks = unpack_profile(visitor_key, item[PACKED_ATTRIBUTE]["B"])
         recent = item.get(RECENT_ATTRIBUTE, {}).get("B")
-        return StoredVisitor(state, int(item[VERSION_ATTRIBUTE]["N"]), watermarks, recent or None)
+        deliveries = item.get(DELIVERIES_ATTRIBUTE, {}).get("B")
+        return StoredVisitor(
+            state, int(item[VERSION_ATTRIBUTE]["N"]), watermarks, recent or None, deliveries or None
+        )
     if LEGACY_STATE_ATTRIBUTE in item:
         state = VisitorState.model_validate_json(zlib.decompress(item[LEGACY_STATE_ATTRIBUTE]["B"]))
     else:  # the oldest items kept the state as JSON in `data`

@@ -94,3 +94,25 @@ def test_closing_a_session_writes_it_once_as_its_own_item(settings: Settings) ->
     assert stored is not None and stored.state.current_session is not None
     assert [s.page_views for s in sessions] == [2, 1]
     assert sessions[1].session_id == stored.state.current_session.session_id
+
+
+def test_a_large_request_delivered_twice_counts_once_through_dynamodb(settings: Settings) -> None:
+    from reviva.adapters.kinesis_publisher import build_records
+    from reviva.enrich.stream_records import StreamRecord
+
+    ports = dynamo_ports(settings)
+    events = [
+        event("v", kind="track", name="Quote Requested", at=T0 + timedelta(seconds=i), message_id=f"m{i}")
+        for i in range(300)
+    ]
+    drafts, _ = build_records(events)
+    stream = Stream()
+    for _ in range(2):  # ingest re-put the record: the second copy arrives in a later batch
+        records = [
+            StreamRecord(stream.shard_id, str(stream.next_sequence), d.partition_key, d.data) for d in drafts
+        ]
+        stream.next_sequence += len(records)
+        process_batch(records, ports)
+    stored, _ = DynamoVisitorRepository(settings).read_visitor("a:v")
+    assert stored is not None and stored.state.profile.total_events == 300
+    assert stored.recent_deliveries, "the delivery is remembered on the profile item"

@@ -197,6 +197,10 @@ def compute_rollups(
     return days
 
 
+# Storage requests in flight at once when reading or writing a range of daily rollups.
+ROLLUP_IO_THREADS = 32
+
+
 class RollupService:
     """Reads daily rollups, computing and storing missing or stale ones from the lake."""
 
@@ -249,25 +253,35 @@ class RollupService:
                 lake.append(self._executor.data_as_of())
             return lake[0]
 
-        day = first
-        while day <= last:
-            rollup = get_json(self._store, self.key(day))
+        wanted = [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+        for day, rollup in zip(wanted, self._read_all(wanted), strict=True):
             if self._usable(rollup, now, lake_as_of):
                 result[day] = rollup  # type: ignore[assignment]
             else:
                 missing.append(day)
-            day += timedelta(days=1)
         if missing:
             computed = self.refresh(min(missing), max(missing), now)
             result.update({d: computed[d] for d in missing})
         return result, bool(missing)
 
+    def _read_all(self, days: list[date]) -> list[Any]:
+        """Each day's stored rollup (None where there is none), read concurrently.
+
+        One object a day: a year with its previous period is 732 reads, each a storage round trip
+        (~10-30 ms on S3), so one after another they would take seconds; concurrently, well under one.
+        """
+        if len(days) <= 1:
+            return [get_json(self._store, self.key(day)) for day in days]
+        with ThreadPoolExecutor(max_workers=min(ROLLUP_IO_THREADS, len(days))) as pool:
+            return list(pool.map(lambda day: get_json(self._store, self.key(day)), days))
+
     def refresh(self, first: date, last: date, now: datetime | None = None) -> dict[date, dict[str, Any]]:
-        """Compute first..last from the lake and store them."""
+        """Compute first..last from the lake and store them (concurrently: one object a day)."""
         now = now or self._clock()
         computed = compute_rollups(self._executor, first, last, now)
-        for day, rollup in computed.items():
-            put_json(self._store, self.key(day), rollup)
+        items = list(computed.items())
+        with ThreadPoolExecutor(max_workers=max(1, min(ROLLUP_IO_THREADS, len(items)))) as pool:
+            list(pool.map(lambda item: put_json(self._store, self.key(item[0]), item[1]), items))
         return computed
 
     def run_schedule(self, backfill_days: int = 35) -> dict[str, Any]:
@@ -275,11 +289,8 @@ class RollupService:
         now = self._clock()
         today = now.date()
         refreshed = self.refresh(today - timedelta(days=1), today, now)
-        missing = [
-            today - timedelta(days=offset)
-            for offset in range(2, backfill_days)
-            if get_json(self._store, self.key(today - timedelta(days=offset))) is None
-        ]
+        older = [today - timedelta(days=offset) for offset in range(2, backfill_days)]
+        missing = [day for day, stored in zip(older, self._read_all(older), strict=True) if stored is None]
         if missing:
             refreshed.update(self.refresh(min(missing), max(missing), now))
         logger.info("rollups refreshed for %d days", len(refreshed))

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from reviva.adapters.duckdb_executor import DuckDBExecutor
 from reviva.analytics.ports import LakeQuery, Row
 from reviva.analytics.rollups import RollupService
-from reviva_dev.fakes.analytics import MemoryObjectStore
+from reviva_dev.fakes.analytics import MemoryObjectStore, SlowObjectStore
 from tests.analytics.dataset import D
 
 
@@ -61,3 +61,18 @@ def test_the_schedule_refreshes_today_and_yesterday_and_fills_gaps(executor: Duc
     assert result["days"] == 10
     stored = {key.split("/")[-1] for key in store.objects}
     assert stored == {f"2026-11-{day:02d}.json" for day in range(1, 11)}
+
+
+def test_a_year_of_daily_rollups_is_read_and_written_concurrently(executor: DuckDBExecutor) -> None:
+    # One object a day: a year of round trips one after another would take seconds on S3.
+    now = datetime(2026, 11, 10, 12, tzinfo=UTC)
+    store = SlowObjectStore(MemoryObjectStore(), latency_seconds=0.002)
+    service = RollupService(executor, store, clock=lambda: now)
+    first, last = now.date() - timedelta(days=365), now.date()
+    computed, was_computed = service.days(first, last)
+    assert was_computed and len(computed) == 366
+    assert store.max_in_flight > 1, "the missing days' reads and writes overlap"
+    store.max_in_flight = 0
+    again, was_computed = service.days(first, last)
+    assert not was_computed and again.keys() == computed.keys()
+    assert store.max_in_flight > 1, "the stored days are read concurrently"

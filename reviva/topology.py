@@ -40,6 +40,9 @@ class FunctionSpec:
     # the function's code reads in AWS, where the local default would be wrong: CDK must set each one
     # (tests/infra/test_function_environment.py checks the template against this list).
     required_settings: tuple[str, ...] = ()
+    # Lambda's reserved concurrency (None: the account's unreserved pool). CDK sets it; the local
+    # runtime runs at most this many invocations of the function at once.
+    reserved_concurrency: int | None = None
 
 
 @dataclass(frozen=True)

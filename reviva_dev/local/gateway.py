@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import importlib
+import importlib.util
 import json
 import logging
 import mimetypes
@@ -22,13 +23,14 @@ import threading
 import traceback
 import urllib.parse
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import Message
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from reviva.topology import FUNCTIONS, FunctionSpec, RouteSpec
@@ -82,6 +84,13 @@ def project_root() -> Path:
 def import_handler_resolver(specs: Iterable[FunctionSpec] = FUNCTIONS) -> HandlerResolver:
     """Resolve a function name to `handler` in its module (e.g. `functions.ingest.handler`).
 
+    The invoker calls a resolver once per execution environment it starts. As in Lambda, where each
+    concurrent invocation runs in its own container, every environment gets its own copy of the
+    handler module: module globals (Powertools' resolver holds the current event, a batch processor
+    its records, Metrics its buffer) are never shared by two invocations running at once. The first
+    environment uses the imported module itself; the others a fresh copy of it (its imports, the
+    composition root and its adapters, are shared: they are built to be thread safe).
+
     A failed import is not remembered: the next request tries again, so fixing the code is
     enough (a restart is still needed to pick up changes of a module that did import).
     """
@@ -95,7 +104,9 @@ def import_handler_resolver(specs: Iterable[FunctionSpec] = FUNCTIONS) -> Handle
         if module_name is None:
             raise HandlerUnavailable(f"no function named {function_name!r} in the topology")
         try:
-            module = importlib.import_module(module_name)
+            module = _fresh_module_copy(module_name) if module_name in sys.modules else None
+            if module is None:
+                module = importlib.import_module(module_name)
         except Exception as error:
             raise HandlerUnavailable(f"cannot import {module_name}: {error!r}") from error
         handler = getattr(module, "handler", None)
@@ -106,12 +117,103 @@ def import_handler_resolver(specs: Iterable[FunctionSpec] = FUNCTIONS) -> Handle
     return resolve
 
 
-class FunctionInvoker:
-    """Invokes handlers like Lambda would, one invocation at a time per function.
+def _fresh_module_copy(module_name: str) -> ModuleType | None:
+    """A new instance of an imported module, executed again, not registered in `sys.modules`."""
+    spec = importlib.util.find_spec(module_name)
+    if spec is None or spec.loader is None:
+        return None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    _own_metric_buffers(module)
+    return module
 
-    Handler modules keep per-invocation state in module globals (Powertools' resolvers and batch
-    processors do), which is safe in Lambda because a container runs one invocation at a time.
-    Here every request shares one module, so invocations of the same function are serialized.
+
+def _own_metric_buffers(module: ModuleType) -> None:
+    """Give each Powertools `Metrics` of `module` a buffer of its own.
+
+    Powertools keeps every `Metrics` instance's metrics in one class-wide dict (one container runs
+    one invocation at a time, so that is safe in Lambda); copies of a module running at once would
+    flush and clear each other's metrics.
+    """
+    from aws_lambda_powertools import Metrics
+    from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+
+    for value in vars(module).values():
+        if isinstance(value, Metrics) and isinstance(value.provider, AmazonCloudWatchEMFProvider):
+            shared = value.provider
+            value.metric_set, value.dimension_set, value.metadata_set = {}, dict(shared.dimension_set), {}
+            value.provider = AmazonCloudWatchEMFProvider(
+                namespace=shared.namespace,
+                service=shared.service,
+                metric_set=value.metric_set,
+                dimension_set=value.dimension_set,
+                metadata_set=value.metadata_set,
+                default_dimensions=dict(shared.default_dimensions),
+                function_name=shared.function_name,
+            )
+
+
+class _FunctionPool:
+    """The execution environments of one function: at most `size` invocations run at once.
+
+    An environment runs one invocation at a time and is reused (warm) by the next; a new one is
+    started (a cold start: the resolver is called) only when every started one is busy. An
+    invocation beyond `size` waits for a free environment, as Lambda's poller waits on throttles
+    instead of failing the request.
+    """
+
+    def __init__(self, function_name: str, size: int, resolver: HandlerResolver) -> None:
+        self.function_name = function_name
+        self.size = size
+        self._resolver = resolver
+        self._slots = threading.BoundedSemaphore(size)
+        self._idle: list[Handler] = []
+        self._idle_lock = threading.Lock()
+
+    def warm(self) -> None:
+        """Start one environment ahead of the first invocation (raises HandlerUnavailable)."""
+        with self._slots:
+            handler = self._take()
+            self._give_back(handler)
+
+    @contextlib.contextmanager
+    def environment(self) -> Iterator[Handler]:
+        """A free environment's handler for the length of the block."""
+        with self._slots:
+            handler = self._take()
+            try:
+                yield handler
+            finally:
+                self._give_back(handler)
+
+    def _take(self) -> Handler:
+        with self._idle_lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._resolver(self.function_name)  # outside the lock: imports can be slow
+
+    def _give_back(self, handler: Handler) -> None:
+        with self._idle_lock:
+            self._idle.append(handler)
+
+
+# Concurrent invocations per function when its spec reserves none: enough for a load test's 64
+# clients to keep every core busy without a thread per connection contending for the GIL.
+DEFAULT_LOCAL_CONCURRENCY = 16
+
+
+def local_concurrency(spec: FunctionSpec) -> int:
+    """How many invocations of a function the local runtime runs at once."""
+    return spec.reserved_concurrency or DEFAULT_LOCAL_CONCURRENCY
+
+
+class FunctionInvoker:
+    """Invokes handlers like Lambda would: concurrently, each invocation in its own environment.
+
+    Each function has a bounded pool of execution environments (`local_concurrency`: the spec's
+    reserved concurrency, else a default); an environment holds its own copy of the handler
+    module (see `import_handler_resolver`) and runs one invocation at a time, so handler modules
+    may keep per-invocation state in globals, as they may in Lambda.
     """
 
     def __init__(
@@ -120,12 +222,21 @@ class FunctionInvoker:
         specs: Iterable[FunctionSpec] = FUNCTIONS,
         region: str = "us-east-1",
         account_id: str = LOCAL_ACCOUNT_ID,
+        *,
+        concurrency: Mapping[str, int] | None = None,
     ) -> None:
         self.resolver = resolver
         self.specs: dict[str, FunctionSpec] = {spec.name: spec for spec in specs}
         self.region = region
         self.account_id = account_id
-        self._locks: dict[str, threading.Lock] = {name: threading.Lock() for name in self.specs}
+        sizes = {name: local_concurrency(spec) for name, spec in self.specs.items()} | dict(concurrency or {})
+        self._pools: dict[str, _FunctionPool] = {
+            name: _FunctionPool(name, size, resolver) for name, size in sizes.items()
+        }
+
+    def concurrency(self, function_name: str) -> int:
+        """At most how many invocations of the function run at once."""
+        return self._pool(function_name).size
 
     def context_for(self, function_name: str) -> FakeLambdaContext:
         """A fresh context object for one invocation."""
@@ -140,16 +251,25 @@ class FunctionInvoker:
             timeout_seconds=spec.timeout_seconds,
         )
 
+    def warm(self, function_name: str) -> None:
+        """Start one environment of the function now (a cold start); HandlerUnavailable if it cannot."""
+        self._pool(function_name).warm()
+
     def invoke(self, function_name: str, event: dict[str, Any]) -> Any:
         """Call the function's handler; raises `HandlerUnavailable` or whatever the handler raised."""
-        handler = self.resolver(function_name)
-        context = self.context_for(function_name)
-        with self._locks.setdefault(function_name, threading.Lock()):
-            return handler(event, context)
+        pool = self._pool(function_name)
+        with pool.environment() as handler:
+            return handler(event, self.context_for(function_name))
 
     def bind(self, function_name: str) -> Callable[[dict[str, Any]], Any]:
         """`invoke` for one function, as the stream pollers and schedulers take it."""
         return lambda event: self.invoke(function_name, event)
+
+    def _pool(self, function_name: str) -> _FunctionPool:
+        pool = self._pools.get(function_name)
+        if pool is None:
+            raise HandlerUnavailable(f"no function named {function_name!r} in the topology")
+        return pool
 
 
 # --------------------------------------------------------------------------- routes

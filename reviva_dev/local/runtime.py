@@ -350,10 +350,11 @@ class LocalRuntime:
         return {"/demo/config/": folder}
 
     def _import_handlers(self) -> None:
-        """Import every handler now (a cold start up front) and say which ones cannot load."""
+        """Start one environment of every function now (a cold start up front); say which cannot load."""
+        assert self.invoker is not None
         for spec in FUNCTIONS:
             try:
-                self.resolver(spec.name)
+                self.invoker.warm(spec.name)
             except HandlerUnavailable as error:
                 logger.warning("function %s is unavailable: %s", spec.name, error)
 

@@ -9,8 +9,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import analytics, pipeline
-from bench.report import render_performance_doc
+from bench import analytics, local_load, pipeline
+from bench.report import render_local_load, render_performance_doc
 from reviva_dev.measure.timing import pin_to_one_core
 
 
@@ -45,10 +45,13 @@ def main() -> int:
     figures = pipeline.run(visitors=visitors)
     machine = machine_description(pinned)
     analytics_figures = analytics.run()
+    load_figures = local_load.run()
     document = (
         render_performance_doc(figures, machine, datetime.now(UTC))
         + "\n"
         + analytics.render(analytics_figures)
+        + "\n"
+        + render_local_load(load_figures)
     )
     print(document)
     Path("docs").mkdir(exist_ok=True)

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bench.local_load import (
+    MESSAGES_PER_REQUEST,
+    PROFILE_DEADLINE_SECONDS,
+    REQUESTS_PER_CLIENT,
+    LocalLoadFigures,
+)
 from bench.pipeline import MONTHLY_VOLUMES, PipelineFigures, modelled_writes_per_event
 
 INGEST_TARGET = 20_000
@@ -149,3 +155,66 @@ def render_performance_doc(figures: PipelineFigures, machine: str, when: datetim
         lines.append(f"- {row['window']:g} s: {calls}")
     lines.append("")
     return "\n".join(lines)
+
+
+MESSAGES_TARGET = 1_000
+P99_TARGET_MS = 500
+
+
+def render_local_load(figures: LocalLoadFigures) -> str:
+    """The section of docs/performance.md on the local stack under load."""
+    load = figures.load
+    after = figures.profiles_after_seconds
+
+    def verdict(ok: bool) -> str:
+        return "meets the target" if ok else "**misses the target**"
+
+    profiles = "not within a minute" if after is None else f"{after:.1f} s"
+    lines = [
+        "## The local stack under load (issue 10)",
+        "",
+        f"`reviva dev` in its own process ({figures.runtime_cores} cores), {load.clients} clients on",
+        f"127.0.0.1 with one keep-alive connection each, {REQUESTS_PER_CLIENT} `POST /v1/batch` each of",
+        f"{MESSAGES_PER_REQUEST} track messages (`reviva_dev/measure/load.py`).",
+        "",
+        "| figure | measured | target | |",
+        "|---|---|---|---|",
+        f"| messages / s through the local gateway | {load.messages_per_second:,.0f} | "
+        f"≥ {MESSAGES_TARGET:,} | {verdict(load.messages_per_second >= MESSAGES_TARGET)} |",
+        f"| ingest's answer, p99 (p50 {load.p50_ms:,.0f} ms) | {load.p99_ms:,.0f} ms | "
+        f"< {P99_TARGET_MS} ms | {verdict(load.p99_ms < P99_TARGET_MS)} |",
+        f"| errors (answers other than 200) | {load.errors} | 0 | {verdict(load.errors == 0)} |",
+        f"| connection resets | {load.resets} | 0 | {verdict(load.resets == 0)} |",
+        f"| every event in its profile after the load | {profiles} | ≤ {PROFILE_DEADLINE_SECONDS:g} s | "
+        f"{verdict(after is not None and after <= PROFILE_DEADLINE_SECONDS)} |",
+        "",
+        f"{load.requests:,} requests, {load.messages:,} messages in {load.seconds:.1f} s"
+        + (" (stopped at the time limit)." if load.timed_out else "."),
+        "",
+        *_where_the_limit_lies(figures),
+    ]
+    return "\n".join(lines)
+
+
+def _where_the_limit_lies(figures: LocalLoadFigures) -> list[str]:
+    load = figures.load
+    cpu = figures.runtime_cpu_per_second
+    requests_per_second = load.requests / load.seconds if load.seconds else 0.0
+    mean_wait_ms = load.clients / requests_per_second * 1000 if requests_per_second else 0.0
+    cpu_sentence = (
+        f"During the load it used {cpu:.2f} CPU seconds per second of the {figures.runtime_cores} "
+        "cores it may use; Python code runs on one of them at a time (the GIL), so near 1.0 the "
+        "interpreter lock, not the pool sizes, is the ceiling. "
+        if cpu is not None
+        else ""
+    )
+    return [
+        "Where the limit lies: the runtime is one Python process, so the gateway, every ingest and",
+        "enrich invocation and the emulator itself (moto's Kinesis, DynamoDB and S3 behind werkzeug,",
+        "reached over HTTP) share one interpreter. " + cpu_sentence,
+        f"The clients wait for each answer (a closed loop): {load.clients} clients at "
+        f"{requests_per_second:,.0f} requests/s wait about {mean_wait_ms:,.0f} ms a request on average",
+        "(Little's law), so a p99 under 500 ms with 64 clients needs well over 128 requests/s: less CPU",
+        "per request (ingest's work and the emulator's `PutRecords`) or more than one process.",
+        "",
+    ]

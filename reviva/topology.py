@@ -40,6 +40,9 @@ class FunctionSpec:
     # the function's code reads in AWS, where the local default would be wrong: CDK must set each one
     # (tests/infra/test_function_environment.py checks the template against this list).
     required_settings: tuple[str, ...] = ()
+    # Lambda's reserved concurrency (None: the account's unreserved pool). CDK sets it; the local
+    # runtime runs at most this many invocations of the function at once.
+    reserved_concurrency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,10 @@ INGEST_PATHS: tuple[str, ...] = (
     "/v1/g",
 )
 
+# analytics.js posts its own telemetry (counters about the library) to `{apiHost}/m`: the ingest
+# function accepts and drops it, with CORS, so browsers show no error; nothing of it is stored.
+TELEMETRY_PATH = "/m"
+
 # What opening the lake's `events` table through Glue reads (`reviva.adapters.lake.catalog`).
 LAKE_SETTINGS: tuple[str, ...] = ("lake_bucket", "lake_catalog", "lake_namespace", "lake_table")
 TABLE_SETTINGS: tuple[str, ...] = ("visitors_table", "identities_table", "counters_table", "rejected_table")
@@ -229,6 +236,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
 ROUTES: tuple[RouteSpec, ...] = (
     *(RouteSpec("POST", path, "ingest", "write_key") for path in INGEST_PATHS),
     *(RouteSpec("OPTIONS", path, "ingest", "public") for path in INGEST_PATHS),
+    RouteSpec("POST", TELEMETRY_PATH, "ingest", "public"),
+    RouteSpec("OPTIONS", TELEMETRY_PATH, "ingest", "public"),
     RouteSpec("GET", "/health", "query", "public"),
     RouteSpec("GET", "/v1/rejected", "query", "signed_in", ("compliance",)),
     RouteSpec("GET", "/v1/visitors/{visitor_id}", "query", "signed_in", ("marketing", "compliance")),

@@ -74,6 +74,7 @@ def dev(
     if verbose:
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "false")
+    from reviva_dev.local.data_lock import DataDirectoryInUse
     from reviva_dev.local.runtime import LocalRuntime
 
     stop_requested = threading.Event()
@@ -90,6 +91,9 @@ def dev(
     runtime = LocalRuntime(port=port, data_dir=data_dir, demo=demo, demo_visitors=demo_visitors)
     try:
         info = runtime.start()
+    except DataDirectoryInUse as error:
+        error_console.print(f"[red]Cannot start:[/red] {error}", highlight=False)
+        raise typer.Exit(1) from error
     except OSError as error:
         error_console.print(f"[red]Cannot start on port {port}:[/red] {error}")
         raise typer.Exit(1) from error

@@ -22,7 +22,7 @@ from reviva.composition import current_composition
 from reviva.ingest.errors import IngestError
 from reviva.origin_verify import came_through_origin, forbidden_response
 from reviva.settings import load_settings
-from reviva.topology import INGEST_PATHS
+from reviva.topology import INGEST_PATHS, TELEMETRY_PATH
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "reviva-ingest"))
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "RevivaAnalytics"))
@@ -85,6 +85,11 @@ def preflight() -> Response[str]:
     return _respond(_endpoint().preflight(app.current_event.headers or {}))
 
 
+def telemetry() -> Response[str]:
+    """POST to the telemetry path: analytics.js's own metrics, accepted and dropped."""
+    return _respond(_endpoint().telemetry(app.current_event.headers or {}))
+
+
 def wrong_method() -> Response[str]:
     """Any other method on an ingest path."""
     raise MethodNotAllowedError(f"{app.current_event.request_context.http.method} is not allowed; use POST")
@@ -95,6 +100,9 @@ for _path in INGEST_PATHS:
         app.route(_rule, method="POST")(post_messages)
         app.route(_rule, method="OPTIONS")(preflight)
         app.route(_rule, method=_OTHER_METHODS)(wrong_method)
+app.route(TELEMETRY_PATH, method="POST")(telemetry)
+app.route(TELEMETRY_PATH, method="OPTIONS")(preflight)
+app.route(TELEMETRY_PATH, method=_OTHER_METHODS)(wrong_method)
 
 
 @app.exception_handler(IngestError)

@@ -104,7 +104,9 @@ class PipelineFunction(Construct):
             application_log_level_v2=lambda_.ApplicationLogLevel[config.application_log_level],
             system_log_level_v2=lambda_.SystemLogLevel[config.system_log_level],
             tracing=lambda_.Tracing.ACTIVE,
-            reserved_concurrent_executions=reserved_concurrency,
+            reserved_concurrent_executions=(
+                reserved_concurrency if reserved_concurrency is not None else spec.reserved_concurrency
+            ),
             environment={
                 env_name(Settings, "stage"): config.stage,
                 "POWERTOOLS_SERVICE_NAME": f"reviva-{spec.name}",

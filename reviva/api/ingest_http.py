@@ -314,6 +314,10 @@ class IngestEndpoint:
             },
         )
 
+    def telemetry(self, request_headers: Mapping[str, str]) -> IngestResponse:
+        """analytics.js's own telemetry (`TELEMETRY_PATH`): accepted and dropped, unread and unstored."""
+        return IngestResponse(200, {"success": True}, self.cors_headers(lower_headers(request_headers)))
+
     def refusal(self, error: IngestError, request_headers: Mapping[str, str]) -> IngestResponse:
         """The answer to a request refused as a whole (see `refusal_body`), with its CORS headers."""
         status, body = refusal_body(error)

@@ -49,8 +49,10 @@ def get_visitor(call: Call) -> dict[str, Any]:
     if not visitor_id or len(visitor_id) > 256:
         raise InvalidParameter("visitor_id", "must be 1 to 256 characters")
     adapters = _adapters(call)
-    keys = adapters.visitors.linked_keys(start_keys(visitor_id, adapters.pseudonymize_user_id))
-    view = build_visitor_view(visitor_id, ((key, *adapters.visitors.read_visitor(key)) for key in keys))
+    found = adapters.visitors.linked_keys(start_keys(visitor_id, adapters.pseudonymize_user_id))
+    view = build_visitor_view(
+        visitor_id, ((key, *adapters.visitors.read_visitor(key)) for key in found), linked=found.linked
+    )
     if view is None:
         raise NotFoundError(f"no visitor {visitor_id!r}")
     view["data_as_of"] = datetime.now(UTC).isoformat()

@@ -14,6 +14,18 @@ from reviva.enrich.visitor_state import SessionState
 MinuteWindow = tuple[str, Counter[str], set[str]]
 
 
+class LinkedKeys(list[str]):
+    """The keys to read for a person, in order: where the lookup started and every key linked to those.
+
+    `linked` holds the keys that have at least one identify/alias link: with a stored profile or
+    sessions, they are the keys that exist (a start key with neither is only what the lookup tried).
+    """
+
+    def __init__(self, keys: Iterable[str] = (), linked: Iterable[str] = ()) -> None:
+        super().__init__(keys)
+        self.linked = frozenset(linked)
+
+
 class VisitorReader(Protocol):
     """Profiles, sessions and identity links, as enrich wrote them."""
 
@@ -21,7 +33,7 @@ class VisitorReader(Protocol):
         """A visitor's stored profile (None if absent) and all its sessions."""
         ...
 
-    def linked_keys(self, start_keys: Iterable[str]) -> list[str]:
+    def linked_keys(self, start_keys: Iterable[str]) -> LinkedKeys:
         """Every visitor key linked to `start_keys` through identify and alias, themselves included."""
         ...
 

@@ -77,14 +77,21 @@ def merge_profiles(profiles: list[Profile]) -> Profile:
 
 
 def build_visitor_view(
-    visitor_id: str, found: Iterable[tuple[str, StoredVisitor | None, list[SessionState]]]
+    visitor_id: str,
+    found: Iterable[tuple[str, StoredVisitor | None, list[SessionState]]],
+    linked: frozenset[str] = frozenset(),
 ) -> dict[str, Any] | None:
-    """The JSON view of a person, or None when no linked key has a profile."""
+    """The JSON view of a person, or None when no linked key has a profile.
+
+    Its `identity_keys` are the keys that exist: with a profile, sessions or an identity link
+    (`linked`); a key the lookup only tried (the raw id read as an anonymous id, say) is not one.
+    """
     profiles: list[Profile] = []
     sessions: dict[str, tuple[str, SessionState]] = {}
     keys: list[str] = []
     for key, stored, key_sessions in found:
-        keys.append(key)
+        if stored is not None or key_sessions or key in linked:
+            keys.append(key)
         if stored is not None:
             profiles.append(stored.state.profile)
         for session in key_sessions:

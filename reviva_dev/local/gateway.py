@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import importlib
+import importlib.util
 import json
 import logging
 import mimetypes
@@ -22,12 +23,14 @@ import threading
 import traceback
 import urllib.parse
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import Message
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from reviva.topology import FUNCTIONS, FunctionSpec, RouteSpec
@@ -39,6 +42,15 @@ LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
 LOCAL_API_ID = "reviva-local"
 # API Gateway's own payload limit for HTTP APIs.
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
+# How long the gateway waits for the next bytes of a request (its headers or body) before answering
+# 408 and closing the connection; also how long an idle keep-alive connection is kept.
+READ_TIMEOUT_SECONDS = 30.0
+# A connection backlog for bursts of clients connecting at once (a load test's 64 and more).
+LISTEN_BACKLOG = 1024
+STATIC_METHODS = ("GET", "HEAD")
+# RFC 9110's `token`: what a request method may be made of.
+_METHOD_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_DIGITS = re.compile(r"[0-9]+")
 
 Handler = Callable[[dict[str, Any], Any], Any]
 HandlerResolver = Callable[[str], Handler]
@@ -72,6 +84,13 @@ def project_root() -> Path:
 def import_handler_resolver(specs: Iterable[FunctionSpec] = FUNCTIONS) -> HandlerResolver:
     """Resolve a function name to `handler` in its module (e.g. `functions.ingest.handler`).
 
+    The invoker calls a resolver once per execution environment it starts. As in Lambda, where each
+    concurrent invocation runs in its own container, every environment gets its own copy of the
+    handler module: module globals (Powertools' resolver holds the current event, a batch processor
+    its records, Metrics its buffer) are never shared by two invocations running at once. The first
+    environment uses the imported module itself; the others a fresh copy of it (its imports, the
+    composition root and its adapters, are shared: they are built to be thread safe).
+
     A failed import is not remembered: the next request tries again, so fixing the code is
     enough (a restart is still needed to pick up changes of a module that did import).
     """
@@ -85,7 +104,9 @@ def import_handler_resolver(specs: Iterable[FunctionSpec] = FUNCTIONS) -> Handle
         if module_name is None:
             raise HandlerUnavailable(f"no function named {function_name!r} in the topology")
         try:
-            module = importlib.import_module(module_name)
+            module = _fresh_module_copy(module_name) if module_name in sys.modules else None
+            if module is None:
+                module = importlib.import_module(module_name)
         except Exception as error:
             raise HandlerUnavailable(f"cannot import {module_name}: {error!r}") from error
         handler = getattr(module, "handler", None)
@@ -96,12 +117,103 @@ def import_handler_resolver(specs: Iterable[FunctionSpec] = FUNCTIONS) -> Handle
     return resolve
 
 
-class FunctionInvoker:
-    """Invokes handlers like Lambda would, one invocation at a time per function.
+def _fresh_module_copy(module_name: str) -> ModuleType | None:
+    """A new instance of an imported module, executed again, not registered in `sys.modules`."""
+    spec = importlib.util.find_spec(module_name)
+    if spec is None or spec.loader is None:
+        return None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    _own_metric_buffers(module)
+    return module
 
-    Handler modules keep per-invocation state in module globals (Powertools' resolvers and batch
-    processors do), which is safe in Lambda because a container runs one invocation at a time.
-    Here every request shares one module, so invocations of the same function are serialized.
+
+def _own_metric_buffers(module: ModuleType) -> None:
+    """Give each Powertools `Metrics` of `module` a buffer of its own.
+
+    Powertools keeps every `Metrics` instance's metrics in one class-wide dict (one container runs
+    one invocation at a time, so that is safe in Lambda); copies of a module running at once would
+    flush and clear each other's metrics.
+    """
+    from aws_lambda_powertools import Metrics
+    from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+
+    for value in vars(module).values():
+        if isinstance(value, Metrics) and isinstance(value.provider, AmazonCloudWatchEMFProvider):
+            shared = value.provider
+            value.metric_set, value.dimension_set, value.metadata_set = {}, dict(shared.dimension_set), {}
+            value.provider = AmazonCloudWatchEMFProvider(
+                namespace=shared.namespace,
+                service=shared.service,
+                metric_set=value.metric_set,
+                dimension_set=value.dimension_set,
+                metadata_set=value.metadata_set,
+                default_dimensions=dict(shared.default_dimensions),
+                function_name=shared.function_name,
+            )
+
+
+class _FunctionPool:
+    """The execution environments of one function: at most `size` invocations run at once.
+
+    An environment runs one invocation at a time and is reused (warm) by the next; a new one is
+    started (a cold start: the resolver is called) only when every started one is busy. An
+    invocation beyond `size` waits for a free environment, as Lambda's poller waits on throttles
+    instead of failing the request.
+    """
+
+    def __init__(self, function_name: str, size: int, resolver: HandlerResolver) -> None:
+        self.function_name = function_name
+        self.size = size
+        self._resolver = resolver
+        self._slots = threading.BoundedSemaphore(size)
+        self._idle: list[Handler] = []
+        self._idle_lock = threading.Lock()
+
+    def warm(self) -> None:
+        """Start one environment ahead of the first invocation (raises HandlerUnavailable)."""
+        with self._slots:
+            handler = self._take()
+            self._give_back(handler)
+
+    @contextlib.contextmanager
+    def environment(self) -> Iterator[Handler]:
+        """A free environment's handler for the length of the block."""
+        with self._slots:
+            handler = self._take()
+            try:
+                yield handler
+            finally:
+                self._give_back(handler)
+
+    def _take(self) -> Handler:
+        with self._idle_lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._resolver(self.function_name)  # outside the lock: imports can be slow
+
+    def _give_back(self, handler: Handler) -> None:
+        with self._idle_lock:
+            self._idle.append(handler)
+
+
+# Concurrent invocations per function when its spec reserves none: enough for a load test's 64
+# clients to keep every core busy without a thread per connection contending for the GIL.
+DEFAULT_LOCAL_CONCURRENCY = 16
+
+
+def local_concurrency(spec: FunctionSpec) -> int:
+    """How many invocations of a function the local runtime runs at once."""
+    return spec.reserved_concurrency or DEFAULT_LOCAL_CONCURRENCY
+
+
+class FunctionInvoker:
+    """Invokes handlers like Lambda would: concurrently, each invocation in its own environment.
+
+    Each function has a bounded pool of execution environments (`local_concurrency`: the spec's
+    reserved concurrency, else a default); an environment holds its own copy of the handler
+    module (see `import_handler_resolver`) and runs one invocation at a time, so handler modules
+    may keep per-invocation state in globals, as they may in Lambda.
     """
 
     def __init__(
@@ -110,12 +222,21 @@ class FunctionInvoker:
         specs: Iterable[FunctionSpec] = FUNCTIONS,
         region: str = "us-east-1",
         account_id: str = LOCAL_ACCOUNT_ID,
+        *,
+        concurrency: Mapping[str, int] | None = None,
     ) -> None:
         self.resolver = resolver
         self.specs: dict[str, FunctionSpec] = {spec.name: spec for spec in specs}
         self.region = region
         self.account_id = account_id
-        self._locks: dict[str, threading.Lock] = {name: threading.Lock() for name in self.specs}
+        sizes = {name: local_concurrency(spec) for name, spec in self.specs.items()} | dict(concurrency or {})
+        self._pools: dict[str, _FunctionPool] = {
+            name: _FunctionPool(name, size, resolver) for name, size in sizes.items()
+        }
+
+    def concurrency(self, function_name: str) -> int:
+        """At most how many invocations of the function run at once."""
+        return self._pool(function_name).size
 
     def context_for(self, function_name: str) -> FakeLambdaContext:
         """A fresh context object for one invocation."""
@@ -130,16 +251,25 @@ class FunctionInvoker:
             timeout_seconds=spec.timeout_seconds,
         )
 
+    def warm(self, function_name: str) -> None:
+        """Start one environment of the function now (a cold start); HandlerUnavailable if it cannot."""
+        self._pool(function_name).warm()
+
     def invoke(self, function_name: str, event: dict[str, Any]) -> Any:
         """Call the function's handler; raises `HandlerUnavailable` or whatever the handler raised."""
-        handler = self.resolver(function_name)
-        context = self.context_for(function_name)
-        with self._locks.setdefault(function_name, threading.Lock()):
-            return handler(event, context)
+        pool = self._pool(function_name)
+        with pool.environment() as handler:
+            return handler(event, self.context_for(function_name))
 
     def bind(self, function_name: str) -> Callable[[dict[str, Any]], Any]:
         """`invoke` for one function, as the stream pollers and schedulers take it."""
         return lambda event: self.invoke(function_name, event)
+
+    def _pool(self, function_name: str) -> _FunctionPool:
+        pool = self._pools.get(function_name)
+        if pool is None:
+            raise HandlerUnavailable(f"no function named {function_name!r} in the topology")
+        return pool
 
 
 # --------------------------------------------------------------------------- routes
@@ -425,21 +555,18 @@ class Gateway:
         return response
 
     def _static(self, method: str, raw_path: str) -> HttpResponse | None:
-        if method not in ("GET", "HEAD"):
-            return None
         path = raw_path
         for prefix, directory in self.static_mounts.items():
+            if path != prefix.rstrip("/") and not path.startswith(prefix):
+                continue
+            if method not in STATIC_METHODS:
+                return json_response(
+                    405, {"message": "Method Not Allowed"}, [("allow", ", ".join(STATIC_METHODS))]
+                )
             if path == prefix.rstrip("/"):
                 return HttpResponse(301, [("location", prefix), ("content-length", "0")], b"")
-            if not path.startswith(prefix):
-                continue
-            root = directory.resolve()
-            target = (root / path[len(prefix) :]).resolve()
-            if not target.is_relative_to(root):
-                return json_response(404, {"message": "Not Found"})
-            if target.is_dir():
-                target = target / "index.html"
-            if not target.is_file():
+            target = _static_file(directory, path[len(prefix) :])
+            if target is None:
                 return json_response(404, {"message": "Not Found"})
             content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
             if content_type.startswith("text/") or content_type in (
@@ -456,20 +583,99 @@ def _as_prefix(prefix: str) -> str:
     return "/" + prefix.strip("/") + "/"
 
 
+def _static_file(directory: Path, relative: str) -> Path | None:
+    """The file `relative` names under `directory`, or None: outside it, missing, or no valid file name.
+
+    A path a client makes up (a NUL byte, a name longer than the file system allows) is a 404 like
+    any missing file, never an error.
+    """
+    try:
+        root = directory.resolve()
+        target = (root / relative).resolve()
+        if not target.is_relative_to(root):
+            return None
+        if target.is_dir():
+            target = target / "index.html"
+        return target if target.is_file() else None
+    except (OSError, ValueError):
+        return None
+
+
+def _content_length(values: list[str]) -> int:
+    """The body's length from its Content-Length header(s): digits only, all alike, within the limit."""
+    if not values:
+        return 0
+    if any(_DIGITS.fullmatch(value.strip()) is None for value in values):
+        raise BadRequestBody(400, "Bad Request: Content-Length must be a non-negative integer")
+    if len({int(value) for value in values}) > 1:
+        raise BadRequestBody(400, "Bad Request: conflicting Content-Length headers")
+    length = int(values[0])
+    if length > MAX_REQUEST_BYTES:
+        raise BadRequestBody(413, "Request Entity Too Large")
+    return length
+
+
+class BadRequestBody(Exception):
+    """A request body that cannot be read as framed: answered with `status`, then the connection closes."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class _RequestHandler(BaseHTTPRequestHandler):
+    """Reads one request at a time from a connection; every method goes to the gateway.
+
+    The standard library answers a method it has no `do_` function for with 501 and lets an error
+    in the handler drop the connection: API Gateway does neither, so this one answers every
+    request line it can parse, with a 4xx for what the client got wrong.
+    """
+
     protocol_version = "HTTP/1.1"
+    # Not HTTP/0.9, whose answers have no status line: a garbled request line still gets a 400.
+    default_request_version = "HTTP/1.1"
     server: GatewayServer
 
-    def do_GET(self) -> None:
-        self._serve()
+    def setup(self) -> None:
+        # Bounded reads: a client that stops sending is answered 408 instead of holding a thread.
+        super().setup()
+        self.connection.settimeout(self.server.read_timeout_seconds)
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = do_GET
+    def handle_one_request(self) -> None:
+        self.raw_requestline = b""
+        self.command = self.requestline = ""
+        try:
+            self.raw_requestline = self.rfile.readline(65537)
+            if len(self.raw_requestline) > 65536:
+                self.requestline = self.request_version = self.command = ""
+                self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
+                self.close_connection = True
+                return
+            if not self.raw_requestline:
+                self.close_connection = True
+                return
+            if not self.parse_request():  # the standard library has answered (400, 431, 505)
+                return
+            self._serve()
+            self.wfile.flush()
+        except TimeoutError:
+            self.close_connection = True
+            if self.raw_requestline:  # a request began but its headers never finished: say so
+                with contextlib.suppress(OSError):
+                    self._write(json_response(408, {"message": "Request Timeout"}), close=True)
+            # else an idle keep-alive connection: closed quietly, as API Gateway does
+        except (ConnectionError, BrokenPipeError):
+            self.close_connection = True
 
     def _serve(self) -> None:
+        if _METHOD_TOKEN.fullmatch(self.command) is None:
+            self._write(json_response(400, {"message": "Bad Request: invalid method"}), close=True)
+            return
         try:
             body = self._read_body()
-        except ValueError as error:
-            self._write(json_response(413 if "large" in str(error) else 400, {"message": str(error)}))
+        except BadRequestBody as error:
+            # The rest of the body (if any) was not read: the connection cannot carry another request.
+            self._write(json_response(error.status, {"message": str(error)}), close=True)
             return
         request = IncomingRequest(
             method=self.command,
@@ -479,34 +685,61 @@ class _RequestHandler(BaseHTTPRequestHandler):
             source_ip=self.client_address[0],
             protocol=self.request_version,
         )
-        self._write(self.server.gateway.handle(request))
+        try:
+            response = self.server.gateway.handle(request)
+        except Exception:
+            # A fault of the gateway itself, not of the request: still an answer, never a dropped connection.
+            logger.error("gateway failed on %s %r:\n%s", self.command, self.path, traceback.format_exc())
+            response = json_response(500, {"message": "Internal Server Error"})
+        self._write(response)
 
     def _read_body(self) -> bytes:
+        """The request body, read within the size limit and the read timeout; BadRequestBody otherwise."""
         headers: Message = self.headers
-        if headers.get("transfer-encoding", "").lower() == "chunked":
-            chunks: list[bytes] = []
-            total = 0
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    self.rfile.readline()
-                    return b"".join(chunks)
-                total += size
-                if total > MAX_REQUEST_BYTES:
-                    raise ValueError("Request Entity Too Large")
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(headers.get("content-length") or 0)
-        if length > MAX_REQUEST_BYTES:
-            raise ValueError("Request Entity Too Large")
-        return self.rfile.read(length) if length else b""
+        transfer_encoding = (headers.get("transfer-encoding") or "").strip().lower()
+        lengths = headers.get_all("content-length") or []
+        try:
+            if transfer_encoding:
+                if transfer_encoding != "chunked" or lengths:
+                    raise BadRequestBody(400, "Bad Request: unsupported Transfer-Encoding")
+                return self._read_chunked()
+            return self._read_exactly(_content_length(lengths))
+        except TimeoutError as error:
+            raise BadRequestBody(408, "Request Timeout: the body did not arrive in time") from error
 
-    def _write(self, response: HttpResponse) -> None:
+    def _read_exactly(self, length: int) -> bytes:
+        body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            raise BadRequestBody(400, "Bad Request: the body is shorter than its Content-Length")
+        return body
+
+    def _read_chunked(self) -> bytes:
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            size_line = self.rfile.readline(1024).split(b";")[0].strip()
+            if not re.fullmatch(rb"[0-9A-Fa-f]{1,16}", size_line):
+                raise BadRequestBody(400, "Bad Request: malformed chunk size")
+            size = int(size_line, 16)
+            if size == 0:
+                self.rfile.readline(1024)  # no trailers are read
+                return b"".join(chunks)
+            total += size
+            if total > MAX_REQUEST_BYTES:
+                raise BadRequestBody(413, "Request Entity Too Large")
+            chunks.append(self._read_exactly(size))
+            if self.rfile.readline(1024).strip():
+                raise BadRequestBody(400, "Bad Request: a chunk is longer than its size")
+
+    def _write(self, response: HttpResponse, *, close: bool = False) -> None:
         self.send_response(response.status)
         for name, value in response.headers:
             if name.lower() not in ("content-length", "connection", "transfer-encoding"):
                 self.send_header(name, value)
         self.send_header("content-length", str(len(response.body)))
+        if close:
+            self.close_connection = True
+            self.send_header("connection", "close")
         self.end_headers()
         if self.command != "HEAD" and response.body:
             self.wfile.write(response.body)
@@ -520,9 +753,19 @@ class GatewayServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 resets connections when many clients connect at once.
+    request_queue_size = LISTEN_BACKLOG
 
-    def __init__(self, gateway: Gateway, host: str = "127.0.0.1", port: int = 8000) -> None:
+    def __init__(
+        self,
+        gateway: Gateway,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        *,
+        read_timeout_seconds: float = READ_TIMEOUT_SECONDS,
+    ) -> None:
         self.gateway = gateway
+        self.read_timeout_seconds = read_timeout_seconds
         self._thread: threading.Thread | None = None
         # Keep-alive connections outlive `shutdown()` (each has its own thread): they are tracked so
         # that a stopped gateway stops answering on them too, instead of invoking handlers whose

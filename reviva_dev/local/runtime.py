@@ -34,6 +34,7 @@ from reviva.topology import (
     function_spec,
     rate_seconds,
 )
+from reviva_dev.local.data_lock import DataDirectoryLock
 from reviva_dev.local.emulator import EmulatedResources, Emulator, EnvironmentOverlay
 from reviva_dev.local.gateway import (
     LOCAL_ACCOUNT_ID,
@@ -190,6 +191,7 @@ class LocalRuntime:
         self.poll_interval_seconds = poll_interval_seconds
         self.warm_up = warm_up
         self.environment = EnvironmentOverlay()
+        self.data_lock = DataDirectoryLock(data_dir)
         self.emulator = Emulator(data_dir)
         self.resources: EmulatedResources | None = None
         self.invoker: FunctionInvoker | None = None
@@ -215,7 +217,9 @@ class LocalRuntime:
             raise
 
     def _start(self) -> RuntimeInfo:
-        # Bind first: a busy port should fail before anything else starts.
+        # The data directory first: a second runtime on it is refused before it touches anything.
+        self.data_lock.acquire()
+        # Then bind: a busy port should fail before anything else starts.
         self.invoker = FunctionInvoker(self.resolver, FUNCTIONS)
         gateway = Gateway(ROUTES, self.invoker, {**self.static_mounts, **self._demo_config_mount()})
         self.server = GatewayServer(gateway, self.host, self.port)
@@ -317,6 +321,7 @@ class LocalRuntime:
         self.emulator.stop()
         self.environment.restore()
         reset_settings_cache()
+        self.data_lock.release()
 
     def _secrets_environment(self) -> dict[str, str]:
         existing = [k.strip() for k in os.environ.get("REVIVA_WRITE_KEYS", "").split(",") if k.strip()]
@@ -350,10 +355,11 @@ class LocalRuntime:
         return {"/demo/config/": folder}
 
     def _import_handlers(self) -> None:
-        """Import every handler now (a cold start up front) and say which ones cannot load."""
+        """Start one environment of every function now (a cold start up front); say which cannot load."""
+        assert self.invoker is not None
         for spec in FUNCTIONS:
             try:
-                self.resolver(spec.name)
+                self.invoker.warm(spec.name)
             except HandlerUnavailable as error:
                 logger.warning("function %s is unavailable: %s", spec.name, error)
 

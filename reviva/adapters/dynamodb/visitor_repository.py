@@ -53,6 +53,7 @@ from reviva.contracts.visitor_key import VisitorKey, VisitorKind
 from reviva.enrich.dedupe import from_legacy
 from reviva.enrich.ports import ConcurrentUpdate, CountersMoved, StoredVisitor, VisitorCommit
 from reviva.enrich.visitor_state import Profile, SessionState, VisitorState
+from reviva.query.ports import LinkedKeys
 from reviva.settings import Settings
 
 PROFILE_SK = "PROFILE"
@@ -433,9 +434,10 @@ class DynamoVisitorRepository:
             sessions[stored.state.current_session.session_id] = stored.state.current_session
         return stored, sorted(sessions.values(), key=lambda s: s.started_at)
 
-    def linked_keys(self, start_keys: Iterable[str]) -> list[str]:
+    def linked_keys(self, start_keys: Iterable[str]) -> LinkedKeys:
         """Every identity key connected to `start_keys` through identify/alias links (bounded)."""
         seen: list[str] = []
+        linked: set[str] = set()
         frontier = list(dict.fromkeys(start_keys))
         while frontier and len(seen) < MAX_LINKED_KEYS:
             key = frontier.pop(0)
@@ -443,6 +445,7 @@ class DynamoVisitorRepository:
                 continue
             seen.append(key)
             for link in IdentityLink.query(key):
+                linked.update((key, link.sk))
                 if link.sk not in seen:
                     frontier.append(link.sk)
-        return seen
+        return LinkedKeys(seen, linked)

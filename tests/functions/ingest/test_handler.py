@@ -147,3 +147,32 @@ def test_the_stream_record_format_follows_the_setting(
     assert len(raw) == records  # the sample's five events come from one visitor
     assert all(data.startswith(b"{") for data in raw) == (record_format == "event")
     assert len(read_stream_events(load_settings().events_stream)) == 5
+
+
+def test_analytics_js_telemetry_is_accepted_and_dropped_with_cors(install_fakes: Callable[..., None]) -> None:
+    """analytics.js posts its own metrics to `{apiHost}/m`: answered 200 with CORS, never stored."""
+    publisher, rejected = FakePublisher(), FakeRejectedStore()
+    install_fakes(publisher, rejected)
+    telemetry = json.dumps({"series": [{"type": "Counter", "metric": "analytics_js.invoke", "value": 1}]})
+    for body in (telemetry, "not json at all", None):
+        response = handler_module.handler(
+            http_event("/m", body, headers={"origin": "https://shop.example", "content-type": "text/plain"}),
+            None,
+        )
+        assert response["statusCode"] == 200
+        assert response["headers"]["Access-Control-Allow-Origin"] == "*"
+    preflight = http_event("/m", None, method="OPTIONS", headers={"origin": "https://shop.example"})
+    response = handler_module.handler(preflight, None)
+    assert response["statusCode"] == 204 and "POST" in response["headers"]["Access-Control-Allow-Methods"]
+    assert handler_module.handler(http_event("/m", None, method="GET"), None)["statusCode"] == 405
+    assert publisher.events == [] and rejected.rejections == []
+
+
+def test_the_telemetry_route_is_declared_for_the_ingest_function() -> None:
+    from reviva.topology import ROUTES, TELEMETRY_PATH
+
+    declared = {(route.method, route.path): route for route in ROUTES}
+    assert TELEMETRY_PATH == "/m"
+    for method in ("POST", "OPTIONS"):
+        route = declared[(method, TELEMETRY_PATH)]
+        assert route.function == "ingest" and route.auth == "public"

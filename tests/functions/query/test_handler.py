@@ -104,3 +104,15 @@ def test_with_an_origin_secret_only_cloudfront_s_requests_and_the_health_check_p
     through_edge["headers"][ORIGIN_VERIFY_HEADER] = "cloudfront-only-secret"
     assert call(through_edge)[0] == 200
     assert call(http_event("/health", token=None))[0] == 200
+
+
+def test_visitor_lists_only_identity_keys_that_exist(pipeline: None) -> None:
+    """Keys the lookup merely tried (`a:cust-42` from the raw id) are not identities: not listed."""
+    user = "u:" + pseudonymize_user_id("cust-42", load_settings().hmac_key())
+    status, body = call(http_event("/v1/visitors/cust-42"))
+    assert status == 200
+    assert sorted(body["identity_keys"]) == sorted(["a:laptop", "a:phone", user])
+    status, body = call(http_event("/v1/visitors/phone"))
+    assert status == 200
+    assert "u:" + pseudonymize_user_id("phone", load_settings().hmac_key()) not in body["identity_keys"]
+    assert sorted(body["identity_keys"]) == sorted(["a:laptop", "a:phone", user])

@@ -1,0 +1,121 @@
+"""The local stack under load (issue 10): `reviva dev` in its own process, 64 clients on 127.0.0.1.
+
+The runtime runs as a separate process (as a developer runs it), on every core this machine
+gives it; the load generator (`reviva_dev.measure.load`) runs in the bench process. Measured:
+messages per second through the local gateway, ingest's answer time (p50, p99), errors, resets,
+and how long after the load every event is in its visitor's profile.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from reviva_dev.measure.load import LoadFigures, process_cpu_seconds, run_load, wait_for_profiles
+
+CLIENTS = 64
+REQUESTS_PER_CLIENT = 30
+MESSAGES_PER_REQUEST = 10
+TIME_LIMIT_SECONDS = 120.0
+PROFILE_DEADLINE_SECONDS = 5.0
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class LocalLoadFigures:
+    load: LoadFigures
+    # Seconds after the load until every event was in its profile (None: not within a minute).
+    profiles_after_seconds: float | None
+    runtime_cores: int
+    # CPU seconds the runtime process used per second of load: ~1 means one core's worth (the GIL).
+    runtime_cpu_per_second: float | None
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_ready(process: subprocess.Popen[str], timeout: float = 120.0) -> str:
+    assert process.stdout is not None
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    if not selector.select(timeout):
+        raise RuntimeError("reviva dev did not become ready")
+    line = process.stdout.readline()
+    if "ready" not in line:
+        raise RuntimeError(f"reviva dev did not start: {line!r}")
+    return line
+
+
+def run() -> LocalLoadFigures:
+    """Start `reviva dev`, send the load, wait for the profiles, stop it."""
+    port = _free_port()
+    write_key, admin_token = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+    with tempfile.TemporaryDirectory(prefix="reviva-load-") as data_dir:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "reviva_dev.cli",
+                "dev",
+                "--no-demo",
+                "--port",
+                str(port),
+                "--data-dir",
+                data_dir,
+            ],
+            cwd=REPOSITORY,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env={
+                **os.environ,
+                "REVIVA_WRITE_KEY": write_key,
+                "REVIVA_ADMIN_TOKEN": admin_token,
+                "PYTHONPATH": str(REPOSITORY),
+            },
+        )
+        try:
+            all_cores = set(range(os.cpu_count() or 1))
+            if hasattr(os, "sched_setaffinity"):
+                # The bench pins itself to one core; the runtime gets them all, as `reviva dev` has.
+                os.sched_setaffinity(process.pid, all_cores)
+            _wait_ready(process)
+            base_url = f"http://127.0.0.1:{port}"
+            cpu_before = process_cpu_seconds(process.pid)
+            figures = run_load(
+                base_url,
+                write_key,
+                clients=CLIENTS,
+                requests_per_client=REQUESTS_PER_CLIENT,
+                messages_per_request=MESSAGES_PER_REQUEST,
+                time_limit_seconds=TIME_LIMIT_SECONDS,
+            )
+            cpu_after = process_cpu_seconds(process.pid)
+            cpu_per_second = (
+                (cpu_after - cpu_before) / figures.seconds
+                if cpu_before is not None and cpu_after is not None and figures.seconds
+                else None
+            )
+            after = wait_for_profiles(base_url, admin_token, figures.sent_per_visitor, limit_seconds=60.0)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            with contextlib.suppress(Exception):
+                if process.stdout is not None:
+                    process.stdout.close()
+    return LocalLoadFigures(figures, after, len(all_cores), cpu_per_second)

@@ -284,7 +284,8 @@ class IngestEndpoint:
             received_at=self.clock(),
             source_id=source_id,
             ip_truncated=self.collector.policy.network_of(client_ip(headers, request.source_ip)),
-            header_user_agent=headers.get("user-agent"),
+            # Stored with each event, so it passes the privacy policy like any field of a message.
+            header_user_agent=self.collector.policy.protect_header(headers.get("user-agent")),
             geo=geo_from_headers(headers),
             batch_context=batch.context,
             batch_sent_at=batch.sent_at,

@@ -124,6 +124,11 @@ class PrivacyPolicy:
         """The only form of a visitor's IP ingest keeps: its /24 (IPv4) or /48 (IPv6) network."""
         return truncate_ip(ip)
 
+    def protect_header(self, value: str | None) -> str | None:
+        """A request header's value as an event may store it (User-Agent): personal data replaced
+        by the same rules as every field of a message."""
+        return scrub(value, self.hmac_key) if value else value
+
     def apply(self, raw: Any, request: RequestSignals) -> ProtectedMessage:
         """Validate `raw` under its consent and protect what its event may store.
 

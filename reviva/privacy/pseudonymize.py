@@ -14,11 +14,14 @@ cannot be reversed or recomputed from a guessed e-mail address.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import re
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, Final
 from urllib.parse import unquote
+
+import phonenumbers
 
 from reviva.privacy.ip import truncate_ip
 from reviva.segment.limits import MAX_NESTING_DEPTH
@@ -47,25 +50,52 @@ _PII_KEY_NAMES: Final = frozenset(
         "tel",
         "fax",
         "whatsapp",
+        "contact",
+        "contactnumber",
+        "contactphone",
+        "cellnumber",
+        "telnumber",
+        "telephonenumber",
     }
 )
+# Key names ending in one of these hold contact details too ("home_phone", "work_email",
+# "billing_mobile_number").
+_PII_KEY_SUFFIXES: Final = ("email", "emailaddress", "phone", "phonenumber", "mobilenumber", "contactnumber")
 # Key names whose values are IP addresses: kept only truncated.
 _IP_KEY_NAMES: Final = frozenset({"ip", "ipaddress", "clientip", "remoteip", "ipv4", "ipv6"})
 # Key names holding the site's user ids (raw payloads only; validated messages handle them apart).
+# They are as identifying as `userId` wherever they appear, so they get the same "u_" pseudonym.
 _USER_ID_KEY_NAMES: Final = frozenset({"userid", "previousid"})
 
 _KEY_PLAIN, _KEY_PII, _KEY_IP, _KEY_USER_ID = 0, 1, 2, 3
 
 # Compiled once: the hot path must never compile a pattern per message.
+# Local part and domain may be Unicode (RFC 6531 addresses, internationalised domain names); "@"
+# may be percent-encoded once ("%40") or twice ("%2540", a URL inside a URL parameter).
 _EMAIL_RE: Final = re.compile(
-    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-]+(?:@|%40)[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
+    r"[\w!#$*+^`{|}~\-][\w!#$'*+^`{|}~.\-]*(?:@|%40|%2540)[^\W_](?:[\w\-]*[^\W_])?(?:\.[\w\-]+)*\.(?:[^\W\d_]{2,}|xn--[a-z0-9\-]+)",
+    re.IGNORECASE,
 )
 _PHONE_RE: Final = re.compile(r"\+?\(?\d[\d\s().\-/]*\d")
 _DATE_LIKE_RE: Final = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|\d+\.\d+")
 # PII carried as URL query parameters ("?email=…", "&phone=…").
 _PII_QUERY_RE: Final = re.compile(
-    r"([?&;#](?:e-?mail|email_address|phone|phone_number|mobile|tel|telephone)=)([^&#;]*)",
+    r"([?&;#](?:e-?mail|email_?address|[a-z_]*phone(?:_?(?:number|no))?|mobile(?:_?(?:number|no))?|"
+    r"cell(?:_?(?:phone|number))?|tel|telephone|contact(?:_?(?:number|phone|email))?|whatsapp)=)([^&#;]*)",
     re.IGNORECASE,
+)
+# Phone numbers in free text: libphonenumber's matcher, national numbers read as this region's.
+PHONE_REGION: Final = "GB"
+_NATIONAL_PREFIX: Final = "0"
+_MIN_PHONE_DIGITS: Final = 7
+_NATIONAL_MIN_DIGITS: Final = 10
+_DIGIT_DELETER: Final = str.maketrans("", "", "0123456789")
+# A run of 7+ digits, separated at most by phone punctuation, not part of a longer token.
+_PHONE_CANDIDATE_RE: Final = re.compile(r"(?<![\w\-.:/])[+(]?\d(?:[ ().\-/]{0,2}\d){6,}(?![\w\-])")
+# IP address candidates, confirmed by `ipaddress` before anything is replaced.
+_IPV4_RE: Final = re.compile(r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w.]*\d)")
+_IPV6_RE: Final = re.compile(
+    r"(?<![\w:.])(?:[0-9a-f]{0,4}:){2,7}(?:[0-9a-f]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?(?![\w:])", re.IGNORECASE
 )
 # International numbers ("+44 20 7946 0958") are distinctive enough to find inside free text.
 _EMBEDDED_PHONE_RE: Final = re.compile(r"(?<![\w+])\+\d[\d\s().\-]{5,20}\d")
@@ -101,8 +131,12 @@ def pseudonymize_user_id(user_id: str, key: HmacKey) -> str:
 
 
 def normalize_email(value: str) -> str:
-    """The form an e-mail address is hashed in: decoded, trimmed, lower-case."""
-    return unquote(value).strip().lower() if "%" in value else value.strip().lower()
+    """The form an e-mail address is hashed in: decoded (also twice-encoded), trimmed, lower-case."""
+    for _ in range(3):
+        if "%" not in value:
+            break
+        value = unquote(value)
+    return value.strip().lower()
 
 
 def normalize_phone(value: str) -> str:
@@ -111,9 +145,67 @@ def normalize_phone(value: str) -> str:
     return "+" + digits if value.lstrip().startswith("+") else digits
 
 
+def _may_hold_email(value: str) -> bool:
+    return ("@" in value or "%40" in value or "%2540" in value) and _EMAIL_RE.search(value) is not None
+
+
 def looks_like_email(value: str) -> bool:
-    """True when `value` contains an e-mail address (also URL-encoded, "%40")."""
-    return ("@" in value or "%40" in value) and _EMAIL_RE.search(value) is not None
+    """True when `value` contains an e-mail address (Unicode or IDN too; "@" also as "%40", "%2540")."""
+    return _may_hold_email(value)
+
+
+def _digit_count(value: str) -> int:
+    return len(value) - len(value.translate(_DIGIT_DELETER))
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char in "_-"
+
+
+@lru_cache(maxsize=16_384)
+def phone_spans(value: str) -> tuple[tuple[int, int], ...]:
+    """Where phone numbers are in free text, found by libphonenumber's matcher.
+
+    National numbers are read as `PHONE_REGION`'s. A match counts when libphonenumber finds it a
+    valid number, or when it is written with the national prefix or "+" and has at least 10 digits
+    (a possible number: reserved ranges such as 07700 900xxx are not "valid" but are phone numbers).
+    A match inside a longer token (a UUID, a hex digest, a pseudonym) is not a phone number.
+    The matcher is the costly step of ingest, so it only reads runs of at least 7 digits (with
+    phone separators between them) that stand alone and are not dates: ids, timestamps and
+    prices never reach it.
+    """
+    if _digit_count(value) < _MIN_PHONE_DIGITS:
+        return ()
+    spans: list[tuple[int, int]] = []
+    for candidate in _PHONE_CANDIDATE_RE.finditer(value):
+        text = candidate.group(0)
+        if _DATE_LIKE_RE.match(text) is not None or _digit_count(text) < _MIN_PHONE_DIGITS:
+            continue
+        if text.count(".") == 3 and _confirmed_ip(text) is not None:
+            continue
+        offset = candidate.start()
+        for match in phonenumbers.PhoneNumberMatcher(
+            text, PHONE_REGION, leniency=phonenumbers.Leniency.POSSIBLE
+        ):
+            start, end = offset + match.start, offset + match.end
+            if (start > 0 and _is_word_char(value[start - 1])) or (
+                end < len(value) and _is_word_char(value[end])
+            ):
+                continue
+            raw = match.raw_string
+            if phonenumbers.is_valid_number(match.number) or (
+                raw[0] in ("+", _NATIONAL_PREFIX, "(") and _digit_count(raw) >= _NATIONAL_MIN_DIGITS
+            ):
+                spans.append((start, end))
+    return tuple(spans)
+
+
+def _confirmed_ip(candidate: str) -> str | None:
+    try:
+        ipaddress.ip_address(candidate)
+    except ValueError:
+        return None
+    return truncate_ip(candidate)
 
 
 def looks_like_phone(value: str) -> bool:
@@ -129,6 +221,8 @@ def looks_like_phone(value: str) -> bool:
         return False
     if _PHONE_RE.fullmatch(value) is None or _DATE_LIKE_RE.fullmatch(value) is not None:
         return False
+    if value.count(".") == 3 and _confirmed_ip(value) is not None:
+        return False
     digits = sum(ch.isdigit() for ch in value)
     if digits < 7 or digits > 15:
         return False
@@ -140,7 +234,7 @@ def _key_kind(name: str) -> int:
     normalized = name.lower()
     for separator in ("_", "-", " ", "."):
         normalized = normalized.replace(separator, "")
-    if normalized in _PII_KEY_NAMES:
+    if normalized in _PII_KEY_NAMES or normalized.endswith(_PII_KEY_SUFFIXES):
         return _KEY_PII
     if normalized in _IP_KEY_NAMES:
         return _KEY_IP
@@ -164,7 +258,11 @@ class _Walker:
         return pseudonymize(normalized, self.key) if self.key is not None else marker
 
     def _email_match(self, match: re.Match[str]) -> str:
-        return self._hide(normalize_email(match.group(0)), "[email]")
+        found, start = match.group(0), match.start()
+        if start > 0 and match.string[start - 1] == "%":
+            # "%3Dbob%40…": the two hex digits of the escape before the address are not its own.
+            return found[:2] + self._hide(normalize_email(found[2:]), "[email]")
+        return self._hide(normalize_email(found), "[email]")
 
     def _query_match(self, match: re.Match[str]) -> str:
         raw_value = unquote(match.group(2))
@@ -176,13 +274,25 @@ class _Walker:
     def _text(self, value: str) -> str:
         if "=" in value and ("?" in value or "&" in value or "#" in value):
             value = _PII_QUERY_RE.sub(self._query_match, value)
-        if ("@" in value or "%40" in value) and _EMAIL_RE.search(value) is not None:
+        if _may_hold_email(value):
             value = _EMAIL_RE.sub(self._email_match, value)
+        if value.count(":") >= 2:
+            value = _IPV6_RE.sub(self._ip_match, value)
+        if value.count(".") >= 3:
+            value = _IPV4_RE.sub(self._ip_match, value)
         if looks_like_phone(value):
             return self._hide(normalize_phone(value), "[phone]")
         if "+" in value:
             value = _EMBEDDED_PHONE_RE.sub(self._phone_match, value)
+        spans = phone_spans(value)
+        for start, end in reversed(spans):
+            value = value[:start] + self._hide(normalize_phone(value[start:end]), "[phone]") + value[end:]
         return value
+
+    @staticmethod
+    def _ip_match(match: re.Match[str]) -> str:
+        found = match.group(0)
+        return _confirmed_ip(found) or found
 
     def _phone_match(self, match: re.Match[str]) -> str:
         found = match.group(0)
@@ -254,7 +364,10 @@ class _Walker:
 
 @lru_cache(maxsize=16)
 def _scrubber(key: HmacKey) -> _Walker:
-    return _Walker(key, strict=True, mask_user_ids=False)
+    walker = _Walker(key, strict=True, mask_user_ids=True)
+    # Page URLs, titles and user agents repeat from event to event: each string is searched once.
+    walker.text = lru_cache(maxsize=65_536)(walker._text)
+    return walker
 
 
 def scrub(obj: Any, key: HmacKey) -> Any:
@@ -275,12 +388,13 @@ def scrub_identifier(value: str, key: HmacKey) -> str:
     For identifiers that must stay usable as ids (anonymousId, groupId): a site that puts an
     e-mail address into one gets a stable pseudonym instead.
     """
-    if "@" in value or "%40" in value:
-        if _EMAIL_RE.search(value) is not None:
-            return pseudonymize(normalize_email(value), key)
-    elif looks_like_phone(value):
+    if _may_hold_email(value):
+        return pseudonymize(normalize_email(value), key)
+    if looks_like_phone(value) or phone_spans(value):
         return pseudonymize(normalize_phone(value), key)
-    return value
+    if (value.count(":") >= 2 or value.count(".") == 3) and _confirmed_ip(value.strip()) is not None:
+        return pseudonymize(value.strip(), key)
+    return _scrubber(key).text(value)
 
 
 def mask_pii(obj: Any, key: HmacKey | None = None) -> Any:

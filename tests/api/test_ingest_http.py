@@ -304,3 +304,12 @@ def test_the_word_nan_in_text_is_just_text(harness: Harness) -> None:
     answer = harness.post("/v1/batch", {"batch": [track(properties={"note": "NaN Infinity"})]})
     assert answer.status_code == 200
     assert harness.publisher.events[0].properties == {"note": "NaN Infinity"}
+
+
+def test_user_agent_header_passes_the_privacy_policy(harness: Harness) -> None:
+    headers = {"user-agent": "Mozilla/5.0 (contact ana@example.com; +44 20 7946 0958) from 198.51.100.23"}
+    assert harness.post("/v1/batch", {"batch": [track()]}, headers=headers).status_code == 200
+    [event] = harness.publisher.events
+    assert event.user_agent is not None
+    assert "ana@example.com" not in event.user_agent and "7946" not in event.user_agent
+    assert event.user_agent.endswith("from 198.51.100.0")

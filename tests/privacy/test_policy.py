@@ -185,3 +185,35 @@ def test_without_analytics_consent_no_event_carries_a_stable_identifier(
     assert re.search(r"\b[uh]_[0-9a-f]", stored) is None, stored
     for value in [*planted, in_page_url, "dev-1", "ad-1", "jo@example.com", "jo.bloggs@example.com"]:
         assert value not in stored, (value, stored)
+
+
+def test_one_policy_for_every_field_of_a_message() -> None:
+    """User ids, national phones, IDN e-mails and IP addresses found by structure in every field."""
+    from reviva.privacy import pseudonymize, pseudonymize_user_id
+
+    policy = PrivacyPolicy(HMAC_KEY)
+    raw = {
+        "type": "track",
+        "event": "Called 07700900123",
+        "anonymousId": "anon-1",
+        "messageId": "jöhn@exämple.de",
+        "properties": {"user_id": "cust-7", "contact_number": "07700 900123", "origin": "2001:db8::9"},
+        "traits": {"userId": "cust-7"},
+        "context": {
+            "page": {"url": "https://s.example/?cell=07700900123&next=%2F%3Fe%3Dbob%2540example.com"}
+        },
+    }
+    protected = policy.apply(raw, Signals())
+    user = pseudonymize_user_id("cust-7", HMAC_KEY)
+    phone = pseudonymize("07700900123", HMAC_KEY)
+    assert protected.properties["user_id"] == user and protected.traits["userId"] == user
+    assert protected.properties["contact_number"] == phone
+    assert protected.properties["origin"] == "2001:db8::"
+    assert protected.type_fields["event"] == f"Called {phone}"
+    assert protected.message_id == pseudonymize("jöhn@exämple.de", HMAC_KEY)
+    dumped = json.dumps([protected.context, protected.properties, protected.type_fields], ensure_ascii=False)
+    assert "07700900123" not in dumped and "bob" not in dumped and "cust-7" not in dumped
+    assert (
+        policy.protect_header("Agent/1.0 (ana@example.com)")
+        == f"Agent/1.0 ({pseudonymize('ana@example.com', HMAC_KEY)})"
+    )

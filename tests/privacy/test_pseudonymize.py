@@ -66,9 +66,10 @@ def test_scrub_finds_emails_and_phones_in_any_string() -> None:
     phone = pseudonymize("+442079460958", KEY)
     assert out["note"] == f"call me at {phone}"
     assert scrub({"x": "+44 20 7946 0958"}, KEY)["x"] == phone
-    # National formats are only recognised as whole values, and "+" in URLs is not a phone.
+    # National formats are found in free text too (libphonenumber's matcher, region GB), and "+"
+    # in URLs is not a phone.
     assert scrub({"x": "(555) 123-4567"}, KEY)["x"] == pseudonymize("5551234567", KEY)
-    assert scrub({"x": "ring 555 123 4567"}, KEY)["x"] == "ring 555 123 4567"
+    assert scrub({"x": "ring 555 123 4567"}, KEY)["x"] == "ring " + pseudonymize("5551234567", KEY)
     assert scrub({"q": "/search?q=screen+repair+2024"}, KEY)["q"] == "/search?q=screen+repair+2024"
 
 
@@ -152,3 +153,95 @@ def test_keys_holding_pii_are_scrubbed_too() -> None:
         "plain": 3,
     }
     assert mask_pii({1: "x"}) == {1: "x"}
+
+
+# ------------------------------------------------- detected by structure (issue 10, section 3)
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("jöhn.dœ@exämple.de", "jöhn.dœ@exämple.de"),
+        ("write to 用户@例え.テスト today", "用户@例え.テスト"),
+        ("ana@xn--mnchen-3ya.de", "ana@xn--mnchen-3ya.de"),
+        ("https://s.example/?next=%2Fa%3Fe%3Dbob%2540example.com", "bob@example.com"),
+        ("https://s.example/?to=bob%40example.com&x=1", "bob@example.com"),
+    ],
+)
+def test_unicode_idn_and_double_encoded_emails_are_pseudonymized(text: str, address: str) -> None:
+    out = scrub({"note": text}, KEY)["note"]
+    assert pseudonymize(address.lower(), KEY) in out
+    local = address.split("@", 1)[0]
+    assert local not in out and "%2540" not in out
+
+
+@pytest.mark.parametrize("number", ["07700900123", "020 7946 0999", "(020) 7946 0999", "+33 6 12 34 56 78"])
+def test_national_and_international_phones_in_free_text(number: str) -> None:
+    out = scrub({"comment": f"please ring {number} after 5"}, KEY)["comment"]
+    digits = "".join(ch for ch in number if ch.isdigit())
+    assert out.startswith("please ring h_") and out.endswith(" after 5")
+    assert digits not in "".join(ch for ch in out if ch.isdigit())
+
+
+@pytest.mark.parametrize(
+    "key", ["contact_number", "contactNumber", "home_phone", "mobile_number", "cell", "contact", "work_email"]
+)
+def test_contact_keys_are_pseudonymized_whatever_the_value(key: str) -> None:
+    assert scrub({key: "0770 09 00123"}, KEY)[key] == pseudonymize("07700900123", KEY)
+
+
+@pytest.mark.parametrize("parameter", ["mobile_number", "cell", "contact", "contact_number", "phone_no"])
+def test_phone_url_parameters(parameter: str) -> None:
+    url = f"https://shop.example/callback?{parameter}=07700900123&utm_source=mail"
+    out = scrub({"url": url}, KEY)["url"]
+    assert (
+        out == f"https://shop.example/callback?{parameter}={pseudonymize('07700900123', KEY)}&utm_source=mail"
+    )
+
+
+def test_ip_addresses_anywhere_are_truncated() -> None:
+    out = scrub(
+        {
+            "note": "from 2001:db8:85a3::8a2e:370:7334 via [2001:db8::1]:443",
+            "origin": "198.51.100.23",
+            "url": "http://192.0.2.77:8080/admin?x=1",
+            "nested": {"list": ["fe80::1ff:fe23:4567:890a"]},
+        },
+        KEY,
+    )
+    assert out["note"] == "from 2001:db8:85a3:: via [2001:db8::]:443"
+    assert out["origin"] == "198.51.100.0"
+    assert out["url"] == "http://192.0.2.0:8080/admin?x=1"
+    assert out["nested"]["list"] == ["fe80::"]
+
+
+def test_user_ids_under_any_user_id_key_get_the_user_pseudonym() -> None:
+    out = scrub({"user_id": "cust-42", "traits": {"userId": 42}, "previousId": "cust-41"}, KEY)
+    assert out["user_id"] == pseudonymize_user_id("cust-42", KEY)
+    assert out["traits"]["userId"] == pseudonymize_user_id("42", KEY)
+    assert out["previousId"] == pseudonymize_user_id("cust-41", KEY)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "550e8400-e29b-41d4-a716-446655440000",
+        "2026-01-02T12:30:45.123Z",
+        "order 1712345678",
+        "price 1234567.89",
+        "12:30:45",
+        "Chrome/131.0.6778.85",
+        "sku-00012345678",
+        pseudonymize("x", KEY),
+    ],
+)
+def test_ids_times_versions_and_prices_are_not_personal_data(value: str) -> None:
+    assert scrub({"x": value}, KEY)["x"] == value
+    assert scrub_identifier(value, KEY) == value
+
+
+def test_identifiers_holding_personal_data_become_pseudonyms() -> None:
+    assert scrub_identifier("jöhn@exämple.de", KEY) == pseudonymize("jöhn@exämple.de", KEY)
+    assert scrub_identifier("07700900123", KEY) == pseudonymize("07700900123", KEY)
+    assert scrub_identifier("2001:db8::7", KEY) == pseudonymize("2001:db8::7", KEY)
+    assert scrub_identifier("m-198.51.100.23", KEY) == "m-198.51.100.0"

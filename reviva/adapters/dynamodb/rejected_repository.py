@@ -5,8 +5,9 @@ them newest first (`GET /v1/rejected?limit=N`). Items live in day partitions ("R
 sort key "<ISO time>#<uuid>") so listing the recent ones is a few queries, never a scan, and
 expire after 30 days through the table's TTL. A rejection with a stable name (enrich's poison)
 is keyed "<ISO time>#<name>" instead, so storing it again on a redelivery overwrites it.
-Payloads are masked (`mask_pii`) and cut to 32 KB before they are stored: a bad row must not
-become a way around the privacy rules.
+Payloads, reasons and message ids are masked (`mask_pii`, the privacy policy's walker) and cut
+before they are stored: a bad row must not become a way around the privacy rules (a reason may
+echo a header, an invalid message's id may be an e-mail address).
 `RejectedRepository` implements the `RejectedStore` port (`reviva.ingest.ports`).
 """
 
@@ -96,9 +97,9 @@ class RejectedRepository:
             day_partition(moment),
             f"{moment.isoformat(timespec='microseconds')}#{rejection.key or uuid.uuid4()}",
             stage=rejection.stage,
-            reason=rejection.reason[:MAX_REASON_CHARS] or "unknown",
+            reason=mask_pii(rejection.reason, self._hmac_key)[:MAX_REASON_CHARS] or "unknown",
             index=rejection.index,
-            message_id=rejection.message_id,
+            message_id=mask_pii(rejection.message_id, self._hmac_key) if rejection.message_id else None,
             source_id=rejection.source_id,
             raw=render_raw(rejection.raw, self._hmac_key),
             rejected_at=moment.isoformat(),

@@ -92,3 +92,23 @@ def test_a_named_rejection_is_stored_once_however_often_it_is_recorded(aws: None
     repo.record([named, named])
     repo.record([named, Rejection("enrich", "poison", {"n": 2}, rejected_at=NOW, key="shardId-1/100/3")])
     assert sorted(json.loads(r["raw"])["n"] for r in repo.list_recent(10)) == [1, 2]
+
+
+def test_message_id_and_reason_are_masked_like_the_payload(aws: None) -> None:
+    repo = RejectedRepository(KEY, clock=lambda: NOW)
+    repo.record(
+        [
+            Rejection(
+                "ingest",
+                "Content-Encoding 'ana@example.com' is not supported (use gzip or none)",
+                {"type": "track", "messageId": "ana@example.com"},
+                message_id="ana@example.com",
+                rejected_at=NOW,
+            )
+        ]
+    )
+    [stored] = repo.list_recent(1)
+    pseudonym = pseudonymize("ana@example.com", KEY)
+    assert stored["message_id"] == pseudonym
+    assert stored["reason"] == f"Content-Encoding '{pseudonym}' is not supported (use gzip or none)"
+    assert "ana@example.com" not in json.dumps(stored)

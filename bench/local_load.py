@@ -15,11 +15,11 @@ import selectors
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from reviva_dev.cli import dev_command
 from reviva_dev.measure.load import LoadFigures, process_cpu_seconds, run_load, wait_for_profiles
 
 CLIENTS = 64
@@ -64,17 +64,7 @@ def run() -> LocalLoadFigures:
     write_key, admin_token = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
     with tempfile.TemporaryDirectory(prefix="reviva-load-") as data_dir:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "reviva_dev.cli",
-                "dev",
-                "--no-demo",
-                "--port",
-                str(port),
-                "--data-dir",
-                data_dir,
-            ],
+            dev_command(port, data_dir),
             cwd=REPOSITORY,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

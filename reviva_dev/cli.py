@@ -48,6 +48,21 @@ def _validate_url(value: str) -> str:
     return value.rstrip("/")
 
 
+def dev_command(port: int, data_dir: str | Path) -> list[str]:
+    """The command line of a `reviva dev` without demo traffic, for a child process (tests, bench)."""
+    return [
+        sys.executable,
+        "-m",
+        "reviva_dev.cli",
+        "dev",
+        "--no-demo",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+    ]
+
+
 def ready_line(info: Any) -> str:
     """The single line `reviva dev` prints once the pipeline is ready."""
     parts = [f"RevivaTech Analytics ready: API {info.api_url} (ingest /v1/batch, health /health)"]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from reviva_dev.cli import dev_command
 from reviva_dev.local.data_lock import DataDirectoryInUse, DataDirectoryLock
 from reviva_dev.local.runtime import LocalRuntime
 from tests.reviva_dev.local.test_runtime_and_cli import REPOSITORY, free_port
@@ -43,17 +43,7 @@ def test_reviva_dev_exits_non_zero_with_a_clear_message_when_the_directory_is_ta
     holder.acquire()
     try:
         completed = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "reviva_dev.cli",
-                "dev",
-                "--no-demo",
-                "--port",
-                str(free_port()),
-                "--data-dir",
-                str(tmp_path),
-            ],
+            dev_command(free_port(), tmp_path),
             cwd=REPOSITORY,
             capture_output=True,
             text=True,

@@ -8,7 +8,6 @@ import selectors
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -22,7 +21,7 @@ from typer.testing import CliRunner
 from reviva.aws_clients import client
 from reviva.settings import load_settings
 from reviva.topology import SCHEDULES
-from reviva_dev.cli import app, simulation_problems
+from reviva_dev.cli import app, dev_command, simulation_problems
 from reviva_dev.local.gateway import Handler, HandlerUnavailable
 from reviva_dev.local.runtime import (
     LocalRuntime,
@@ -161,17 +160,7 @@ def read_line(process: subprocess.Popen[str], timeout: float) -> str:
 def test_reviva_dev_prints_its_ready_line_and_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "reviva_dev.cli",
-            "dev",
-            "--no-demo",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(tmp_path),
-        ],
+        dev_command(port, tmp_path),
         cwd=REPOSITORY,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -37,7 +37,7 @@ The rules (docs/privacy.md explains them for people, with the mapping table):
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Final
@@ -534,27 +534,50 @@ def _marketing_role(name: Any) -> tuple[bool, bool, bool]:
     return _cached_marketing_key(name) if len(name) <= _CACHED_KEY_LENGTH else _marketing_key(name)
 
 
-def _walk_without_marketing(value: Any, in_person: bool) -> Any:
+KeyRole = Callable[[Any], tuple[bool, bool, bool]]
+
+
+def _walk_keys(
+    value: Any,
+    in_person: bool,
+    role: KeyRole,
+    text: Callable[[str], str],
+    drop: Callable[[str], bool] | None = None,
+) -> Any:
+    """`value` without the keys `role` removes (always, or inside a person's object), its strings
+    passed through `text`, and strings `drop` refuses left out, at any depth.
+
+    `role(name)` says (always removed, removed inside a person's object, the value is a person's).
+    """
     kind = type(value)
     if kind is str:
-        return strip_click_ids_from_url(value)
+        return text(value)
     if kind is list:
-        return [_walk_without_marketing(item, in_person) for item in value]
+        return [
+            _walk_keys(item, in_person, role, text, drop)
+            for item in value
+            if drop is None or not (type(item) is str and drop(item))
+        ]
     if kind is not dict:
         return value
     kept: dict[str, Any] = {}
     for name, item in value.items():
-        always, in_person_only, person = _marketing_role(name)
+        always, in_person_only, person = role(name)
         if always or (in_person and in_person_only):
             continue
         item_kind = type(item)
         if item_kind is str:
-            kept[name] = strip_click_ids_from_url(item)
+            if drop is None or not drop(item):
+                kept[name] = text(item)
         elif item_kind is dict or item_kind is list:
-            kept[name] = _walk_without_marketing(item, person)
+            kept[name] = _walk_keys(item, person, role, text, drop)
         else:
             kept[name] = item
     return kept
+
+
+def _walk_without_marketing(value: Any, in_person: bool) -> Any:
+    return _walk_keys(value, in_person, _marketing_role, strip_click_ids_from_url)
 
 
 def strip_personal_traits(traits: Mapping[str, Any]) -> dict[str, Any]:
@@ -626,31 +649,7 @@ def is_stable_identifier(value: str) -> bool:
 
 
 def _walk_without_identifiers(value: Any, in_person: bool) -> Any:
-    kind = type(value)
-    if kind is str:
-        return strip_identifiers_from_text(value)
-    if kind is list:
-        return [
-            _walk_without_identifiers(item, in_person)
-            for item in value
-            if not (type(item) is str and is_stable_identifier(item))
-        ]
-    if kind is not dict:
-        return value
-    kept: dict[str, Any] = {}
-    for name, item in value.items():
-        always, in_person_only, person = _identifier_role(name)
-        if always or (in_person and in_person_only):
-            continue
-        item_kind = type(item)
-        if item_kind is str:
-            if not is_stable_identifier(item):
-                kept[name] = strip_identifiers_from_text(item)
-        elif item_kind is dict or item_kind is list:
-            kept[name] = _walk_without_identifiers(item, person)
-        else:
-            kept[name] = item
-    return kept
+    return _walk_keys(value, in_person, _identifier_role, strip_identifiers_from_text, is_stable_identifier)
 
 
 def without_identifiers(payload: Any) -> Any:

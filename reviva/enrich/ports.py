@@ -115,6 +115,14 @@ class LakeSink(Protocol):
         """Append rows and advance the watermark to `last_sequence` in one commit; rows written."""
         ...
 
+    def unapplied(self, shard_id: str) -> bytes | None:
+        """The shard's packed `UnappliedMessages` (`reviva.enrich.unapplied`), as `watermark` read them."""
+        ...
+
+    def record_unapplied(self, shard_id: str, packed: bytes) -> None:
+        """Replace the shard's unapplied messages (empty bytes: none), refusing if they changed since read."""
+        ...
+
 
 @dataclass(frozen=True)
 class PoisonItem:

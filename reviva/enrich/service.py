@@ -19,6 +19,9 @@ Effect-exactly-once rests on three watermarks and one order of writes:
 So a visitor's events are never applied before they are in the lake and counted, and a redelivered
 record is recognised at every store. A visitor whose transaction fails has its records reported as
 batch item failures; Lambda redelivers from the lowest, and everything already written is skipped.
+Its events are also noted as in the lake and counted but in no profile (`reviva.enrich.unapplied`),
+so that if the retries run out, a re-sent or replayed message is applied to its profile without a
+second lake row or count.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 
@@ -52,6 +56,7 @@ from reviva.enrich.ports import (
     VisitorRepository,
 )
 from reviva.enrich.stream_records import StreamRecord, decode_record
+from reviva.enrich.unapplied import UnappliedMessages, message_key
 from reviva.enrich.visitor_state import VisitorState
 from reviva.enrich.visitor_update import AppliedEvent, apply_event
 
@@ -100,6 +105,23 @@ class _WorkingVisitor:
     # After a first rejected event, each event is applied to a copy kept in `before_event`.
     careful: bool = False
     before_event: VisitorState | None = None
+
+    # messageIds of applied events that this attempt's counter commit counts.
+    counted_now: set[str] = field(default_factory=set)
+
+    def message_keys(self) -> list[bytes]:
+        """The `unapplied` keys of this batch's events applied to the visitor."""
+        return [message_key(self.key, event.message_id) for event, _ in self.applied]
+
+    def unapplied_entries(self, counters_committed: bool) -> list[tuple[bytes, bool]]:
+        """(key, counted) of this batch's events applied to the visitor, for `UnappliedMessages.add`."""
+        return [
+            (
+                message_key(self.key, event.message_id),
+                counters_committed or event.message_id not in self.counted_now,
+            )
+            for event, _ in self.applied
+        ]
 
 
 def _working_visitor(key: str, stored: StoredVisitor | None, shard_id: str) -> _WorkingVisitor:
@@ -286,6 +308,7 @@ def process_batch(records: Sequence[StreamRecord], ports: EnrichPorts) -> BatchO
     stored = ports.visitors.load(human_keys) if human_keys else {}
     visitors = {key: _working_visitor(key, stored.get(key), shard_id) for key in human_keys}
     lake_mark = _as_int(ports.lake.watermark(shard_id))
+    unapplied = UnappliedMessages(ports.lake.unapplied(shard_id))
     counter_mark = _as_int(ports.counters.watermark(shard_id))
 
     deliveries = _large_deliveries(decoded)
@@ -314,10 +337,24 @@ def process_batch(records: Sequence[StreamRecord], ports: EnrichPorts) -> BatchO
                     outcome.stats["duplicate"] += 1
                     continue
                 applied = _apply(visitor, event, facts, ports.rules)
+            # A message the lake (and maybe the counters) already hold, whose profile write failed.
+            held = message_key(visitor.key, event.message_id) if visitor is not None and unapplied else None
+            in_lake = held is not None and held in unapplied
+            if in_lake:
+                outcome.stats["unapplied_applied"] += 1
             step = "build its lake row"
-            row = build_lake_row(record, event, facts, applied) if sequence > lake_mark else None
+            row = (
+                build_lake_row(record, event, facts, applied)
+                if sequence > lake_mark and not in_lake
+                else None
+            )
             step = "count it"
-            if sequence > counter_mark:
+            # A noted message is counted by its note, not the watermark: a batch whose counter commit
+            # failed was given up on while later batches moved the counters' watermark past it.
+            count_it = (
+                not unapplied.is_counted(held) if in_lake and held is not None else sequence > counter_mark
+            )
+            if count_it:
                 counters.add(event, facts.is_bot)  # changes nothing when it raises
         except Exception as failure:  # the event's data, never a store: see the docstring
             if visitor is not None:
@@ -331,6 +368,8 @@ def process_batch(records: Sequence[StreamRecord], ports: EnrichPorts) -> BatchO
             visitor.recent.add(event.message_id)
             visitor.links.extend(applied.identity_links)
             visitor.dirty = True
+            if count_it:
+                visitor.counted_now.add(event.message_id)
         if facts.is_bot:
             outcome.stats["bot"] += 1
         outcome.stats["new"] += 1
@@ -345,19 +384,26 @@ def process_batch(records: Sequence[StreamRecord], ports: EnrichPorts) -> BatchO
         outcome.stats["lake_rows"] += ports.lake.append(shard_id, rows, last_sequence)
     dirty = [v for v in visitors.values() if v.dirty and v.last_sequence is not None]
     commits = [_commit_for(visitor, shard_id) for visitor in dirty]
+    written_with_counters: list[_WorkingVisitor] = []
     if counters:
         expected = None if counter_mark < 0 else str(counter_mark)
         pending = CounterCommit(shard_id, expected, last_sequence, counters.minutes)
-        if commits and _fits_one_transaction(pending):
-            # The counters ride with the first visitor's profile (one transaction, no write request
-            # of their own) and commit before any other visitor; its failure fails the whole batch.
-            commits[0].counters = pending
-            ports.visitors.commit(commits[0])
-            outcome.stats["visitor_writes"] += 1
-            dirty, commits = dirty[1:], commits[1:]
-        else:
-            ports.counters.commit(pending)
-            outcome.stats["counter_writes"] += 1
+        try:
+            if commits and _fits_one_transaction(pending):
+                # The counters ride with the first visitor's profile (one transaction, no write
+                # request of their own) and commit before any other visitor; its failure fails the
+                # whole batch.
+                commits[0].counters = pending
+                ports.visitors.commit(commits[0])
+                outcome.stats["visitor_writes"] += 1
+                written_with_counters, dirty, commits = dirty[:1], dirty[1:], commits[1:]
+            else:
+                ports.counters.commit(pending)
+                outcome.stats["counter_writes"] += 1
+        except Exception:
+            # The lake holds the batch; the counters and the profiles do not.
+            _note_after_counter_failure(unapplied, dirty, records, ports.lake, shard_id)
+            raise
 
     # Visitors are independent items: writing them concurrently keeps a full batch's wall time (what
     # Lambda bills and what bounds a shard's throughput) near one write's latency, not the sum.
@@ -366,6 +412,17 @@ def process_batch(records: Sequence[StreamRecord], ports: EnrichPorts) -> BatchO
             errors = list(pool.map(partial(_write_visitor, ports.visitors), commits))
     else:
         errors = [_write_visitor(ports.visitors, commit) for commit in commits]
+    _note_unapplied(
+        unapplied,
+        [
+            *((v, True) for v in written_with_counters),
+            *((v, e is None) for v, e in zip(dirty, errors, strict=True)),
+        ],
+        records,
+        ports.lake,
+        shard_id,
+        outcome,
+    )
     for visitor, error in zip(dirty, errors, strict=True):
         if error is None:
             outcome.stats["visitor_writes"] += 1
@@ -383,6 +440,62 @@ def process_batch(records: Sequence[StreamRecord], ports: EnrichPorts) -> BatchO
             outcome.stats["visitor_failures"] += 1
     outcome.failed_sequence_numbers.sort(key=int)
     return outcome
+
+
+def _batch_day(records: Sequence[StreamRecord]) -> date:
+    """The day a note is dated: the batch's last arrival (deterministic on a redelivery)."""
+    arrivals = [r.arrived_at for r in records if r.arrived_at is not None]
+    return max(arrivals).astimezone(UTC).date() if arrivals else datetime.now(UTC).date()
+
+
+def _note_unapplied(
+    unapplied: UnappliedMessages,
+    written: Sequence[tuple[_WorkingVisitor, bool]],
+    records: Sequence[StreamRecord],
+    lake: LakeSink,
+    shard_id: str,
+    outcome: BatchOutcome,
+) -> None:
+    """Note the failed visitors' events as unapplied and forget those the written visitors now hold.
+
+    `written` pairs each visitor with whether its write succeeded. Every event a failed visitor
+    carried is in the lake and counted by now (both committed before any visitor that does not
+    carry the counters). Raises if the lake refuses the note: the whole batch is then redelivered,
+    which every store skips exactly.
+    """
+    if all(ok for _, ok in written) and not unapplied:
+        return
+    today = _batch_day(records)
+    for visitor, ok in written:
+        if ok:
+            unapplied.discard(visitor.message_keys())
+        else:
+            unapplied.add(visitor.unapplied_entries(counters_committed=True), today)
+    unapplied.forget_before(today)
+    if unapplied.changed:
+        lake.record_unapplied(shard_id, unapplied.pack())
+        outcome.stats["unapplied_notes"] += 1
+
+
+def _note_after_counter_failure(
+    unapplied: UnappliedMessages,
+    visitors: Sequence[_WorkingVisitor],
+    records: Sequence[StreamRecord],
+    lake: LakeSink,
+    shard_id: str,
+) -> None:
+    """The counter commit failed after the lake commit: note every visitor's events as in the lake only.
+
+    The caller re-raises the counter failure whatever happens here; a note that fails too is logged.
+    """
+    for visitor in visitors:
+        unapplied.add(visitor.unapplied_entries(counters_committed=False), _batch_day(records))
+    if not unapplied.changed:
+        return
+    try:
+        lake.record_unapplied(shard_id, unapplied.pack())
+    except Exception as error:  # the counter failure is the one to report
+        logger.error("could not note the batch's events as unapplied", extra={"error": repr(error)})
 
 
 def _fits_one_transaction(counters: CounterCommit) -> bool:

@@ -106,7 +106,9 @@ class MemoryLake:
     def __init__(self) -> None:
         self.rows: list[EnrichedEvent] = []
         self.watermarks: dict[str, str] = {}
+        self.unapplied_by_shard: dict[str, bytes] = {}
         self.fail_next = 0
+        self.unapplied_writes = 0
 
     def watermark(self, shard_id: str) -> str | None:
         return self.watermarks.get(shard_id)
@@ -121,6 +123,16 @@ class MemoryLake:
         self.rows.extend(rows)
         self.watermarks[shard_id] = last_sequence
         return len(rows)
+
+    def unapplied(self, shard_id: str) -> bytes | None:
+        return self.unapplied_by_shard.get(shard_id)
+
+    def record_unapplied(self, shard_id: str, packed: bytes) -> None:
+        self.unapplied_writes += 1
+        if packed:
+            self.unapplied_by_shard[shard_id] = packed
+        else:
+            self.unapplied_by_shard.pop(shard_id, None)
 
 
 class MemoryPoison:

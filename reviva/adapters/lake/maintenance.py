@@ -51,6 +51,7 @@ from pyiceberg.utils.datetime import datetime_to_millis
 
 from reviva.adapters.lake.schema import sort_like_table
 from reviva.adapters.lake.transaction import lake_transaction
+from reviva.adapters.lake.writer import UNAPPLIED_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -350,6 +351,10 @@ def _referenced_paths(table: Table) -> set[str]:
     referenced.update(manifests)
     referenced.update(_data_paths(manifests.values(), table.io, live_only=False))
     referenced.update(statistics.statistics_path for statistics in metadata.statistics)
+    # Objects the table's own properties name (a shard's unapplied messages), not Iceberg's files.
+    referenced.update(
+        value for name, value in metadata.properties.items() if name.startswith(UNAPPLIED_PREFIX)
+    )
     return referenced
 
 

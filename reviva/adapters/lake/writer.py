@@ -56,6 +56,9 @@ from reviva.contracts.events import EnrichedEvent
 logger = logging.getLogger(__name__)
 
 WATERMARK_PREFIX = "reviva.watermark."
+# Per shard: the object holding the messages in the lake that no profile holds yet (see
+# `reviva.enrich.unapplied`). Maintenance's orphan removal keeps the objects these name.
+UNAPPLIED_PREFIX = "reviva.unapplied."
 ERASURE_SNAPSHOT_PROPERTY = "reviva.erasure-id"
 
 TableLoader = Callable[[], Table]
@@ -79,12 +82,17 @@ def watermark_property(shard_id: str) -> str:
     return f"{WATERMARK_PREFIX}{shard_id}"
 
 
+def unapplied_property(shard_id: str) -> str:
+    """The table property naming the object of a shard's unapplied messages."""
+    return f"{UNAPPLIED_PREFIX}{shard_id}"
+
+
 class WatermarkConflict(ValidationException):
     """The shard's watermark changed between reading it and committing (another writer, same shard)."""
 
 
 class _AssertWatermark(ValidatableTableRequirement):
-    """Commit requirement: the watermark property still holds the value the writer read.
+    """Commit requirement: the watermark (or another per-shard) property still holds the value read.
 
     Glue and SQL catalogs validate requirements against the latest metadata inside their optimistic
     commit, so this is a compare-and-set. It raises a ValidationException subclass, not
@@ -143,6 +151,9 @@ class LakeWriter:
         self._max_delay = max_delay_seconds
         self._commit_empty_batches = commit_empty_batches
         self._on_commit = on_commit
+        # shard → (object path, contents) of the unapplied messages last read or written: the path
+        # changes with every write, so a warm writer reads each version at most once.
+        self._unapplied: dict[str, tuple[str | None, bytes]] = {}
 
     def _fresh_table(self) -> Table:
         if self._table is None:
@@ -204,6 +215,58 @@ class LakeWriter:
                     self._on_commit(LakeCommit(shard_id, len(pending), last_sequence))
                 return len(pending)
         raise AssertionError("unreachable: the loop returns or raises")
+
+    def unapplied(self, shard_id: str) -> bytes | None:
+        """The shard's unapplied messages, from the table as `watermark` last loaded it.
+
+        Nothing to read (no request) unless a visitor write failed: the property is absent then.
+        """
+        with self._lock:
+            table = self._table if self._table is not None else self._fresh_table()
+            path = table.properties.get(unapplied_property(shard_id))
+            cached = self._unapplied.get(shard_id)
+            if path is None:
+                self._unapplied[shard_id] = (None, b"")
+                return None
+            if cached is None or cached[0] != path:
+                with table.io.new_input(path).open() as stream:
+                    self._unapplied[shard_id] = (path, stream.read())
+            return self._unapplied[shard_id][1]
+
+    def record_unapplied(self, shard_id: str, packed: bytes) -> None:
+        """Store the shard's unapplied messages (empty: none) in a property-only commit.
+
+        The commit requires the property to name what `unapplied` read, so two writers of one
+        shard (the consumer and a `reviva replay-failed`) cannot overwrite each other's changes:
+        the loser raises WatermarkConflict and its batch is retried on fresh state.
+        """
+        key = unapplied_property(shard_id)
+        with self._lock:
+            self._refreshed_for_append = False
+            expected = self._unapplied.get(shard_id, (None, b""))[0]
+            path: str | None = None
+            for attempt in range(self._max_attempts):
+                table = self._fresh_table()
+                if packed and path is None:
+                    path = f"{table.location()}/metadata/reviva-unapplied-{uuid.uuid4().hex}.bin"
+                    with table.io.new_output(path).create(overwrite=True) as stream:
+                        stream.write(packed)
+                transaction = lake_transaction(table)
+                transaction._stage((), (_AssertWatermark(key=key, expected=expected),))  # type: ignore[arg-type]
+                if path is not None:
+                    transaction.set_properties({key: path})
+                elif key in table.properties:
+                    transaction.remove_properties(key)
+                try:
+                    transaction.commit_transaction()
+                except CommitFailedException as error:  # another shard's commit: rebase and retry
+                    if attempt + 1 == self._max_attempts:
+                        raise
+                    logger.info("unapplied messages of %s lost a race (%s); retrying", shard_id, error)
+                    self._backoff(attempt)
+                    continue
+                self._unapplied[shard_id] = (path, packed)
+                return
 
     @staticmethod
     def _commit(

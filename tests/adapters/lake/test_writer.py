@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 import pytest
 from pyiceberg.catalog import Catalog
 from pyiceberg.table import Table
 
-from reviva.adapters.lake import LakeWriter, WatermarkConflict, scan_events, watermark_property
+from reviva.adapters.lake import (
+    LakeWriter,
+    WatermarkConflict,
+    remove_orphan_files,
+    scan_events,
+    watermark_property,
+)
 from reviva.adapters.lake.writer import LakeCommit
 from reviva.contracts.events import EnrichedEvent
 from reviva.enrich.ports import LakeSink
 from reviva.settings import Settings
+from reviva_dev.measure.s3_requests import RequestLog
 from tests.adapters.lake.conftest import BASE_TIME, make_event, writer_for
 
 SHARD = "shardId-000000000000"
@@ -220,3 +227,63 @@ def test_glue_catalog_on_moto_appends_exactly_once(moto_endpoint: str, s3_settin
     assert writer.append(SHARD, events, last_sequence="4") == 4
     assert writer.append(SHARD, events, last_sequence="4") == 0
     assert scan_events(table).num_rows == 4
+
+
+# ---------------------------------------------------------------- unapplied messages of a shard
+
+
+def test_unapplied_messages_round_trip_through_a_property_only_commit(
+    s3_catalog: Catalog, s3_settings: Settings, request_log: RequestLog
+) -> None:
+    writer = writer_for(s3_catalog, s3_settings)
+    writer.append(SHARD, [make_event(0)], last_sequence="1")
+    writer.watermark(SHARD)
+    mark = request_log.mark()
+    assert writer.unapplied(SHARD) is None
+    assert request_log.since(mark, s3_settings.lake_bucket) == [], "no note: nothing to read"
+
+    writer.record_unapplied(SHARD, b"twelve bytes" * 3)
+
+    # Another container (a fresh writer) reads it with the watermark, and the rows are untouched.
+    other = writer_for(s3_catalog, s3_settings)
+    assert other.watermark(SHARD) == "1"
+    assert other.unapplied(SHARD) == b"twelve bytes" * 3
+    assert other.unapplied("shardId-000000000001") is None
+    other.record_unapplied(SHARD, b"")
+    writer.watermark(SHARD)
+    assert writer.unapplied(SHARD) is None
+    assert len(scan_events(writer_for(s3_catalog, s3_settings)._fresh_table())) == 1
+
+
+def test_a_second_writer_of_the_note_cannot_overwrite_the_first(
+    s3_catalog: Catalog, s3_settings: Settings
+) -> None:
+    consumer, replay = writer_for(s3_catalog, s3_settings), writer_for(s3_catalog, s3_settings)
+    consumer.append(SHARD, [make_event(0)], last_sequence="1")
+    consumer.watermark(SHARD)
+    replay.watermark(SHARD)
+    assert consumer.unapplied(SHARD) is None and replay.unapplied(SHARD) is None
+
+    replay.record_unapplied(SHARD, b"the replay's")
+    with pytest.raises(WatermarkConflict):
+        consumer.record_unapplied(SHARD, b"the consumer's, from a stale read")
+
+    consumer.watermark(SHARD)
+    assert consumer.unapplied(SHARD) == b"the replay's"
+
+
+def test_orphan_removal_keeps_the_note(s3_catalog: Catalog, s3_settings: Settings, s3_table: Table) -> None:
+    writer = writer_for(s3_catalog, s3_settings)
+    writer.append(SHARD, [make_event(0)], last_sequence="1")
+    writer.watermark(SHARD)
+    writer.unapplied(SHARD)
+    writer.record_unapplied(SHARD, b"first")
+    writer.record_unapplied(SHARD, b"second")  # the first object is no longer named
+    later = lambda: datetime.now(UTC) + timedelta(hours=2)  # noqa: E731 - the clock, moved on
+
+    removed = remove_orphan_files(s3_table, datetime.now(UTC) + timedelta(minutes=1), now=later)
+
+    assert [path for path in removed.orphans if "reviva-unapplied" in path] != []
+    fresh = writer_for(s3_catalog, s3_settings)
+    fresh.watermark(SHARD)
+    assert fresh.unapplied(SHARD) == b"second"

@@ -10,7 +10,8 @@ the validated message and the fields an event may store, already protected. In o
   (`reviva.privacy.cookieless`) and keep no stable identifier anywhere (identifier keys, hex
   digests, pseudonyms: `without_identifiers`); with it, the cookieless prefix `c_` is reserved;
 - identifiers: userId and previousId become user pseudonyms, anonymousId, groupId and messageId
-  stay unless they are e-mail addresses or phone numbers;
+  stay unless they are e-mail addresses or phone numbers; an alias's previousId is also kept as
+  the anonymous id it links only when it is one (`_is_anonymous_id`), never when it may be a user id;
 - payloads: context (without its IP), properties and traits are scrubbed field by field, and so
   are event, page and screen names;
 - without marketing consent, marketing data (personal fields, ad click ids) is removed at any
@@ -22,6 +23,7 @@ Refusals raise `MessageRejectedError` with a reason the sender can read.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -111,6 +113,24 @@ def host_of(url: Any) -> str | None:
     return host or None
 
 
+# The form every anonymousId generator we know of uses (analytics.js, Segment's and RudderStack's
+# SDKs, our tracker): a UUID, 8-4-4-4-12 hex digits.
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def _is_anonymous_id(previous_id: str, anonymous_id: str | None) -> bool:
+    """Whether an alias's previousId is an anonymous id (kept as is) rather than a user id (never).
+
+    Segment's alias names the visitor's previous identity, which is its anonymousId when it was
+    anonymous and its old userId when it was known; a userId is as identifying as an e-mail. Only
+    the message's own anonymousId, or a UUID (what SDKs generate), is taken for an anonymous id;
+    anything else is linked by its user pseudonym only.
+    """
+    if looks_like_email(previous_id) or looks_like_phone(previous_id):
+        return False
+    return previous_id == anonymous_id or _UUID.fullmatch(previous_id) is not None
+
+
 class PrivacyPolicy:
     """Applies the privacy rules (see the module docstring) with one key and one daily salt."""
 
@@ -192,9 +212,8 @@ class PrivacyPolicy:
                 fields["category"] = scrub(message.category, key)
         elif isinstance(message, AliasMessage):
             fields["previous_id"] = pseudonymize_user_id(message.previousId, key)
-            previous = message.previousId
-            if not looks_like_email(previous) and not looks_like_phone(previous):
-                fields["previous_anonymous_id"] = previous
+            if _is_anonymous_id(message.previousId, message.anonymousId):
+                fields["previous_anonymous_id"] = message.previousId
         elif isinstance(message, GroupMessage):
             fields["group_id"] = scrub_identifier(message.groupId, key)
         return fields

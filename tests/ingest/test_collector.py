@@ -189,6 +189,10 @@ def test_ip_truncation_v6_and_source_ip(harness: Harness) -> None:
     assert [e.ip_truncated for e in harness.publisher.events] == ["2001:db8:1234::", None]
 
 
+# An anonymousId as analytics.js makes it (a UUID).
+BROWSER_ID = "5b2c1f4e-8a43-4d0b-9e61-2f7c3a9d0e18"
+
+
 def test_identity_keys_and_alias(harness: Harness) -> None:
     harness.post(
         "/v1/batch",
@@ -196,7 +200,7 @@ def test_identity_keys_and_alias(harness: Harness) -> None:
             "batch": [
                 track(anonymousId="anon-1", userId="cust-1"),
                 track(anonymousId=None, userId="cust-1"),
-                {"type": "alias", "previousId": "anon-1", "userId": "cust-1"},
+                {"type": "alias", "previousId": BROWSER_ID, "userId": "cust-1"},
             ]
         },
     )
@@ -204,9 +208,33 @@ def test_identity_keys_and_alias(harness: Harness) -> None:
     user = pseudonymize_user_id("cust-1", HMAC_KEY)
     assert (both.visitor_key, both.anonymous_id, both.user_id) == ("a:anon-1", "anon-1", user)
     assert (known.visitor_key, known.anonymous_id) == ("u:" + user, None)
-    assert alias.previous_id == pseudonymize_user_id("anon-1", HMAC_KEY)
-    assert alias.previous_anonymous_id == "anon-1"
+    assert alias.previous_id == pseudonymize_user_id(BROWSER_ID, HMAC_KEY)
+    assert alias.previous_anonymous_id == BROWSER_ID
     assert alias.visitor_key == "u:" + user
+
+
+@pytest.mark.parametrize(
+    ("previous", "anonymous", "kept"),
+    [
+        ("cust-41", None, False),  # an old user id: as identifying as userId
+        ("cust-41", "anon-9", False),
+        ("anon-9", "anon-9", True),  # the message's own anonymous id (analytics.js)
+        ("0b680d63-7e6f-4619-bbb0-cd666b3c0e09", None, True),  # a server SDK aliasing a browser's id
+        ("ana.silva@example.com", "ana.silva@example.com", False),
+    ],
+)
+def test_an_alias_keeps_previous_id_raw_only_when_it_is_an_anonymous_id(
+    harness: Harness, previous: str, anonymous: str | None, kept: bool
+) -> None:
+    message = {"type": "alias", "previousId": previous, "userId": "cust-42"}
+    if anonymous:
+        message["anonymousId"] = anonymous
+    harness.post("/v1/batch", {"batch": [message]})
+    (alias,) = harness.publisher.events
+    assert alias.previous_id == pseudonymize_user_id(previous, HMAC_KEY)
+    assert alias.previous_anonymous_id == (previous if kept else None)
+    if not kept:
+        assert all(previous.encode() not in record for record in harness.publisher.records)
 
 
 def test_records_are_valid_collected_events(harness: Harness) -> None:

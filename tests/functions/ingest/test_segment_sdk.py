@@ -19,6 +19,9 @@ from reviva.settings import load_settings
 from reviva_dev.fakes.ingest import FakePublisher, FakeRejectedStore
 from tests.ingest.harness import WRITE_KEY, fake_composition
 
+# A server SDK aliases the browser's anonymousId (a UUID, as analytics.js makes it) to a user id.
+BROWSER_ID = "5b2c1f4e-8a43-4d0b-9e61-2f7c3a9d0e18"
+
 
 class _ApiGatewayShim(BaseHTTPRequestHandler):
     """Turns a real HTTP request into an HTTP API v2 event, as API Gateway would, and calls the handler."""
@@ -83,7 +86,7 @@ def test_segment_python_library_is_accepted(endpoint: str, use_gzip: bool) -> No
         client.page(
             "cust-7", category="Docs", name="Pricing", properties={"path": "/pricing"}, anonymous_id="anon-7"
         )
-        client.alias("anon-7", "cust-7")
+        client.alias(BROWSER_ID, "cust-7")
         client.group("cust-7", "acme", {"name": "Acme"})
         client.screen("cust-7", name="Home", anonymous_id="anon-7")
         client.flush()
@@ -100,7 +103,7 @@ def test_segment_python_library_is_accepted(endpoint: str, use_gzip: bool) -> No
     assert identify.user_agent is None
     assert identify.context["library"]["name"] == "analytics-python"
     assert events[1].properties == {"revenue": 89.5, "service": "battery"}
-    assert events[3].previous_anonymous_id == "anon-7" and events[4].group_id == "acme"
+    assert events[3].previous_anonymous_id == BROWSER_ID and events[4].group_id == "acme"
     assert all(abs((e.received_at - e.timestamp).total_seconds()) < 60 for e in events)
     assert all(b"maria@" not in record and b"913 000 111" not in record for record in publisher.records)
     assert json.loads(publisher.records[1])["event"] == "Booking Submitted"

@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from reviva.analytics.errors import InvalidParameter, QueryFailed, QueryTimeout
@@ -53,6 +54,18 @@ def _unauthenticated(error: AuthenticationRequired) -> Response:
 @app.exception_handler(NotPermitted)
 def _forbidden(error: NotPermitted) -> Response:
     return Response(403, content_types.APPLICATION_JSON, {"error": "forbidden", "reason": str(error)})
+
+
+@app.exception_handler(Exception)
+def _unexpected(error: Exception) -> Response:
+    if isinstance(error, ServiceError):  # a route's own HTTP answer (404, 400): Powertools' shape
+        body = {"statusCode": error.status_code, "message": error.msg}
+        return Response(error.status_code, content_types.APPLICATION_JSON, body)
+    # A defect, never the request's fault (bad input is a 4xx above): logged with its traceback,
+    # answered as JSON that names no internals, so the dashboard can show it and nothing leaks.
+    logger.exception("query request failed unexpectedly", extra={"error": type(error).__name__})
+    body = {"error": "internal_error", "reason": "the request failed on our side; it is logged"}
+    return Response(500, content_types.APPLICATION_JSON, body)
 
 
 @logger.inject_lambda_context

@@ -116,3 +116,16 @@ def test_visitor_lists_only_identity_keys_that_exist(pipeline: None) -> None:
     assert status == 200
     assert "u:" + pseudonymize_user_id("phone", load_settings().hmac_key()) not in body["identity_keys"]
     assert sorted(body["identity_keys"]) == sorted(["a:laptop", "a:phone", user])
+
+
+def test_a_defect_is_a_logged_json_500_that_names_no_internals(
+    pipeline: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object, **__: object) -> None:
+        raise KeyError("secret-table-name")
+
+    counters = current_composition().query.counters
+    monkeypatch.setattr(type(counters), "read_window", broken)
+    status, body = call(http_event("/health"))
+    assert status == 500
+    assert body["error"] == "internal_error" and "secret-table-name" not in json.dumps(body)

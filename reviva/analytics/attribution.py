@@ -1,8 +1,9 @@
 """Attribution models: how each conversion's credit (and revenue) is shared among its touches.
 
 Rule-based models share each conversion's 1 credit over that conversion's touches; the Markov
-model shares the total by removal effects over all visitors' paths. Either way every model hands
-out exactly the conversions and revenue there are.
+model shares the total by removal effects over every path: one per conversion (that conversion's
+touches, as the rule-based models see them) and the journeys that ended without one. Either way
+every model hands out exactly the conversions and revenue there are.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+
+import numpy as np
 
 TouchKey = tuple[str, str | None]  # (channel, campaign)
 RULE_MODELS = ("first_touch", "last_touch", "linear", "time_decay", "position_based")
@@ -73,73 +76,135 @@ def rule_based(model: str, conversions: Iterable[Conversion]) -> dict[TouchKey, 
     return dict(credit)
 
 
-START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
+@dataclass(frozen=True)
+class PathCount:
+    """One distinct touch path (oldest touch first) and the journeys that took it.
 
-
-def _conversion_probability(
-    transitions: dict[str, list[tuple[str, float]]], removed: str | None = None, tolerance: float = 1e-10
-) -> float:
-    """P(reaching conversion from start) in the absorbing chain, with `removed` sending to null.
-
-    Gauss-Seidel iteration on p(s) = sum over t of P(s→t)·p(t), p(conversion) = 1, p(null) = 0;
-    touch paths are nearly acyclic, so it converges in a few sweeps.
+    `revenue` is the summed revenue of its `conversions`; `non_conversions` journeys ended without one.
     """
-    probability = dict.fromkeys(transitions, 0.0)
-    probability[CONVERSION], probability[NULL] = 1.0, 0.0
-    if removed is not None:
-        probability[removed] = 0.0
-    states = [s for s in transitions if s != removed]
-    for _ in range(1000):
-        delta = 0.0
-        for state in states:
-            value = 0.0
-            for target, share in transitions[state]:
-                value += share * probability.get(target, 0.0)
-            delta = max(delta, abs(value - probability[state]))
-            probability[state] = value
-        if delta < tolerance:
-            break
-    return probability.get(START, 0.0)
+
+    touches: tuple[TouchKey, ...]
+    conversions: int
+    non_conversions: int
+    revenue: float = 0.0
 
 
-def removal_effects(paths: Iterable[tuple[Sequence[TouchKey], int, int]]) -> dict[TouchKey, float]:
-    """First-order Markov removal effect of each touch, from (path, conversions, non-conversions)."""
-    transitions: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    names: dict[str, TouchKey] = {}
-    for path, converted, not_converted in paths:
-        states = []
-        for key in path:
-            name = f"{key[0]}\x1f{key[1] or ''}"
-            names[name] = key
-            states.append(name)
-        chain = [START, *states]
-        for end, weight in ((CONVERSION, converted), (NULL, not_converted)):
-            if weight <= 0:
+START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
+State = TouchKey | str  # a touch, or one of START / CONVERSION / NULL
+
+
+def transition_counts(paths: Iterable[PathCount]) -> dict[State, dict[State, float]]:
+    """Journeys per transition of the first-order chain start → touches → conversion / null.
+
+    A transition from a touch to the same touch is left out before anything is normalised, as
+    ChannelAttribution does: a repeated visit through one channel says nothing about which channel
+    leads on, and a self-loop with a share near 1 would only make the chain slow to leave that state.
+    """
+    counts: dict[State, dict[State, float]] = defaultdict(lambda: defaultdict(float))
+    for path in paths:
+        chain: list[State] = [START, *path.touches]
+        for end, journeys in ((CONVERSION, path.conversions), (NULL, path.non_conversions)):
+            if journeys <= 0:
                 continue
-            for source, target in zip(chain, [*states, end], strict=True):
-                transitions[source][target] += weight
-    normalized: dict[str, list[tuple[str, float]]] = {}
-    for source, targets in transitions.items():
+            for source, target in zip(chain, [*chain[1:], end], strict=True):
+                if source != target:
+                    counts[source][target] += journeys
+    return {source: dict(targets) for source, targets in counts.items()}
+
+
+def transition_probabilities(paths: Iterable[PathCount]) -> dict[State, dict[State, float]]:
+    """P(source → target): each state's transition counts over its total (self-loops dropped first)."""
+    probabilities: dict[State, dict[State, float]] = {}
+    for source, targets in transition_counts(paths).items():
         total = sum(targets.values())
-        normalized[source] = [(target, count / total) for target, count in targets.items()]
-    base = _conversion_probability(normalized)
-    if base <= 0:
+        probabilities[source] = {target: count / total for target, count in targets.items()}
+    return probabilities
+
+
+@dataclass(frozen=True)
+class RemovalEffects:
+    """Per touch: how much of P(conversion) and of the expected revenue is lost when it is removed."""
+
+    conversions: dict[TouchKey, float]
+    revenue: dict[TouchKey, float]
+
+
+def removal_effects(paths: Sequence[PathCount]) -> RemovalEffects:
+    """First-order Markov removal effects, solved exactly on the absorbing chain.
+
+    Removing a touch k sends every journey reaching it to null, so P'(conversion) = P(conversion) -
+    P(reach k from start) · P(conversion from k) (strong Markov property at the first visit of k),
+    and its removal effect is 1 - P'/P. With N = (I - Q)^-1 the chain's fundamental matrix (Q: the
+    transitions among start and the touches), P(conversion from s) = (N·b)(s) for b(s) = P(s →
+    conversion), and P(reach k from start) = N(start, k) / N(k, k). One linear solve gives every
+    touch's effect, with no iteration to stop early.
+
+    Revenue, as in ChannelAttribution: a conversion reached from touch s is worth the mean revenue
+    of the conversions whose last touch is s; the same algebra on expected revenue gives the
+    revenue removal effects.
+    """
+    paths = list(paths)
+    probabilities = transition_probabilities(paths)
+    touches = sorted({touch for path in paths for touch in path.touches}, key=_state_order)
+    if START not in probabilities or not touches:
+        return RemovalEffects({}, {})
+    states: list[State] = [START, *touches]
+    index = {state: i for i, state in enumerate(states)}
+    size = len(states)
+    transient = np.zeros((size, size))
+    to_conversion = np.zeros(size)
+    for source, targets in probabilities.items():
+        for target, probability in targets.items():
+            if target == CONVERSION:
+                to_conversion[index[source]] = probability
+            elif target != NULL:
+                transient[index[source], index[target]] = probability
+    revenue_sum: dict[State, float] = defaultdict(float)
+    conversion_sum: dict[State, int] = defaultdict(int)
+    for path in paths:
+        if path.conversions > 0 and path.touches:
+            revenue_sum[path.touches[-1]] += path.revenue
+            conversion_sum[path.touches[-1]] += path.conversions
+    value_per_conversion = np.array(
+        [revenue_sum[s] / conversion_sum[s] if conversion_sum[s] else 0.0 for s in states]
+    )
+    # Every state is on some journey that ends in conversion or null, so I - Q is invertible.
+    fundamental = np.linalg.solve(np.eye(size) - transient, np.eye(size))
+    conversion = fundamental @ to_conversion
+    revenue = fundamental @ (to_conversion * value_per_conversion)
+    reach = fundamental[0, :] / np.diagonal(fundamental)
+    return RemovalEffects(
+        conversions=_effects(touches, reach, conversion),
+        revenue=_effects(touches, reach, revenue),
+    )
+
+
+def _effects(touches: list[TouchKey], reach: np.ndarray, value: np.ndarray) -> dict[TouchKey, float]:
+    """Removal effect of each touch (state i + 1): reach(k) · value(k) / value(start)."""
+    if value[0] <= 0:
+        return dict.fromkeys(touches, 0.0)
+    return {touch: float(reach[i + 1] * value[i + 1] / value[0]) for i, touch in enumerate(touches)}
+
+
+def _state_order(touch: TouchKey) -> tuple[str, str]:
+    return touch[0], touch[1] or ""
+
+
+def markov(paths: Sequence[PathCount]) -> dict[TouchKey, list[float]]:
+    """Share the paths' conversions and revenue by normalised removal effects (conversions by the
+    conversion effects, revenue by the revenue effects); the shares sum to the paths' totals."""
+    total_conversions = float(sum(path.conversions for path in paths))
+    total_revenue = sum(path.revenue for path in paths)
+    if total_conversions <= 0:
         return {}
-    return {
-        key: max(0.0, 1 - _conversion_probability(normalized, name) / base) for name, key in names.items()
-    }
-
-
-def markov(
-    paths: Iterable[tuple[Sequence[TouchKey], int, int]], total_conversions: float, total_revenue: float
-) -> dict[TouchKey, list[float]]:
-    """Share the totals by normalized removal effects."""
     effects = removal_effects(paths)
-    total_effect = sum(effects.values())
-    if total_effect <= 0:
-        return {NO_TOUCH: [total_conversions, total_revenue]} if total_conversions else {}
-    return {
-        key: [total_conversions * effect / total_effect, total_revenue * effect / total_effect]
-        for key, effect in effects.items()
-        if effect > 0
-    }
+    conversion_total = sum(effects.conversions.values())
+    revenue_total = sum(effects.revenue.values())
+    credit: dict[TouchKey, list[float]] = {}
+    for touch, effect in effects.conversions.items():
+        revenue_effect = effects.revenue.get(touch, 0.0)
+        credit[touch] = [
+            total_conversions * effect / conversion_total if conversion_total > 0 else 0.0,
+            total_revenue * revenue_effect / revenue_total if revenue_total > 0 else 0.0,
+        ]
+    return credit

@@ -198,12 +198,15 @@ def test_attribution_rule_based_models(service: AnalyticsService) -> None:
 
 def test_attribution_markov_removal_effects(service: AnalyticsService) -> None:
     # Paths: A organic→conv, B paid→direct→conv, C paid→null. P(conv) = 2/3; removing any one
-    # channel leaves 1/3, so every removal effect is 0.5 and each gets a third of 2 and of 150.
+    # channel leaves 1/3, so every removal effect is 0.5 and each gets a third of 2 conversions.
+    # Revenue: a conversion after organic is worth 100, after direct 50, so the expected revenue
+    # is 1/3·100 + 2/3·1/2·50 = 50; removing organic leaves 50/3 (effect 2/3), removing paid or
+    # direct leaves 100/3 (effect 1/3): organic gets 2/4 of 150, paid and direct 1/4 each.
     body = service.answer("attribution", {"model": "markov", **TWO_DAYS})
     assert _credit(body) == {
-        ("direct", None): (0.6667, 50.0),
-        ("organic_search", None): (0.6667, 50.0),
-        ("paid_search", "bf"): (0.6667, 50.0),
+        ("direct", None): (0.6667, 37.5),
+        ("organic_search", None): (0.6667, 75.0),
+        ("paid_search", "bf"): (0.6667, 37.5),
     }
 
 

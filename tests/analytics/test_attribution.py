@@ -23,6 +23,7 @@ from reviva.analytics.attribution import (
     NULL,
     START,
     PathCount,
+    State,
     TouchKey,
     markov,
     removal_effects,
@@ -102,7 +103,8 @@ def test_a_two_channel_cycle_with_a_return_probability_near_one() -> None:
 def removal_effects_by_removing_each_touch(paths: Sequence[PathCount]) -> dict[TouchKey, float]:
     """The definition, solved once per touch: redirect the touch to null, solve, compare."""
     probabilities = transition_probabilities(paths)
-    states = [START, *sorted({t for p in paths for t in p.touches}, key=lambda t: (t[0], t[1] or ""))]
+    touch_states = sorted({t for p in paths for t in p.touches}, key=lambda t: (t[0], t[1] or ""))
+    states: list[State] = [START, *touch_states]
 
     def conversion_probability(removed: TouchKey | None) -> float:
         index = {state: i for i, state in enumerate(states)}
@@ -119,7 +121,7 @@ def removal_effects_by_removing_each_touch(paths: Sequence[PathCount]) -> dict[T
         return float(np.linalg.solve(matrix, rhs)[0])
 
     base = conversion_probability(None)
-    return {state: 1 - conversion_probability(state) / base for state in states[1:]}  # type: ignore[misc]
+    return {touch: 1 - conversion_probability(touch) / base for touch in touch_states}
 
 
 def generated_paths(seed: int, journeys: int = 3000) -> list[PathCount]:

@@ -108,7 +108,7 @@ def lake_events(people: list[Visitor]) -> list[EnrichedEvent]:
             touch = {"channel": channel, "utm_campaign": campaign}
             events.append(page(visitor.name, start, "/", session, "landing_page", "awareness", **touch))
         for at, value in visitor.conversions:
-            session = next(
+            within = next(
                 (s for start, s, _ in visitor.sessions if start == at - SESSION_TO_CONVERSION), None
             )
             events.append(
@@ -117,7 +117,7 @@ def lake_events(people: list[Visitor]) -> list[EnrichedEvent]:
                     at,
                     "track",
                     event_name="Booking Submitted",
-                    session_id=session,
+                    session_id=within,
                     touchpoint="booking_submitted",
                     is_conversion=True,
                     revenue=value,

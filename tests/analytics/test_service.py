@@ -242,8 +242,28 @@ def test_attribution_with_imported_spend(service: AnalyticsService, store: Memor
         "roi": -0.5,
     }
     organic = next(r for r in body["rows"] if r["channel"] == "organic_search")
-    assert organic["spend"] is None and organic["cac"] is None
+    assert organic["spend"] is None and organic["cac"] is None and organic["roas"] is None
+    # Money spent on a touch no conversion credits still shows: nothing back, no CAC to speak of.
+    email = next(r for r in body["rows"] if r["channel"] == "email")
+    assert email == {
+        "channel": "email",
+        "campaign": "nl",
+        "conversions": 0.0,
+        "revenue": 0.0,
+        "spend": 10.0,
+        "cac": None,
+        "roas": 0.0,
+        "roi": -1.0,
+    }
+    assert body["rows"][-1] == email and body["total"] == 4
     assert body["totals"]["spend"] == 60.0
+
+
+def test_attribution_without_imported_spend_has_no_spend_figures(service: AnalyticsService) -> None:
+    body = service.answer("attribution", {"model": "markov", **TWO_DAYS})
+    assert body["totals"]["spend"] is None
+    for row in body["rows"]:
+        assert (row["spend"], row["cac"], row["roas"], row["roi"]) == (None, None, None, None)
 
 
 def test_attribution_pagination(service: AnalyticsService) -> None:

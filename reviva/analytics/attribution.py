@@ -13,8 +13,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import numpy as np
-
 TouchKey = tuple[str, str | None]  # (channel, campaign)
 RULE_MODELS = ("first_touch", "last_touch", "linear", "time_decay", "position_based")
 MODELS = (*RULE_MODELS, "markov")
@@ -93,32 +91,53 @@ START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
 State = TouchKey | str  # a touch, or one of START / CONVERSION / NULL
 
 
-def transition_counts(paths: Iterable[PathCount]) -> dict[State, dict[State, float]]:
-    """Journeys per transition of the first-order chain start → touches → conversion / null.
+@dataclass(frozen=True)
+class Chain:
+    """The first-order chain start → touches → conversion / null, with its states numbered.
 
-    A transition from a touch to the same touch is left out before anything is normalised, as
+    `states` is START, the touches (sorted), CONVERSION, NULL; `probabilities[i]` maps each state j
+    that state i moves to onto P(i → j) (CONVERSION and NULL absorb: their rows are empty).
+    """
+
+    states: list[State]
+    probabilities: list[dict[int, float]]
+
+
+def chain(paths: Sequence[PathCount]) -> Chain:
+    """The chain's transition probabilities: journeys per transition over the journeys leaving.
+
+    A transition from a touch to the same touch is left out before normalising, as
     ChannelAttribution does: a repeated visit through one channel says nothing about which channel
     leads on, and a self-loop with a share near 1 would only make the chain slow to leave that state.
     """
-    counts: dict[State, dict[State, float]] = defaultdict(lambda: defaultdict(float))
+    touches = sorted({touch for path in paths for touch in path.touches}, key=_state_order)
+    states: list[State] = [START, *touches, CONVERSION, NULL]
+    index = {state: i for i, state in enumerate(states)}
+    conversion, null = len(states) - 2, len(states) - 1
+    counts: list[dict[int, float]] = [defaultdict(float) for _ in states]
     for path in paths:
-        chain: list[State] = [START, *path.touches]
-        for end, journeys in ((CONVERSION, path.conversions), (NULL, path.non_conversions)):
+        steps = [0, *(index[touch] for touch in path.touches)]
+        for end, journeys in ((conversion, path.conversions), (null, path.non_conversions)):
             if journeys <= 0:
                 continue
-            for source, target in zip(chain, [*chain[1:], end], strict=True):
+            for source, target in zip(steps, [*steps[1:], end], strict=True):
                 if source != target:
                     counts[source][target] += journeys
-    return {source: dict(targets) for source, targets in counts.items()}
+    probabilities = []
+    for row in counts:
+        leaving = sum(row.values())
+        probabilities.append({target: count / leaving for target, count in row.items()})
+    return Chain(states, probabilities)
 
 
-def transition_probabilities(paths: Iterable[PathCount]) -> dict[State, dict[State, float]]:
-    """P(source → target): each state's transition counts over its total (self-loops dropped first)."""
-    probabilities: dict[State, dict[State, float]] = {}
-    for source, targets in transition_counts(paths).items():
-        total = sum(targets.values())
-        probabilities[source] = {target: count / total for target, count in targets.items()}
-    return probabilities
+def transition_probabilities(paths: Sequence[PathCount]) -> dict[State, dict[State, float]]:
+    """P(source → target) for every transition some journey made (self-loops dropped first)."""
+    built = chain(paths)
+    return {
+        built.states[i]: {built.states[j]: p for j, p in row.items()}
+        for i, row in enumerate(built.probabilities)
+        if row
+    }
 
 
 @dataclass(frozen=True)
@@ -136,54 +155,72 @@ def removal_effects(paths: Sequence[PathCount]) -> RemovalEffects:
     P(reach k from start) · P(conversion from k) (strong Markov property at the first visit of k),
     and its removal effect is 1 - P'/P. With N = (I - Q)^-1 the chain's fundamental matrix (Q: the
     transitions among start and the touches), P(conversion from s) = (N·b)(s) for b(s) = P(s →
-    conversion), and P(reach k from start) = N(start, k) / N(k, k). One linear solve gives every
+    conversion), and P(reach k from start) = N(start, k) / N(k, k). One matrix inversion gives every
     touch's effect, with no iteration to stop early.
 
     Revenue, as in ChannelAttribution: a conversion reached from touch s is worth the mean revenue
     of the conversions whose last touch is s; the same algebra on expected revenue gives the
     revenue removal effects.
     """
-    paths = list(paths)
-    probabilities = transition_probabilities(paths)
-    touches = sorted({touch for path in paths for touch in path.touches}, key=_state_order)
-    if START not in probabilities or not touches:
+    built = chain(paths)
+    touches = [state for state in built.states[1:-2] if not isinstance(state, str)]
+    if not touches:
         return RemovalEffects({}, {})
-    states: list[State] = [START, *touches]
-    index = {state: i for i, state in enumerate(states)}
-    size = len(states)
-    transient = np.zeros((size, size))
-    to_conversion = np.zeros(size)
-    for source, targets in probabilities.items():
-        for target, probability in targets.items():
-            if target == CONVERSION:
-                to_conversion[index[source]] = probability
-            elif target != NULL:
-                transient[index[source], index[target]] = probability
-    revenue_sum: dict[State, float] = defaultdict(float)
-    conversion_sum: dict[State, int] = defaultdict(int)
+    size = len(touches) + 1  # START and the touches: the transient states
+    conversion = size  # CONVERSION's index
+    revenue: dict[TouchKey, float] = defaultdict(float)
+    converted: dict[TouchKey, int] = defaultdict(int)
     for path in paths:
         if path.conversions > 0 and path.touches:
-            revenue_sum[path.touches[-1]] += path.revenue
-            conversion_sum[path.touches[-1]] += path.conversions
-    value_per_conversion = np.array(
-        [revenue_sum[s] / conversion_sum[s] if conversion_sum[s] else 0.0 for s in states]
-    )
-    # Every state is on some journey that ends in conversion or null, so I - Q is invertible.
-    fundamental = np.linalg.solve(np.eye(size) - transient, np.eye(size))
-    conversion = fundamental @ to_conversion
-    revenue = fundamental @ (to_conversion * value_per_conversion)
-    reach = fundamental[0, :] / np.diagonal(fundamental)
+            revenue[path.touches[-1]] += path.revenue
+            converted[path.touches[-1]] += path.conversions
+    worth = [0.0] + [revenue[touch] / converted[touch] if converted[touch] else 0.0 for touch in touches]
+    to_conversion = [built.probabilities[i].get(conversion, 0.0) for i in range(size)]
+    identity_minus_q = [
+        [(1.0 if i == j else 0.0) - built.probabilities[i].get(j, 0.0) for j in range(size)]
+        for i in range(size)
+    ]
+    # Every transient state lies on some journey that ends in conversion or null, so I - Q is
+    # invertible; it is diagonally dominant (no self-loops, rows of Q sum to at most 1).
+    fundamental = _inverse(identity_minus_q)
+    converts = [sum(n * b for n, b in zip(row, to_conversion, strict=True)) for row in fundamental]
+    earns = [sum(n * b * w for n, b, w in zip(row, to_conversion, worth, strict=True)) for row in fundamental]
+    reach = [fundamental[0][k] / fundamental[k][k] for k in range(size)]
     return RemovalEffects(
-        conversions=_effects(touches, reach, conversion),
-        revenue=_effects(touches, reach, revenue),
+        conversions=_effects(touches, reach, converts),
+        revenue=_effects(touches, reach, earns),
     )
 
 
-def _effects(touches: list[TouchKey], reach: np.ndarray, value: np.ndarray) -> dict[TouchKey, float]:
+def _effects(touches: list[TouchKey], reach: list[float], value: list[float]) -> dict[TouchKey, float]:
     """Removal effect of each touch (state i + 1): reach(k) · value(k) / value(start)."""
     if value[0] <= 0:
         return dict.fromkeys(touches, 0.0)
-    return {touch: float(reach[i + 1] * value[i + 1] / value[0]) for i, touch in enumerate(touches)}
+    return {touch: reach[i + 1] * value[i + 1] / value[0] for i, touch in enumerate(touches)}
+
+
+def _inverse(matrix: list[list[float]]) -> list[list[float]]:
+    """The inverse of I - Q for a chain's transient states: in-place Gauss-Jordan elimination.
+
+    I - Q of an absorbing chain (Q substochastic, every state able to reach absorption) is a
+    nonsingular M-matrix, so elimination needs no pivoting: every pivot stays positive and the
+    entries do not grow. Plain Python on purpose: numpy would not fit in the query function's layers
+    beside the lake's (Lambda's 250 MB); a chain has one state per channel and campaign.
+    """
+    size = len(matrix)
+    rows = [list(row) for row in matrix]
+    for k in range(size):
+        pivot = rows[k][k]
+        if pivot <= 0.0:
+            raise ArithmeticError("not the matrix of an absorbing chain: a pivot is not positive")
+        rows[k][k] = 1.0
+        lead = rows[k] = [value / pivot for value in rows[k]]
+        for i in range(size):
+            factor = rows[i][k]
+            if i != k and factor != 0.0:
+                rows[i][k] = 0.0
+                rows[i] = [a - factor * b for a, b in zip(rows[i], lead, strict=True)]
+    return rows
 
 
 def _state_order(touch: TouchKey) -> tuple[str, str]:

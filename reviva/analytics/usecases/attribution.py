@@ -176,14 +176,16 @@ def _conversions(executor: QueryExecutor, start: datetime, end: datetime, lookba
 
 
 def converting_paths(conversions: list[Conversion]) -> list[PathCount]:
-    """One Markov path per conversion: the touches the rule-based models share it over, oldest
-    first (a conversion without a touch in the lookback window starts from "(none)", where the
-    rule-based models credit it too)."""
-    paths = []
+    """The Markov paths of the conversions: each conversion's touches, the ones the rule-based
+    models share it over, oldest first (a conversion without a touch in the lookback window starts
+    from "(none)", where the rule-based models credit it too). Equal paths are counted together."""
+    counted: dict[tuple[TouchKey, ...], list[float]] = {}
     for conversion in conversions:
         touches = tuple(key for key, _ in conversion.touches) or (NO_TOUCH,)
-        paths.append(PathCount(touches, 1, 0, conversion.revenue))
-    return paths
+        entry = counted.setdefault(touches, [0, 0.0])
+        entry[0] += 1
+        entry[1] += conversion.revenue
+    return [PathCount(touches, int(count), 0, revenue) for touches, (count, revenue) in counted.items()]
 
 
 def _non_converting_paths(

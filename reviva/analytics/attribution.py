@@ -1,8 +1,9 @@
 """Attribution models: how each conversion's credit (and revenue) is shared among its touches.
 
 Rule-based models share each conversion's 1 credit over that conversion's touches; the Markov
-model shares the total by removal effects over all visitors' paths. Either way every model hands
-out exactly the conversions and revenue there are.
+model shares the total by removal effects over every path: one per conversion (that conversion's
+touches, as the rule-based models see them) and the journeys that ended without one. Either way
+every model hands out exactly the conversions and revenue there are.
 """
 
 from __future__ import annotations
@@ -73,73 +74,174 @@ def rule_based(model: str, conversions: Iterable[Conversion]) -> dict[TouchKey, 
     return dict(credit)
 
 
-START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
+@dataclass(frozen=True)
+class PathCount:
+    """One distinct touch path (oldest touch first) and the journeys that took it.
 
-
-def _conversion_probability(
-    transitions: dict[str, list[tuple[str, float]]], removed: str | None = None, tolerance: float = 1e-10
-) -> float:
-    """P(reaching conversion from start) in the absorbing chain, with `removed` sending to null.
-
-    Gauss-Seidel iteration on p(s) = sum over t of P(s→t)·p(t), p(conversion) = 1, p(null) = 0;
-    touch paths are nearly acyclic, so it converges in a few sweeps.
+    `revenue` is the summed revenue of its `conversions`; `non_conversions` journeys ended without one.
     """
-    probability = dict.fromkeys(transitions, 0.0)
-    probability[CONVERSION], probability[NULL] = 1.0, 0.0
-    if removed is not None:
-        probability[removed] = 0.0
-    states = [s for s in transitions if s != removed]
-    for _ in range(1000):
-        delta = 0.0
-        for state in states:
-            value = 0.0
-            for target, share in transitions[state]:
-                value += share * probability.get(target, 0.0)
-            delta = max(delta, abs(value - probability[state]))
-            probability[state] = value
-        if delta < tolerance:
-            break
-    return probability.get(START, 0.0)
+
+    touches: tuple[TouchKey, ...]
+    conversions: int
+    non_conversions: int
+    revenue: float = 0.0
 
 
-def removal_effects(paths: Iterable[tuple[Sequence[TouchKey], int, int]]) -> dict[TouchKey, float]:
-    """First-order Markov removal effect of each touch, from (path, conversions, non-conversions)."""
-    transitions: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    names: dict[str, TouchKey] = {}
-    for path, converted, not_converted in paths:
-        states = []
-        for key in path:
-            name = f"{key[0]}\x1f{key[1] or ''}"
-            names[name] = key
-            states.append(name)
-        chain = [START, *states]
-        for end, weight in ((CONVERSION, converted), (NULL, not_converted)):
-            if weight <= 0:
+START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
+State = TouchKey | str  # a touch, or one of START / CONVERSION / NULL
+
+
+@dataclass(frozen=True)
+class Chain:
+    """The first-order chain start → touches → conversion / null, with its states numbered.
+
+    `states` is START, the touches (sorted), CONVERSION, NULL; `probabilities[i]` maps each state j
+    that state i moves to onto P(i → j) (CONVERSION and NULL absorb: their rows are empty).
+    """
+
+    states: list[State]
+    probabilities: list[dict[int, float]]
+
+
+def chain(paths: Sequence[PathCount]) -> Chain:
+    """The chain's transition probabilities: journeys per transition over the journeys leaving.
+
+    A transition from a touch to the same touch is left out before normalising, as
+    ChannelAttribution does: a repeated visit through one channel says nothing about which channel
+    leads on, and a self-loop with a share near 1 would only make the chain slow to leave that state.
+    """
+    touches = sorted({touch for path in paths for touch in path.touches}, key=_state_order)
+    states: list[State] = [START, *touches, CONVERSION, NULL]
+    index = {state: i for i, state in enumerate(states)}
+    conversion, null = len(states) - 2, len(states) - 1
+    counts: list[dict[int, float]] = [defaultdict(float) for _ in states]
+    for path in paths:
+        steps = [0, *(index[touch] for touch in path.touches)]
+        for end, journeys in ((conversion, path.conversions), (null, path.non_conversions)):
+            if journeys <= 0:
                 continue
-            for source, target in zip(chain, [*states, end], strict=True):
-                transitions[source][target] += weight
-    normalized: dict[str, list[tuple[str, float]]] = {}
-    for source, targets in transitions.items():
-        total = sum(targets.values())
-        normalized[source] = [(target, count / total) for target, count in targets.items()]
-    base = _conversion_probability(normalized)
-    if base <= 0:
+            for source, target in zip(steps, [*steps[1:], end], strict=True):
+                if source != target:
+                    counts[source][target] += journeys
+    probabilities = []
+    for row in counts:
+        leaving = sum(row.values())
+        probabilities.append({target: count / leaving for target, count in row.items()})
+    return Chain(states, probabilities)
+
+
+def transition_probabilities(paths: Sequence[PathCount]) -> dict[State, dict[State, float]]:
+    """P(source → target) for every transition some journey made (self-loops dropped first)."""
+    built = chain(paths)
+    return {
+        built.states[i]: {built.states[j]: p for j, p in row.items()}
+        for i, row in enumerate(built.probabilities)
+        if row
+    }
+
+
+@dataclass(frozen=True)
+class RemovalEffects:
+    """Per touch: how much of P(conversion) and of the expected revenue is lost when it is removed."""
+
+    conversions: dict[TouchKey, float]
+    revenue: dict[TouchKey, float]
+
+
+def removal_effects(paths: Sequence[PathCount]) -> RemovalEffects:
+    """First-order Markov removal effects, solved exactly on the absorbing chain.
+
+    Removing a touch k sends every journey reaching it to null, so P'(conversion) = P(conversion) -
+    P(reach k from start) · P(conversion from k) (strong Markov property at the first visit of k),
+    and its removal effect is 1 - P'/P. With N = (I - Q)^-1 the chain's fundamental matrix (Q: the
+    transitions among start and the touches), P(conversion from s) = (N·b)(s) for b(s) = P(s →
+    conversion), and P(reach k from start) = N(start, k) / N(k, k). One matrix inversion gives every
+    touch's effect, with no iteration to stop early.
+
+    Revenue, as in ChannelAttribution: a conversion reached from touch s is worth the mean revenue
+    of the conversions whose last touch is s; the same algebra on expected revenue gives the
+    revenue removal effects.
+    """
+    built = chain(paths)
+    touches = [state for state in built.states[1:-2] if not isinstance(state, str)]
+    if not touches:
+        return RemovalEffects({}, {})
+    size = len(touches) + 1  # START and the touches: the transient states
+    conversion = size  # CONVERSION's index
+    revenue: dict[TouchKey, float] = defaultdict(float)
+    converted: dict[TouchKey, int] = defaultdict(int)
+    for path in paths:
+        if path.conversions > 0 and path.touches:
+            revenue[path.touches[-1]] += path.revenue
+            converted[path.touches[-1]] += path.conversions
+    worth = [0.0] + [revenue[touch] / converted[touch] if converted[touch] else 0.0 for touch in touches]
+    to_conversion = [built.probabilities[i].get(conversion, 0.0) for i in range(size)]
+    identity_minus_q = [
+        [(1.0 if i == j else 0.0) - built.probabilities[i].get(j, 0.0) for j in range(size)]
+        for i in range(size)
+    ]
+    # Every transient state lies on some journey that ends in conversion or null, so I - Q is
+    # invertible; it is diagonally dominant (no self-loops, rows of Q sum to at most 1).
+    fundamental = _inverse(identity_minus_q)
+    converts = [sum(n * b for n, b in zip(row, to_conversion, strict=True)) for row in fundamental]
+    earns = [sum(n * b * w for n, b, w in zip(row, to_conversion, worth, strict=True)) for row in fundamental]
+    reach = [fundamental[0][k] / fundamental[k][k] for k in range(size)]
+    return RemovalEffects(
+        conversions=_effects(touches, reach, converts),
+        revenue=_effects(touches, reach, earns),
+    )
+
+
+def _effects(touches: list[TouchKey], reach: list[float], value: list[float]) -> dict[TouchKey, float]:
+    """Removal effect of each touch (state i + 1): reach(k) · value(k) / value(start)."""
+    if value[0] <= 0:
+        return dict.fromkeys(touches, 0.0)
+    return {touch: reach[i + 1] * value[i + 1] / value[0] for i, touch in enumerate(touches)}
+
+
+def _inverse(matrix: list[list[float]]) -> list[list[float]]:
+    """The inverse of I - Q for a chain's transient states: in-place Gauss-Jordan elimination.
+
+    I - Q of an absorbing chain (Q substochastic, every state able to reach absorption) is a
+    nonsingular M-matrix, so elimination needs no pivoting: every pivot stays positive and the
+    entries do not grow. Plain Python on purpose: numpy would not fit in the query function's layers
+    beside the lake's (Lambda's 250 MB); a chain has one state per channel and campaign.
+    """
+    size = len(matrix)
+    rows = [list(row) for row in matrix]
+    for k in range(size):
+        pivot = rows[k][k]
+        if pivot <= 0.0:
+            raise ArithmeticError("not the matrix of an absorbing chain: a pivot is not positive")
+        rows[k][k] = 1.0
+        lead = rows[k] = [value / pivot for value in rows[k]]
+        for i in range(size):
+            factor = rows[i][k]
+            if i != k and factor != 0.0:
+                rows[i][k] = 0.0
+                rows[i] = [a - factor * b for a, b in zip(rows[i], lead, strict=True)]
+    return rows
+
+
+def _state_order(touch: TouchKey) -> tuple[str, str]:
+    return touch[0], touch[1] or ""
+
+
+def markov(paths: Sequence[PathCount]) -> dict[TouchKey, list[float]]:
+    """Share the paths' conversions and revenue by normalised removal effects (conversions by the
+    conversion effects, revenue by the revenue effects); the shares sum to the paths' totals."""
+    total_conversions = float(sum(path.conversions for path in paths))
+    total_revenue = sum(path.revenue for path in paths)
+    if total_conversions <= 0:
         return {}
-    return {
-        key: max(0.0, 1 - _conversion_probability(normalized, name) / base) for name, key in names.items()
-    }
-
-
-def markov(
-    paths: Iterable[tuple[Sequence[TouchKey], int, int]], total_conversions: float, total_revenue: float
-) -> dict[TouchKey, list[float]]:
-    """Share the totals by normalized removal effects."""
     effects = removal_effects(paths)
-    total_effect = sum(effects.values())
-    if total_effect <= 0:
-        return {NO_TOUCH: [total_conversions, total_revenue]} if total_conversions else {}
-    return {
-        key: [total_conversions * effect / total_effect, total_revenue * effect / total_effect]
-        for key, effect in effects.items()
-        if effect > 0
-    }
+    conversion_total = sum(effects.conversions.values())
+    revenue_total = sum(effects.revenue.values())
+    credit: dict[TouchKey, list[float]] = {}
+    for touch, effect in effects.conversions.items():
+        revenue_effect = effects.revenue.get(touch, 0.0)
+        credit[touch] = [
+            total_conversions * effect / conversion_total if conversion_total > 0 else 0.0,
+            total_revenue * revenue_effect / revenue_total if revenue_total > 0 else 0.0,
+        ]
+    return credit

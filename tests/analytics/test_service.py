@@ -198,12 +198,15 @@ def test_attribution_rule_based_models(service: AnalyticsService) -> None:
 
 def test_attribution_markov_removal_effects(service: AnalyticsService) -> None:
     # Paths: A organic→conv, B paid→direct→conv, C paid→null. P(conv) = 2/3; removing any one
-    # channel leaves 1/3, so every removal effect is 0.5 and each gets a third of 2 and of 150.
+    # channel leaves 1/3, so every removal effect is 0.5 and each gets a third of 2 conversions.
+    # Revenue: a conversion after organic is worth 100, after direct 50, so the expected revenue
+    # is 1/3·100 + 2/3·1/2·50 = 50; removing organic leaves 50/3 (effect 2/3), removing paid or
+    # direct leaves 100/3 (effect 1/3): organic gets 2/4 of 150, paid and direct 1/4 each.
     body = service.answer("attribution", {"model": "markov", **TWO_DAYS})
     assert _credit(body) == {
-        ("direct", None): (0.6667, 50.0),
-        ("organic_search", None): (0.6667, 50.0),
-        ("paid_search", "bf"): (0.6667, 50.0),
+        ("direct", None): (0.6667, 37.5),
+        ("organic_search", None): (0.6667, 75.0),
+        ("paid_search", "bf"): (0.6667, 37.5),
     }
 
 
@@ -239,8 +242,28 @@ def test_attribution_with_imported_spend(service: AnalyticsService, store: Memor
         "roi": -0.5,
     }
     organic = next(r for r in body["rows"] if r["channel"] == "organic_search")
-    assert organic["spend"] is None and organic["cac"] is None
+    assert organic["spend"] is None and organic["cac"] is None and organic["roas"] is None
+    # Money spent on a touch no conversion credits still shows: nothing back, no CAC to speak of.
+    email = next(r for r in body["rows"] if r["channel"] == "email")
+    assert email == {
+        "channel": "email",
+        "campaign": "nl",
+        "conversions": 0.0,
+        "revenue": 0.0,
+        "spend": 10.0,
+        "cac": None,
+        "roas": 0.0,
+        "roi": -1.0,
+    }
+    assert body["rows"][-1] == email and body["total"] == 4
     assert body["totals"]["spend"] == 60.0
+
+
+def test_attribution_without_imported_spend_has_no_spend_figures(service: AnalyticsService) -> None:
+    body = service.answer("attribution", {"model": "markov", **TWO_DAYS})
+    assert body["totals"]["spend"] is None
+    for row in body["rows"]:
+        assert (row["spend"], row["cac"], row["roas"], row["roi"]) == (None, None, None, None)
 
 
 def test_attribution_pagination(service: AnalyticsService) -> None:

@@ -160,7 +160,7 @@ def _every_query() -> list[LakeQuery]:
         paths.paths_query(START, END, None, 4),
         paths.paths_query(START, END, "pricing_check", 3),
         attribution.attribution_touches_query(START, END, 30),
-        attribution.attribution_paths_query(START, END),
+        attribution.attribution_non_converting_paths_query(START, END, 30),
         campaigns.campaigns_query(START, END),
     ]
     return built

@@ -198,25 +198,29 @@ ATTRIBUTION_SPLITS: dict[str, list[float]] = {
 }
 
 
-def attribution(query: dict[str, str], empty: bool = False) -> dict[str, Any]:
+# Imported spend per channel (its one campaign) when FakeApi(spend=True): paid channels only.
+ATTRIBUTION_SPEND: dict[str, float] = {"paid_search": 400.0, "email": 50.0, "paid_social": 120.0}
+REVENUE_PER_CONVERSION = 111.3
+
+
+def attribution(query: dict[str, str], empty: bool = False, spend: bool = False) -> dict[str, Any]:
     model = query["model"]
-    rows = (
-        []
-        if empty
-        else [
+    rows = []
+    for channel, credit in [] if empty else zip(CHANNELS, ATTRIBUTION_SPLITS[model], strict=True):
+        revenue = round(credit * REVENUE_PER_CONVERSION, 2)
+        cost = ATTRIBUTION_SPEND.get(channel) if spend else None
+        rows.append(
             {
                 "channel": channel,
                 "campaign": None if channel in ("direct", "organic_search") else f"{channel}-nov",
                 "conversions": credit,
-                "revenue": round(credit * 111.3, 2),
-                "spend": None,
-                "cac": None,
-                "roas": None,
-                "roi": None,
+                "revenue": revenue,
+                "spend": cost,
+                "cac": round(cost / credit, 2) if cost is not None and credit else None,
+                "roas": round(revenue / cost, 4) if cost else None,
+                "roi": round((revenue - cost) / cost, 4) if cost else None,
             }
-            for channel, credit in zip(CHANNELS, ATTRIBUTION_SPLITS[model], strict=True)
-        ]
-    )
+        )
     return {
         "model": model,
         "from": query["from"],
@@ -224,8 +228,8 @@ def attribution(query: dict[str, str], empty: bool = False) -> dict[str, Any]:
         "lookback_days": 30,
         "totals": {
             "conversions": 0.0 if empty else 42.0,
-            "revenue": 0.0 if empty else round(42 * 111.3, 2),
-            "spend": None,
+            "revenue": 0.0 if empty else round(42 * REVENUE_PER_CONVERSION, 2),
+            "spend": sum(ATTRIBUTION_SPEND.values()) if spend and not empty else None,
         },
         "rows": rows,
         "total": len(rows),
@@ -314,6 +318,8 @@ class FakeApi:
     """
 
     empty: bool = False
+    # Answer attribution as if ad spend had been imported (ATTRIBUTION_SPEND).
+    spend: bool = False
     overrides: dict[str, Callable[[dict[str, Any]], Answer | None]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     # Endpoints left to the real server.
@@ -329,7 +335,7 @@ class FakeApi:
             "funnels": lambda: funnel(body, empty),
             "retention": lambda: retention(query, empty),
             "paths": lambda: paths(query, empty),
-            "attribution": lambda: attribution(query, empty),
+            "attribution": lambda: attribution(query, empty, self.spend),
             "campaigns": lambda: campaigns(query, empty),
             "realtime": lambda: realtime(empty),
             "rejected": lambda: rejected(empty),

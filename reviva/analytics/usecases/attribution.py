@@ -1,7 +1,8 @@
 """GET /v1/attribution: conversions and revenue credited per channel and campaign by one model.
 
-The models themselves are in `reviva.analytics.attribution`; this use case reads the touches (or,
-for the Markov model, every visitor's path) from the lake and adds imported spend ratios.
+The models themselves are in `reviva.analytics.attribution`; this use case reads each conversion's
+touches (and, for the Markov model, the journeys that ended without a conversion) from the lake and
+adds imported spend ratios.
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ from datetime import date, datetime, timedelta
 from pydantic import Field
 
 from reviva.analytics.answers import Answer, Number
-from reviva.analytics.attribution import MODELS, Conversion, TouchKey, markov, rule_based
+from reviva.analytics.attribution import (
+    MODELS,
+    NO_TOUCH,
+    Conversion,
+    PathCount,
+    TouchKey,
+    markov,
+    rule_based,
+)
 from reviva.analytics.freshness import Freshness, lake_freshness
 from reviva.analytics.params import page, parse_choice, parse_int, parse_page, parse_range
 from reviva.analytics.periods import lake_range
@@ -92,27 +101,23 @@ def attribution(
     total_conversions = float(len(conversions))
     total_revenue = sum(c.revenue for c in conversions)
     if params.model == "markov":
-        credit = markov(_paths(executor, start, end), total_conversions, total_revenue)
+        credit = markov(
+            converting_paths(conversions) + _non_converting_paths(executor, start, end, params.lookback_days)
+        )
     else:
         credit = rule_based(params.model, conversions)
     spend = spend_store.totals(params.first, params.last)
-    rows: list[AttributionRow] = []
-    for (channel, campaign), (credited, revenue) in credit.items():
-        if credited <= 0:
-            continue  # first/last touch leave the other touches without credit: no row
-        row_spend = None if spend is None else spend.get((channel, campaign or ""))
-        rows.append(
-            AttributionRow(
-                channel=channel,
-                campaign=campaign,
-                conversions=round(credited, 4),
-                revenue=round(revenue, 2),
-                spend=row_spend,
-                cac=round(row_spend / credited, 2) if row_spend is not None and credited else None,
-                roas=round(revenue / row_spend, 4) if row_spend else None,
-                roi=round((revenue - row_spend) / row_spend, 4) if row_spend else None,
-            )
-        )
+    rows = [
+        _row(channel, campaign, credited, revenue, spend)
+        for (channel, campaign), (credited, revenue) in credit.items()
+        # first/last touch (and Markov, for a touch that never leads to a conversion) leave some
+        # touches without credit: no row, unless money was spent on them (below)
+        if credited > 0
+    ]
+    if spend is not None:
+        credited_keys = {(row.channel, row.campaign or "") for row in rows}
+        for channel, campaign in spend.keys() - credited_keys:
+            rows.append(_row(channel, campaign or None, 0.0, 0.0, spend))
     rows.sort(key=lambda r: (-r.conversions, r.channel, r.campaign or ""))
     chunk, next_cursor = page(rows, params.offset, params.limit)
     return AttributionAnswer(
@@ -132,6 +137,31 @@ def attribution(
     )
 
 
+def _row(
+    channel: str,
+    campaign: str | None,
+    credited: float,
+    revenue: float,
+    spend: dict[tuple[str, str], float] | None,
+) -> AttributionRow:
+    """One row, with the spend ratios when spend was imported for its channel and campaign.
+
+    CAC is spend per attributed conversion, ROAS attributed revenue per unit of spend, ROI the
+    net return per unit of spend; each is None (not 0) when its divisor is 0 or no spend is known.
+    """
+    row_spend = None if spend is None else spend.get((channel, campaign or ""))
+    return AttributionRow(
+        channel=channel,
+        campaign=campaign,
+        conversions=round(credited, 4),
+        revenue=round(revenue, 2),
+        spend=None if row_spend is None else round(row_spend, 2),
+        cac=round(row_spend / credited, 2) if row_spend is not None and credited > 0 else None,
+        roas=round(revenue / row_spend, 4) if row_spend else None,
+        roi=round((revenue - row_spend) / row_spend, 4) if row_spend else None,
+    )
+
+
 def _conversions(executor: QueryExecutor, start: datetime, end: datetime, lookback: int) -> list[Conversion]:
     conversions: dict[str, Conversion] = {}
     for row in executor.run(attribution_touches_query(start, end, lookback)):
@@ -145,30 +175,33 @@ def _conversions(executor: QueryExecutor, start: datetime, end: datetime, lookba
     return list(conversions.values())
 
 
-def _paths(executor: QueryExecutor, start: datetime, end: datetime) -> list[tuple[list[TouchKey], int, int]]:
+def converting_paths(conversions: list[Conversion]) -> list[PathCount]:
+    """The Markov paths of the conversions: each conversion's touches, the ones the rule-based
+    models share it over, oldest first (a conversion without a touch in the lookback window starts
+    from "(none)", where the rule-based models credit it too). Equal paths are counted together."""
+    counted: dict[tuple[TouchKey, ...], list[float]] = {}
+    for conversion in conversions:
+        touches = tuple(key for key, _ in conversion.touches) or (NO_TOUCH,)
+        entry = counted.setdefault(touches, [0, 0.0])
+        entry[0] += 1
+        entry[1] += conversion.revenue
+    return [PathCount(touches, int(count), 0, revenue) for touches, (count, revenue) in counted.items()]
+
+
+def _non_converting_paths(
+    executor: QueryExecutor, start: datetime, end: datetime, lookback: int
+) -> list[PathCount]:
     paths = []
-    for row in executor.run(attribution_paths_query(start, end)):
+    for row in executor.run(attribution_non_converting_paths_query(start, end, lookback)):
         states: list[TouchKey] = []
         for state in str(row["path"]).split(PATH_STATE_SEPARATOR):
             channel, _, campaign = state.partition(STATE_SEPARATOR)
             states.append((channel, campaign or None))
-        paths.append((states, int(row["conversions"]), int(row["non_conversions"])))
+        paths.append(PathCount(tuple(states), 0, int(row["journeys"])))
     return paths
 
 
 # ------------------------------------------------------------------------------------------- SQL
-
-
-_SESSIONS_FOR_TOUCHES = f"""
-sessions AS (
-  SELECT visitor_key, session_id, min(event_time) AS started_at,
-         min_by(channel, event_time) AS channel,
-         min_by(utm_campaign, event_time) AS campaign,
-         max(CASE WHEN is_conversion THEN 1 ELSE 0 END) AS converted
-  FROM events
-  WHERE {EVENT_RANGE_SQL} AND session_id IS NOT NULL
-  GROUP BY visitor_key, session_id
-)"""
 
 
 def attribution_touches_query(start: datetime, end: datetime, lookback_days: int) -> LakeQuery:
@@ -211,20 +244,46 @@ STATE_SEPARATOR = "\x1f"
 PATH_STATE_SEPARATOR = "\x1e"
 
 
-def attribution_paths_query(start: datetime, end: datetime) -> LakeQuery:
-    """Every visitor's touch path in the range with whether it converted, grouped by path."""
+def attribution_non_converting_paths_query(start: datetime, end: datetime, lookback_days: int) -> LakeQuery:
+    """Journeys in the range that ended without a conversion, grouped by touch path.
+
+    A visitor's journey is their sessions started in the range after their last conversion in it
+    (all their sessions if they did not convert), cut like a conversion's touches to the sessions
+    started within `lookback_days` before its last session. Sessions before a conversion belong
+    to that conversion's path (`attribution_touches_query`), never to these.
+    """
     sql = f"""
-WITH {_SESSIONS_FOR_TOUCHES.strip()},
+WITH sessions AS (
+  SELECT visitor_key, session_id, min(event_time) AS started_at,
+         min_by(channel, event_time) AS channel,
+         min_by(utm_campaign, event_time) AS campaign
+  FROM events
+  WHERE {EVENT_RANGE_SQL} AND session_id IS NOT NULL
+  GROUP BY visitor_key, session_id
+),
+last_conversions AS (
+  SELECT visitor_key, max(event_time) AS converted_at
+  FROM events
+  WHERE {EVENT_RANGE_SQL} AND is_conversion
+  GROUP BY visitor_key
+),
+unconverted AS (
+  SELECT s.visitor_key, s.session_id, s.started_at, s.channel, s.campaign,
+         max(s.started_at) OVER (PARTITION BY s.visitor_key) AS last_started_at
+  FROM sessions s LEFT JOIN last_conversions c ON c.visitor_key = s.visitor_key
+  WHERE c.converted_at IS NULL OR s.started_at > c.converted_at
+),
 paths AS (
   SELECT visitor_key,
          array_join(array_agg(coalesce(channel, '(none)') || chr(31) || coalesce(campaign, '')
-                              ORDER BY started_at, session_id), chr(30)) AS path,
-         max(converted) AS converted
-  FROM sessions
+                              ORDER BY started_at, session_id), chr(30)) AS path
+  FROM unconverted
+  WHERE to_unixtime(started_at) >= to_unixtime(last_started_at) - ?
   GROUP BY visitor_key
 )
-SELECT path, count_if(converted = 1) AS conversions, count_if(converted = 0) AS non_conversions
+SELECT path, count(*) AS journeys
 FROM paths
 GROUP BY path
 """
-    return LakeQuery("attribution_paths", sql, event_range(start, end), start, end)
+    params: tuple[Param, ...] = (*event_range(start, end), *event_range(start, end), lookback_days * 86400)
+    return LakeQuery("attribution_non_converting_paths", sql, params, start, end)

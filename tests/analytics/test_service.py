@@ -52,6 +52,9 @@ def test_overview_kpis_and_breakdowns(service: AnalyticsService) -> None:
         "conversions": 2,
         "conversion_rate": 0.5,
         "revenue": 150.0,
+        "conversion_events": 2,
+        "converted_sessions": 2,
+        "session_conversion_rate": 0.5,
     }
     assert body["previous"] == {"from": "2026-10-31", "to": "2026-11-01"}
     assert body["kpis"]["sessions"] == {"value": 4, "previous": 0, "change": None}
@@ -78,6 +81,30 @@ def test_overview_kpis_and_breakdowns(service: AnalyticsService) -> None:
     ]
     assert body["visitors_estimated"] is True
     assert body["freshness"]["source"] == "rollup+lake"
+
+
+def test_overview_tells_conversion_events_from_converted_sessions() -> None:
+    # One session books twice, another books nothing: 2 conversion events, 1 converted session of 2.
+    events = [
+        dataset.page("K", dataset.at(0, 9), "/", "sK", "landing_page", "awareness"),
+        *(
+            dataset.track(
+                "K", dataset.at(0, 9, m), "Booking Submitted", "sK", "booking_submitted", is_conversion=True
+            )
+            for m in (1, 2)
+        ),
+        dataset.page("L", dataset.at(0, 10), "/", "sL", "landing_page", "awareness"),
+    ]
+    kpis = _service_over(events).answer("overview", {"from": DAY0, "to": DAY0})["kpis"]
+    assert {
+        name: kpis[name]["value"] for name in ("conversion_events", "converted_sessions", "sessions")
+    } == {
+        "conversion_events": 2,
+        "converted_sessions": 1,
+        "sessions": 2,
+    }
+    assert kpis["session_conversion_rate"]["value"] == kpis["conversion_rate"]["value"] == 0.5
+    assert kpis["conversions"]["value"] == 2
 
 
 def test_overview_is_served_from_stored_rollups_the_second_time(service: AnalyticsService) -> None:
@@ -384,6 +411,8 @@ def test_campaigns(service: AnalyticsService, store: MemoryObjectStore) -> None:
         "conversions": 0,
         "revenue": 0.0,
         "conversion_rate": 0.0,
+        "conversion_events": 0,
+        "conversion_events_per_session": 0.0,
         "spend": 30.0,
         "trend": {"visitors": [2] + [0] * 8, "conversions": [0] * 9},
     }

@@ -297,5 +297,6 @@ def test_a_funnel_built_from_autocompleted_steps_is_saved_and_opens_by_url(
         target.locator('[data-panel="paths"]').scroll_into_view_if_needed()
         target.wait_for_timeout(600)
         target.locator('[data-panel="paths"]').screenshot(path=str(tmp_path / f"paths-{width}.png"))
+    other.screenshot(path=str(tmp_path / "page-390.png"), full_page=True)
     print(f"screenshots in {tmp_path}")
     assert console_errors.messages == []

@@ -261,7 +261,15 @@ export class FunnelPanel extends Panel<Funnel> {
         type: "category",
         data: names,
         ...axisStyle,
-        axisLabel: { ...axisStyle.axisLabel, color: "#475569", fontSize: 12, interval: 0, hideOverlap: true, width: 110, overflow: "truncate" },
+        // Every step named, as wide as its column allows (the step list below has the full names).
+        axisLabel: {
+          ...axisStyle.axisLabel,
+          color: "#475569",
+          fontSize: 12,
+          interval: 0,
+          width: Math.max(56, Math.floor((this.chart.clientWidth - 56) / Math.max(1, steps.length)) - 8),
+          overflow: "truncate",
+        },
       },
       yAxis: { type: "value", ...axisStyle },
       series: [

@@ -71,7 +71,8 @@ export class PathsPanel extends Panel<Paths> {
       h(
         "div",
         { className: "paths-grid" },
-        this.chart,
+        // On a phone the diagram keeps a readable width and scrolls sideways inside its card.
+        h("div", { className: "chart-scroll" }, this.chart),
         h(
           "div",
           { className: "paths-side" },
@@ -138,8 +139,7 @@ export class PathsPanel extends Panel<Paths> {
             color: "#334155",
             fontSize: 11,
             // "2 · Pricing check" over its sessions: the same touchpoint at two steps is two nodes.
-            formatter: (p: { name: string; value: number }) => `${nodeName(p.name)}\n{count|${num(p.value)}}`,
-            rich: { count: { color: "#64748b", fontSize: 10, fontWeight: 600 } },
+            formatter: (p: { name: string; value: number }) => `${nodeName(p.name)} · ${num(p.value)}`,
           },
           edgeLabel: {
             show: true,

@@ -261,7 +261,10 @@ def test_a_funnel_built_from_autocompleted_steps_is_saved_and_opens_by_url(
 
     with page.expect_response(lambda r: r.url.split("?")[0].endswith("/v1/funnels")) as answered:
         funnel.get_by_role("button", name="Show funnel").click()
-    assert (answered.value.request.post_data_json or {}).get("steps") == [{"url": "/"}, {"event": "Booking Submitted"}]
+    assert (answered.value.request.post_data_json or {}).get("steps") == [
+        {"url": "/"},
+        {"event": "Booking Submitted"},
+    ]
     expect(funnel).to_have_attribute("data-state", "ready", timeout=SLOW_MS)
     expect(funnel.locator(".step-title")).to_have_text(["/", "Booking Submitted"])
     counts = funnel.locator(".step-count").all_inner_texts()

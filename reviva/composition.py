@@ -370,7 +370,15 @@ class Composition:
             ),
             max_age=timedelta(seconds=options.rollup_max_age_seconds),
         )
-        return AnalyticsService(executor, rollups, self.spend_store)
+        from reviva.analytics.funnel_library import FunnelLibrary
+
+        return AnalyticsService(
+            executor,
+            rollups,
+            self.spend_store,
+            funnels=FunnelLibrary(self.analytics_store),
+            journey_rules=self.journey_rules,
+        )
 
 
 _lock = threading.Lock()

@@ -245,6 +245,11 @@ ROUTES: tuple[RouteSpec, ...] = (
     # Analytics (issue 5): the dashboard's lake-backed views.
     RouteSpec("GET", "/v1/stats/overview", "query", "signed_in", ("marketing",), use_case="overview"),
     RouteSpec("POST", "/v1/funnels", "query", "signed_in", ("marketing",), use_case="funnels"),
+    RouteSpec(
+        "GET", "/v1/funnels/vocabulary", "query", "signed_in", ("marketing",), use_case="funnel_vocabulary"
+    ),
+    RouteSpec("GET", "/v1/funnels/saved", "query", "signed_in", ("marketing",), use_case="saved_funnels"),
+    RouteSpec("POST", "/v1/funnels/saved", "query", "signed_in", ("marketing",), use_case="save_funnel"),
     RouteSpec("GET", "/v1/retention", "query", "signed_in", ("marketing",), use_case="retention"),
     RouteSpec("GET", "/v1/paths", "query", "signed_in", ("marketing",), use_case="paths"),
     RouteSpec("GET", "/v1/attribution", "query", "signed_in", ("marketing",), use_case="attribution"),

@@ -4,6 +4,7 @@ import "./styles.css";
 import { ApiClient } from "./api";
 import { createAuthProvider, type AuthProvider } from "./auth";
 import { loadConfig } from "./config";
+import { definitionsSection, openDefinitionsOnLink } from "./definitions";
 import { h, replaceChildren } from "./dom";
 import { loadECharts } from "./charts";
 import type { Panel, PanelContext } from "./panel";
@@ -88,8 +89,15 @@ class Dashboard {
       this.root,
       this.header(),
       h("main", { className: "grid", id: "panels" }, this.panels.map((p) => p.element)),
-      h("footer", { className: "page-footer" }, "RevivaTech Analytics · times in your time zone, days in UTC"),
+      h(
+        "footer",
+        { className: "page-footer" },
+        "RevivaTech Analytics · times in your time zone, days in UTC · ",
+        h("a", { href: "#definitions" }, "Definitions"),
+        definitionsSection(),
+      ),
     );
+    openDefinitionsOnLink();
     const wanted = new URLSearchParams(window.location.search).get("visitor");
     if (wanted) visitor.lookUp(wanted);
     this.refreshAll();

@@ -141,24 +141,56 @@ export interface Overview {
   freshness: FreshnessBlock;
 }
 
-export type FunnelStepSpec = { type: "page" } | { url: string } | { event: string };
+export type FunnelStepSpec = { type: "page" } | { url: string } | { event: string } | { touchpoint: string };
 
+/** POST /v1/funnels (`count`, `conversion_from_start`, `drop_off` are older names of the same figures). */
 export interface Funnel {
   from: string;
   to: string;
   window_hours: number;
   breakdown: string | null;
+  entered_visitors: number;
+  completed_visitors: number;
+  funnel_completion_rate: number;
   steps: {
     index: number;
     label: string;
-    count: number;
-    conversion_from_start: number;
-    drop_off: number;
+    visitors: number;
+    reached_rate_from_start: number;
+    drop_off_visitors: number;
     drop_off_rate: number;
     median_seconds_from_previous: number | null;
   }[];
-  breakdowns: { key: string; steps: { index: number; count: number }[] }[];
+  breakdowns: { key: string; steps: { index: number; visitors: number }[] }[];
+  other_keys: number;
   freshness: FreshnessBlock;
+}
+
+export interface VocabularyTerm {
+  value: string;
+  visitors: number;
+  events: number;
+}
+
+/** GET /v1/funnels/vocabulary: what the lake holds to build steps from, and the rules' presets. */
+export interface FunnelVocabulary {
+  events: VocabularyTerm[];
+  pages: VocabularyTerm[];
+  patterns: VocabularyTerm[];
+  touchpoints: VocabularyTerm[];
+  presets: { id: string; name: string; steps: { step: FunnelStepSpec; label: string }[] }[];
+}
+
+/** One of GET /v1/funnels/saved's funnels, or POST's answer. */
+export interface SavedFunnel {
+  id: string;
+  name: string;
+  steps: FunnelStepSpec[];
+  labels: string[];
+  window_hours: number;
+  breakdown: string | null;
+  created_at: string;
+  updated_at: string;
 }
 
 export interface Retention {

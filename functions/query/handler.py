@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from reviva.analytics.errors import InvalidParameter, QueryFailed, QueryTimeout
+from reviva.analytics.errors import InvalidParameter, QueryFailed, QueryTimeout, UnknownItem
 from reviva.api import analytics_routes, query_routes
 from reviva.api.auth import AuthenticationRequired, NotPermitted
 from reviva.api.routing import topology_router
@@ -27,6 +27,12 @@ app.include_router(topology_router("query", {**query_routes.HANDLERS, **analytic
 def _bad_parameter(error: InvalidParameter) -> Response:
     body = {"error": "bad_request", "parameter": error.parameter, "reason": error.reason}
     return Response(400, content_types.APPLICATION_JSON, body)
+
+
+@app.exception_handler(UnknownItem)
+def _unknown_item(error: UnknownItem) -> Response:
+    body = {"error": "not_found", "parameter": error.parameter, "reason": error.reason}
+    return Response(404, content_types.APPLICATION_JSON, body)
 
 
 @app.exception_handler(QueryTimeout)

@@ -12,6 +12,15 @@ class InvalidParameter(ValueError):
         self.reason = reason
 
 
+class UnknownItem(LookupError):
+    """A parameter names something that does not exist (a saved funnel's id): 404 naming it."""
+
+    def __init__(self, parameter: str, reason: str) -> None:
+        super().__init__(f"{parameter}: {reason}")
+        self.parameter = parameter
+        self.reason = reason
+
+
 class QueryTimeout(Exception):
     """The engine did not finish in time (Athena is slow or queued): 504 with a retry hint.
 

@@ -12,10 +12,12 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from reviva.analytics.funnel_library import FunnelLibrary
 from reviva.analytics.ports import QueryExecutor
 from reviva.analytics.rollups import RollupService
 from reviva.analytics.spend import SpendStore
 from reviva.analytics.usecase import AnalyticsAdapters, AnalyticsRequest, load_use_case
+from reviva.enrich.journey_rules import JourneyRules, load_journey_rules
 
 
 class AnalyticsService:
@@ -27,11 +29,19 @@ class AnalyticsService:
         rollups: RollupService,
         spend: SpendStore,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        funnels: FunnelLibrary | None = None,
+        journey_rules: JourneyRules | None = None,
     ) -> None:
+        """`funnels` defaults to a library in the spend's ObjectStore (the one analytics store) and
+        `journey_rules` to the packaged rules."""
         self.executor = executor
         self.rollups = rollups
         self.spend = spend
-        self._adapters = AnalyticsAdapters(executor, rollups, spend)
+        self.funnels = funnels or FunnelLibrary(spend.object_store, clock)
+        self._adapters = AnalyticsAdapters(
+            executor, rollups, spend, self.funnels, journey_rules or load_journey_rules()
+        )
         self._clock = clock
 
     def answer(

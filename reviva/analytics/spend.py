@@ -67,6 +67,11 @@ class SpendStore:
     def __init__(self, store: ObjectStore) -> None:
         self._store = store
 
+    @property
+    def object_store(self) -> ObjectStore:
+        """The analytics ObjectStore the spend is kept in (shared with the other analytics objects)."""
+        return self._store
+
     def _load(self) -> dict[str, float]:
         data = get_json(self._store, SPEND_KEY) or {"rows": []}
         return {f"{r['date']}|{r['channel']}|{r['campaign']}": float(r["spend"]) for r in data["rows"]}

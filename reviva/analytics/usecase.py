@@ -15,9 +15,11 @@ from functools import cache
 from typing import Any, Protocol
 
 from reviva.analytics.answers import Answer
+from reviva.analytics.funnel_library import FunnelLibrary
 from reviva.analytics.ports import QueryExecutor
 from reviva.analytics.rollups import RollupService
 from reviva.analytics.spend import SpendStore
+from reviva.enrich.journey_rules import JourneyRules
 
 USE_CASE_PACKAGE = "reviva.analytics.usecases"
 
@@ -33,11 +35,14 @@ class AnalyticsRequest:
 
 @dataclass(frozen=True)
 class AnalyticsAdapters:
-    """What use cases read from: the lake, the daily rollups and the imported spend."""
+    """What use cases read from: the lake, the daily rollups, the imported spend, the saved funnels
+    and the site's journey rules (the funnel presets)."""
 
     executor: QueryExecutor
     rollups: RollupService
     spend: SpendStore
+    funnels: FunnelLibrary
+    journey_rules: JourneyRules
 
 
 class UseCase(Protocol):

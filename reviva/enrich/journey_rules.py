@@ -28,6 +28,17 @@ another). Format::
 - `stage`: awareness, consideration, decision or retention (`customer_journeys.journey_stage`).
 - `conversion` (default false): the touchpoint is a conversion (`conversion_event`).
 
+Optional `funnels`: the dashboard's preset funnels, in the steps of `POST /v1/funnels` plus a
+`label` each, so the presets name what this site's rules name::
+
+    "funnels": [{"id": "booking", "name": "Visit → booking", "steps": [
+        {"type": "page", "label": "Visited"}, {"touchpoint": "pricing_check", "label": "Saw prices"},
+        {"touchpoint": "booking_submitted", "label": "Booked"}]}]
+
+A `touchpoint` step must name a touchpoint of the rules. Without `funnels`, one preset per
+conversion touchpoint is derived (`preset_funnels`): any page, the first consideration
+touchpoint, the first other decision touchpoint, then the conversion.
+
 A visitor's stage only moves forward through the funnel (`next_stage`), and a visitor who has
 converted before is in "retention" when they come back.
 """
@@ -91,6 +102,41 @@ class JourneyRule(BaseModel):
     conversion: bool = False
 
 
+class FunnelPresetStep(BaseModel):
+    """One step of a preset funnel: exactly one of type, url, event, touchpoint, and its label."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["page", "screen", "track", "identify"] | None = None
+    url: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[^*]*\*?$")
+    event: str | None = Field(default=None, min_length=1, max_length=200)
+    touchpoint: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$", max_length=100)
+    label: str = Field(min_length=1, max_length=60)
+
+    @model_validator(mode="after")
+    def _one_condition(self) -> FunnelPresetStep:
+        given = [name for name in ("type", "url", "event", "touchpoint") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of type, url, event, touchpoint")
+        return self
+
+    def step(self) -> dict[str, str]:
+        """The step as `POST /v1/funnels` takes it."""
+        return {
+            name: value for name in ("type", "url", "event", "touchpoint") if (value := getattr(self, name))
+        }
+
+
+class FunnelPreset(BaseModel):
+    """A preset funnel the dashboard offers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=40)
+    name: str = Field(min_length=1, max_length=80)
+    steps: list[FunnelPresetStep] = Field(min_length=2, max_length=10)
+
+
 class JourneyRulesFile(BaseModel):
     """The whole rules file."""
 
@@ -99,6 +145,18 @@ class JourneyRulesFile(BaseModel):
     version: Literal[1] = 1
     description: str | None = None
     rules: list[JourneyRule]
+    funnels: list[FunnelPreset] | None = None
+
+    @model_validator(mode="after")
+    def _funnels_name_known_touchpoints(self) -> JourneyRulesFile:
+        known = {rule.touchpoint for rule in self.rules}
+        for funnel in self.funnels or []:
+            for step in funnel.steps:
+                if step.touchpoint is not None and step.touchpoint not in known:
+                    raise ValueError(
+                        f"funnel {funnel.id!r} names touchpoint {step.touchpoint!r}, which no rule has"
+                    )
+        return self
 
     @model_validator(mode="after")
     def _touchpoints_keep_one_stage(self) -> JourneyRulesFile:
@@ -145,9 +203,14 @@ class _CompiledRule:
 class JourneyRules:
     """Compiled journey rules: build once (`load_journey_rules`), match per event."""
 
-    def __init__(self, rules: list[JourneyRule], source: str = "<rules>") -> None:
+    def __init__(
+        self, rules: list[JourneyRule], source: str = "<rules>", funnels: list[FunnelPreset] | None = None
+    ) -> None:
         self.source = source
         self.rules: tuple[JourneyRule, ...] = tuple(rules)
+        self.funnels: tuple[FunnelPreset, ...] = (
+            tuple(funnels) if funnels is not None else preset_funnels(rules)
+        )
         compiled = [
             _CompiledRule(
                 type=rule.match.type,
@@ -189,6 +252,39 @@ class JourneyRules:
         return None
 
 
+def touchpoint_label(touchpoint: str) -> str:
+    """A touchpoint's name for people: "pricing_check" → "Pricing check"."""
+    return touchpoint.replace("_", " ").capitalize()
+
+
+def preset_funnels(rules: list[JourneyRule]) -> tuple[FunnelPreset, ...]:
+    """One preset per conversion touchpoint, from rules that declare no `funnels`: any page, the
+    first consideration touchpoint, the first other decision touchpoint, then the conversion."""
+    firsts: dict[str, str] = {}
+    for rule in rules:
+        if not rule.conversion:
+            firsts.setdefault(rule.stage, rule.touchpoint)
+    presets = []
+    seen: set[str] = set()
+    for rule in rules:
+        if not rule.conversion or rule.touchpoint in seen:
+            continue
+        seen.add(rule.touchpoint)
+        middle = [firsts[stage] for stage in ("consideration", "decision") if stage in firsts]
+        steps = [FunnelPresetStep(type="page", label="Visited")] + [
+            FunnelPresetStep(touchpoint=name, label=touchpoint_label(name))
+            for name in [*middle, rule.touchpoint]
+        ]
+        presets.append(
+            FunnelPreset(
+                id=rule.touchpoint.replace("_", "-"),
+                name=f"Visit → {touchpoint_label(rule.touchpoint).lower()}",
+                steps=steps,
+            )
+        )
+    return tuple(presets)
+
+
 def _describe_errors(error: ValidationError) -> str:
     lines = []
     for item in error.errors():
@@ -206,7 +302,7 @@ def parse_journey_rules(data: Any, source: str = "<rules>") -> JourneyRules:
         parsed = JourneyRulesFile.model_validate(data)
     except ValidationError as error:
         raise JourneyRulesError(f"invalid journey rules in {source}:\n{_describe_errors(error)}") from error
-    return JourneyRules(parsed.rules, source=source)
+    return JourneyRules(parsed.rules, source=source, funnels=parsed.funnels)
 
 
 def load_journey_rules(path: str | Path | None = None) -> JourneyRules:

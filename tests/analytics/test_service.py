@@ -7,10 +7,15 @@ from datetime import timedelta
 
 import pytest
 
+from reviva.adapters.duckdb_executor import DuckDBExecutor, arrow_source
 from reviva.analytics.errors import InvalidParameter
+from reviva.analytics.rollups import RollupService
 from reviva.analytics.service import AnalyticsService
 from reviva.analytics.spend import SpendRow, SpendStore
+from reviva.contracts.events import EnrichedEvent
 from reviva_dev.fakes.analytics import MemoryObjectStore
+from tests.analytics import dataset
+from tests.analytics.conftest import NOW
 from tests.analytics.dataset import D
 
 DAY0 = D.isoformat()
@@ -23,6 +28,15 @@ FUNNEL = [
     {"event": "Booking Started"},
     {"event": "Booking Submitted"},
 ]
+
+
+def _service_over(events: list[EnrichedEvent]) -> AnalyticsService:
+    """A service over a lake holding only `events` (for cases the shared dataset lacks)."""
+    executor = DuckDBExecutor(*arrow_source(dataset.events_to_arrow(events)))
+    store = MemoryObjectStore()
+    return AnalyticsService(
+        executor, RollupService(executor, store, clock=lambda: NOW), SpendStore(store), clock=lambda: NOW
+    )
 
 
 def test_overview_kpis_and_breakdowns(service: AnalyticsService) -> None:
@@ -38,6 +52,9 @@ def test_overview_kpis_and_breakdowns(service: AnalyticsService) -> None:
         "conversions": 2,
         "conversion_rate": 0.5,
         "revenue": 150.0,
+        "conversion_events": 2,
+        "converted_sessions": 2,
+        "session_conversion_rate": 0.5,
     }
     assert body["previous"] == {"from": "2026-10-31", "to": "2026-11-01"}
     assert body["kpis"]["sessions"] == {"value": 4, "previous": 0, "change": None}
@@ -64,6 +81,30 @@ def test_overview_kpis_and_breakdowns(service: AnalyticsService) -> None:
     ]
     assert body["visitors_estimated"] is True
     assert body["freshness"]["source"] == "rollup+lake"
+
+
+def test_overview_tells_conversion_events_from_converted_sessions() -> None:
+    # One session books twice, another books nothing: 2 conversion events, 1 converted session of 2.
+    events = [
+        dataset.page("K", dataset.at(0, 9), "/", "sK", "landing_page", "awareness"),
+        *(
+            dataset.track(
+                "K", dataset.at(0, 9, m), "Booking Submitted", "sK", "booking_submitted", is_conversion=True
+            )
+            for m in (1, 2)
+        ),
+        dataset.page("L", dataset.at(0, 10), "/", "sL", "landing_page", "awareness"),
+    ]
+    kpis = _service_over(events).answer("overview", {"from": DAY0, "to": DAY0})["kpis"]
+    assert {
+        name: kpis[name]["value"] for name in ("conversion_events", "converted_sessions", "sessions")
+    } == {
+        "conversion_events": 2,
+        "converted_sessions": 1,
+        "sessions": 2,
+    }
+    assert kpis["session_conversion_rate"]["value"] == kpis["conversion_rate"]["value"] == 0.5
+    assert kpis["conversions"]["value"] == 2
 
 
 def test_overview_is_served_from_stored_rollups_the_second_time(service: AnalyticsService) -> None:
@@ -114,9 +155,108 @@ def test_funnel_counts_drop_off_medians_and_breakdown(service: AnalyticsService)
     assert [s["median_seconds_from_previous"] for s in body["steps"]] == [None, 90.0, 40560.0, 1050.0]
     assert body["steps"][1]["drop_off_rate"] == 0.3333
     assert body["steps"][3]["conversion_from_start"] == 0.6667
-    assert body["breakdowns"] == [
-        {"key": "paid_search", "steps": [{"index": i, "count": c} for i, c in enumerate([2, 1, 1, 1])]},
-        {"key": "organic_search", "steps": [{"index": i, "count": c} for i, c in enumerate([1, 1, 1, 1])]},
+    assert _breakdown_counts(body) == [("paid_search", [2, 1, 1, 1]), ("organic_search", [1, 1, 1, 1])]
+    assert body["other_keys"] == 0
+
+
+def _breakdown_counts(body: dict) -> list[tuple[str, list[int]]]:
+    """(key, visitors per step) of each breakdown row, checking the two names of each count agree."""
+    for row in body["breakdowns"]:
+        assert all(step["visitors"] == step["count"] for step in row["steps"])
+    return [(row["key"], [step["visitors"] for step in row["steps"]]) for row in body["breakdowns"]]
+
+
+def test_funnel_names_each_figure_for_what_it_counts(service: AnalyticsService) -> None:
+    body = service.answer("funnels", body={"steps": FUNNEL, **TWO_DAYS})
+    # 3 visitors entered (A, B, C); A and B booked.
+    assert (body["entered_visitors"], body["completed_visitors"]) == (3, 2)
+    assert body["funnel_completion_rate"] == 0.6667
+    for step in body["steps"]:
+        assert step["visitors"] == step["count"]
+        assert step["reached_rate_from_start"] == step["conversion_from_start"]
+        assert step["drop_off_visitors"] == step["drop_off"]
+
+
+def test_funnel_breakdown_credits_the_sessions_acquisition_channel(service: AnalyticsService) -> None:
+    # Step 1 is the /pricing page, whose own referrer is the site ("internal"): the visitors are
+    # credited with the channel of their session's first event.
+    steps = [{"url": "/pricing*"}, {"event": "Booking Started"}]
+    body = service.answer("funnels", body={"steps": steps, "breakdown": "channel", **TWO_DAYS})
+    assert _breakdown_counts(body) == [("organic_search", [1, 1]), ("paid_search", [1, 1])]
+    # The visitor's stage is still the one on their step-1 event.
+    body = service.answer("funnels", body={"steps": steps, "breakdown": "journey_stage", **TWO_DAYS})
+    assert _breakdown_counts(body) == [("consideration", [2, 2])]
+
+
+def test_funnel_breakdown_finds_a_session_that_began_the_day_before() -> None:
+    evening = dataset.at(2, 23, 50)
+    events = [
+        dataset.page("E", evening, "/", "sE1", "landing_page", "awareness", channel="referral"),
+        dataset.page(
+            "E",
+            evening + timedelta(minutes=15),
+            "/pricing",
+            "sE1",
+            "pricing_check",
+            "consideration",
+            channel="internal",
+        ),
+        dataset.track("E", evening + timedelta(minutes=20), "Booking Started", "sE1", "booking_start"),
+    ]
+    service = _service_over(events)
+    day3 = (D + timedelta(days=3)).isoformat()
+    steps = [{"url": "/pricing"}, {"event": "Booking Started"}]
+    body = service.answer("funnels", body={"steps": steps, "breakdown": "channel", "from": day3, "to": day3})
+    assert _breakdown_counts(body) == [("referral", [1, 1])]
+
+
+def test_funnel_breakdown_sums_the_keys_beyond_the_top_20_into_other() -> None:
+    # 23 sources: source k has k + 1 visitors, each of whom books when k is even.
+    events = []
+    for k in range(23):
+        for v in range(k + 1):
+            visitor, session = f"s{k}v{v}", f"s{k}v{v}-1"
+            source = {"utm_source": f"src{k:02d}"}
+            events.append(
+                dataset.page(
+                    visitor, dataset.at(0, 9, v), "/", session, "landing_page", "awareness", **source
+                )
+            )
+            if k % 2 == 0:
+                events.append(
+                    dataset.track(
+                        visitor,
+                        dataset.at(0, 10, v),
+                        "Booking Submitted",
+                        session,
+                        "booking_submitted",
+                        **source,
+                    )
+                )
+    body = _service_over(events).answer(
+        "funnels",
+        body={
+            "steps": [{"type": "page"}, {"event": "Booking Submitted"}],
+            "breakdown": "utm_source",
+            "from": DAY0,
+            "to": DAY0,
+        },
+    )
+    rows = _breakdown_counts(body)
+    assert [key for key, _ in rows[:3]] == ["src22", "src21", "src20"]
+    # src00..src02 (1, 2, 3 visitors; src00 and src02 booked) are summed into "(other)".
+    assert rows[-1] == ("(other)", [6, 4])
+    assert len(rows) == 21 and body["other_keys"] == 3
+    totals = [sum(counts[i] for _, counts in rows) for i in range(2)]
+    assert totals == [step["visitors"] for step in body["steps"]]
+
+
+def test_funnel_steps_by_journey_touchpoint(service: AnalyticsService) -> None:
+    steps = [{"touchpoint": "landing_page"}, {"touchpoint": "booking_submitted"}]
+    body = service.answer("funnels", body={"steps": steps, **TWO_DAYS})
+    assert [(s["label"], s["visitors"]) for s in body["steps"]] == [
+        ("touchpoint landing_page", 3),
+        ("touchpoint booking_submitted", 2),
     ]
 
 
@@ -294,6 +434,8 @@ def test_campaigns(service: AnalyticsService, store: MemoryObjectStore) -> None:
         "conversions": 0,
         "revenue": 0.0,
         "conversion_rate": 0.0,
+        "conversion_events": 0,
+        "conversion_events_per_session": 0.0,
         "spend": 30.0,
         "trend": {"visitors": [2] + [0] * 8, "conversions": [0] * 9},
     }

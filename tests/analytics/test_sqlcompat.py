@@ -17,7 +17,7 @@ from reviva.analytics import rollups
 from reviva.analytics.errors import UnportableQuery
 from reviva.analytics.ports import LakeQuery
 from reviva.analytics.sqlcompat import check_portable, lint, qualify_tables, to_duckdb
-from reviva.analytics.usecases import attribution, campaigns, funnels, paths, retention
+from reviva.analytics.usecases import attribution, campaigns, funnel_vocabulary, funnels, paths, retention
 from tests.analytics import dataset
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
@@ -156,6 +156,12 @@ def _every_query() -> list[LakeQuery]:
         *rollups.rollup_queries(START, END).values(),
         funnels.funnel_query(steps, START, END, 72, "channel"),
         funnels.funnel_query(steps[:2], START, END, 1, None),
+        funnels.funnel_query(
+            [funnels.FunnelStep("touchpoint", "pricing_check"), *steps], START, END, 72, "utm_source"
+        ),
+        funnels.funnel_query(steps, START, END, 72, "journey_stage"),
+        funnel_vocabulary.vocabulary_query(START, END, None, 25),
+        funnel_vocabulary.vocabulary_query(START, END, "pricing", 5),
         *(retention.retention_query(unit, START, END) for unit in ("day", "week", "month")),
         paths.paths_query(START, END, None, 4),
         paths.paths_query(START, END, "pricing_check", 3),

@@ -96,27 +96,43 @@ def overview(query: dict[str, str], empty: bool = False) -> dict[str, Any]:
 
 
 def funnel(body: dict[str, Any], empty: bool = False) -> dict[str, Any]:
-    counts = [0, 0, 0, 0] if empty else [500, 200, 60, 37]
+    counts = [0, 0, 0, 0] if empty else [500, 200, 200, 37]
+    counts = counts[: len(body["steps"])]
     steps = []
-    for index, count in enumerate(counts[: len(body["steps"])]):
+    for index, count in enumerate(counts):
         previous = counts[index - 1] if index else count
+        reached = round(count / counts[0], 4) if counts[0] else 0.0
+        drop = previous - count if index else 0
         steps.append(
             {
                 "index": index,
                 "label": json.dumps(body["steps"][index]),
-                "count": count,
-                "conversion_from_start": round(count / counts[0], 4) if counts[0] else 0.0,
-                "drop_off": previous - count if index else 0,
-                "drop_off_rate": round((previous - count) / previous, 4) if index and previous else 0.0,
+                "visitors": count,
+                "reached_rate_from_start": reached,
+                "drop_off_visitors": drop,
+                "drop_off_rate": round(drop / previous, 4) if index and previous else 0.0,
                 "median_seconds_from_previous": None if index == 0 else 95.0 * index,
+                "count": count,
+                "conversion_from_start": reached,
+                "drop_off": drop,
             }
         )
+    shares = [("organic_search", 2), ("paid_search", 4)]
     breakdowns = (
         []
         if empty or not body.get("breakdown")
         else [
-            {"key": "organic_search", "steps": [{"index": i, "count": c // 2} for i, c in enumerate(counts)]},
-            {"key": "paid_search", "steps": [{"index": i, "count": c // 4} for i, c in enumerate(counts)]},
+            {
+                "key": key,
+                "steps": [{"index": i, "visitors": c // d, "count": c // d} for i, c in enumerate(counts)],
+            }
+            for key, d in shares
+        ]
+        + [
+            {
+                "key": "(other)",
+                "steps": [{"index": i, "visitors": c // 8, "count": c // 8} for i, c in enumerate(counts)],
+            }
         ]
     )
     return {
@@ -124,8 +140,47 @@ def funnel(body: dict[str, Any], empty: bool = False) -> dict[str, Any]:
         "to": body.get("to"),
         "window_hours": body.get("window_hours", 72),
         "breakdown": body.get("breakdown"),
+        "entered_visitors": counts[0],
+        "completed_visitors": counts[-1],
+        "funnel_completion_rate": round(counts[-1] / counts[0], 4) if counts[0] else 0.0,
         "steps": steps,
         "breakdowns": breakdowns,
+        "other_keys": 0 if not breakdowns else 5,
+        "freshness": {**FRESHNESS, "source": "lake"},
+    }
+
+
+def vocabulary(query: dict[str, str], empty: bool = False) -> dict[str, Any]:
+    def terms(values: list[str]) -> list[dict[str, Any]]:
+        return (
+            []
+            if empty
+            else [
+                {"value": v, "visitors": 100 - 10 * i, "events": 120 - 10 * i} for i, v in enumerate(values)
+            ]
+        )
+
+    return {
+        "from": query.get("from"),
+        "to": query.get("to"),
+        "q": query.get("q"),
+        "limit": 25,
+        "events": terms(["Booking Started", "Booking Submitted", "Pricing Viewed"]),
+        "pages": terms(["/", "/services/iphone-screen-repair", "/pricing"]),
+        "patterns": terms(["/services/*"]),
+        "touchpoints": terms(["landing_page", "pricing_check", "booking_start", "booking_submitted"]),
+        "presets": [
+            {
+                "id": "booking",
+                "name": "Visit → booking",
+                "steps": [
+                    {"step": {"type": "page"}, "label": "Visited"},
+                    {"step": {"touchpoint": "pricing_check"}, "label": "Saw prices"},
+                    {"step": {"touchpoint": "booking_start"}, "label": "Started booking"},
+                    {"step": {"touchpoint": "booking_submitted"}, "label": "Booked"},
+                ],
+            }
+        ],
         "freshness": {**FRESHNESS, "source": "lake"},
     }
 
@@ -333,6 +388,8 @@ class FakeApi:
         handlers: dict[str, Callable[[], Any]] = {
             "overview": lambda: overview(query, empty),
             "funnels": lambda: funnel(body, empty),
+            "vocabulary": lambda: vocabulary(query, empty),
+            "saved": lambda: {"funnels": [], "generated_at": FRESHNESS["generated_at"]},
             "retention": lambda: retention(query, empty),
             "paths": lambda: paths(query, empty),
             "attribution": lambda: attribution(query, empty, self.spend),

@@ -12,6 +12,7 @@ import time
 import urllib.request
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -213,3 +214,92 @@ def test_the_page_and_its_config_are_served(stack: Stack, path: str) -> None:
         assert re.search(r'<script type="module" src="assets/main-\w+\.js">', body)
     else:
         assert '"provider": "token"' in body
+
+
+def _options(page: Page, kind: str) -> list[str]:
+    return page.locator(f"#funnel-values-{kind} option").evaluate_all(
+        "(options) => options.map((o) => o.value)"
+    )
+
+
+def test_a_funnel_built_from_autocompleted_steps_is_saved_and_opens_by_url(
+    page: Page, stack: Stack, console_errors: ConsoleErrors, tmp_path: Path
+) -> None:
+    page.set_viewport_size({"width": 1440, "height": 900})
+    sign_in_by_storage(page)
+    page.goto(stack.dashboard_url)
+    funnel = page.locator('[data-panel="funnel"]')
+    expect(funnel).to_have_attribute("data-state", "ready", timeout=SLOW_MS)
+    # The preset comes from the journey rules and matches the simulated store's data.
+    expect(funnel.get_by_label("Funnel", exact=True)).to_have_value("preset:booking")
+    assert int(funnel.locator(".step-count").first.inner_text().replace(",", "")) > 0
+
+    funnel.locator("summary", has_text="Build or edit").click()
+    rows = funnel.locator(".builder-step")
+    expect(rows).to_have_count(4)
+    while rows.count() > 2:
+        rows.last.get_by_role("button", name="Remove step").click()
+
+    # Autocomplete: the lists hold the lake's pages and events; typing asks the lake for more.
+    page_values = _options(page, "url")
+    assert "/" in page_values and any(v.endswith("/*") for v in page_values), page_values
+    assert "Booking Submitted" in _options(page, "event")
+    first, second = rows.nth(0), rows.nth(1)
+    first.get_by_label("Step kind").select_option("url")
+    first.get_by_label("Step value").fill("/")
+    second.get_by_label("Step kind").select_option("event")
+    second.get_by_label("Step value").fill("")
+    with page.expect_response(lambda r: "/v1/funnels/vocabulary" in r.url and "q=Booking" in r.url):
+        second.get_by_label("Step value").press_sequentially("Booking")
+    # The list now holds only the lake's event names containing what was typed.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#funnel-values-event option')]"
+        ".every((o) => o.value.toLowerCase().includes('booking'))"
+    )
+    assert {"Booking Started", "Booking Submitted"} <= set(_options(page, "event"))
+    second.get_by_label("Step value").fill("Booking Submitted")
+
+    with page.expect_response(lambda r: r.url.split("?")[0].endswith("/v1/funnels")) as answered:
+        funnel.get_by_role("button", name="Show funnel").click()
+    assert (answered.value.request.post_data_json or {}).get("steps") == [
+        {"url": "/"},
+        {"event": "Booking Submitted"},
+    ]
+    expect(funnel).to_have_attribute("data-state", "ready", timeout=SLOW_MS)
+    expect(funnel.locator(".step-title")).to_have_text(["/", "Booking Submitted"])
+    counts = funnel.locator(".step-count").all_inner_texts()
+
+    name = f"E2E {uuid.uuid4().hex[:6]}"
+    funnel.get_by_label("Funnel name").fill(name)
+    funnel.get_by_role("button", name="Save").click()
+    link = funnel.locator("[data-funnel-link]")
+    expect(link).to_be_visible(timeout=SLOW_MS)
+    saved_id = link.get_attribute("data-funnel-link")
+    assert saved_id and f"funnel={saved_id}" in page.url
+    status, listed = stack.get(f"/v1/funnels/saved?id={saved_id}")
+    assert status == 200 and listed["funnels"][0]["name"] == name
+    assert listed["funnels"][0]["steps"] == [{"url": "/"}, {"event": "Booking Submitted"}]
+
+    # Opened by its URL in a fresh tab: the same funnel, the same figures.
+    other = page.context.new_page()
+    other.set_viewport_size({"width": 390, "height": 844})
+    sign_in_by_storage(other)  # the token stays in its tab
+    other.goto(stack.dashboard_url + f"?funnel={saved_id}")
+    reopened = other.locator('[data-panel="funnel"]')
+    expect(reopened).to_have_attribute("data-state", "ready", timeout=SLOW_MS)
+    expect(reopened.get_by_label("Funnel", exact=True)).to_have_value(f"saved:{saved_id}")
+    expect(reopened.locator(".step-title")).to_have_text(["/", "Booking Submitted"])
+    assert reopened.locator(".step-count").all_inner_texts() == counts
+    # Phone width: the funnel and journeys cards fit (no horizontal scroll inside them).
+    wait_settled(other, ["funnel", "paths"])
+    for panel in ("funnel", "paths"):
+        card = other.locator(f'[data-panel="{panel}"]')
+        assert card.evaluate("(e) => e.scrollWidth <= e.clientWidth + 1"), panel
+    for width, target in ((390, other), (1440, page)):
+        target.locator('[data-panel="funnel"]').screenshot(path=str(tmp_path / f"funnel-{width}.png"))
+        target.locator('[data-panel="paths"]').scroll_into_view_if_needed()
+        target.wait_for_timeout(600)
+        target.locator('[data-panel="paths"]').screenshot(path=str(tmp_path / f"paths-{width}.png"))
+    other.screenshot(path=str(tmp_path / "page-390.png"), full_page=True)
+    print(f"screenshots in {tmp_path}")
+    assert console_errors.messages == []

@@ -77,15 +77,30 @@ def test_documented_shapes_render_in_every_panel(
     expect(overview.locator("[data-freshness]")).to_contain_text("precomputed rollup")
 
     funnel = page.locator('[data-panel="funnel"]')
-    expect(funnel.locator(".step-count")).to_have_text(["500", "200", "60", "37"])
+    expect(funnel.locator(".step-count")).to_have_text(["500", "200", "200", "37"])
     expect(funnel.locator(".drop").first).to_have_text("\u2212300 (60%)")  # a minus sign
+    # Nobody left between steps 2 and 3: said plainly, not a red "-0 (0%)".
+    expect(funnel.locator('[data-step="2"] .no-drop')).to_have_text("no drop-off")
+    expect(funnel.locator('[data-step="2"] .drop')).to_have_count(0)
     expect(funnel.locator(".funnel-total")).to_contain_text("7.4%")
-    expect(funnel.locator("tbody tr")).to_have_count(2)  # the channel breakdown
+    expect(funnel.locator(".funnel-total a.term")).to_have_attribute(
+        "href", "#definition-funnel_completion_rate"
+    )
+    # The preset is the journey rules' (from the vocabulary answer), with its step labels.
+    expect(funnel.locator(".step-title")).to_have_text(["Visited", "Saw prices", "Started booking", "Booked"])
+    # Every breakdown row, the keys past the top 20 summed in a labelled "Other" row.
+    expect(funnel.locator("tbody tr")).to_have_count(3)
+    expect(funnel.locator("tbody tr").last.locator("th")).to_have_text("Other (5 more)")
+    expect(funnel.locator("thead th").first).to_have_text("Acquisition channel")
 
     retention = page.locator('[data-panel="retention"]')
     expect(retention.locator(".chart-heatmap canvas").first).to_be_visible()
     expect(page.locator('[data-panel="paths"] .chart-sankey canvas').first).to_be_visible()
     expect(page.locator('[data-panel="paths"] .path-list li')).to_have_count(1)
+    # A top path is readable in full: every step shown, nothing cut by an ellipsis.
+    expect(page.locator('[data-panel="paths"] .path-step')).to_have_text(
+        ["Landing page", "Service browse", "Pricing check", "Booking start"]
+    )
 
     attribution = page.locator('[data-panel="attribution"]')
     expect(attribution.locator("thead th")).to_have_count(1 + len(ATTRIBUTION_SPLITS))
@@ -306,7 +321,7 @@ def test_date_range_picker_drives_the_lake_panels(
     assert "range=30d" in page.url
     expect(page.get_by_role("radio", name="30 days")).to_have_attribute("aria-checked", "true")
 
-    with page.expect_request(lambda r: "/v1/funnels" in r.url) as funnel_request:
+    with page.expect_request(lambda r: r.url.split("?")[0].endswith("/v1/funnels")) as funnel_request:
         page.get_by_label("From").fill(str(today - timedelta(days=1)))
         page.get_by_label("From").dispatch_event("change")
     body: dict[str, Any] = funnel_request.value.post_data_json or {}

@@ -40,6 +40,10 @@ DEFAULT_CASES: list[tuple[str, str | None, str | None, bool, tuple[str, str, boo
     ("page", None, "/book", False, ("booking_page", "decision", False)),
     ("page", None, "/booking/step-2", False, ("booking_page", "decision", False)),
     ("page", None, "/contact", False, ("contact_page", "decision", False)),
+    # The demo storefront's pages (served under /demo/ by `reviva dev`).
+    ("page", None, "/demo/book.html", False, ("booking_page", "decision", False)),
+    ("page", None, "/demo/", False, ("home_page", "awareness", False)),
+    ("page", None, "/demo/", True, ("landing_page", "awareness", False)),
     ("page", None, "/about", True, ("landing_page", "awareness", False)),  # the first page of a session
     ("page", None, "/", True, ("landing_page", "awareness", False)),
     ("page", None, "/", False, ("home_page", "awareness", False)),
@@ -215,3 +219,72 @@ def test_next_stage(current: str | None, matched: str | None, converted_before: 
 def test_next_stage_rejects_unknown_stages(current: str, matched: str) -> None:
     with pytest.raises(ValueError, match="unknown journey stage"):
         next_stage(current, matched, False)
+
+
+def test_the_default_presets_name_touchpoints_of_the_rules(default_rules: JourneyRules) -> None:
+    touchpoints = {rule.touchpoint for rule in default_rules.rules}
+    assert [preset.id for preset in default_rules.funnels] == ["booking", "compare", "services"]
+    booking = default_rules.funnels[0]
+    assert [step.step() for step in booking.steps] == [
+        {"type": "page"},
+        {"touchpoint": "pricing_check"},
+        {"touchpoint": "booking_start"},
+        {"touchpoint": "booking_submitted"},
+    ]
+    for preset in default_rules.funnels:
+        assert all(step.touchpoint in touchpoints for step in preset.steps if step.touchpoint)
+
+
+def test_presets_are_derived_from_the_conversions_when_the_file_declares_none() -> None:
+    rules = parse_journey_rules(
+        {
+            "rules": [
+                {
+                    "match": {"event": "Order Paid"},
+                    "touchpoint": "order_paid",
+                    "stage": "decision",
+                    "conversion": True,
+                },
+                {"match": {"path": "/cart*"}, "touchpoint": "cart", "stage": "decision"},
+                {"match": {"path": "/shop*"}, "touchpoint": "shop", "stage": "awareness"},
+                {"match": {"path": "/compare*"}, "touchpoint": "compare", "stage": "consideration"},
+            ]
+        }
+    )
+    (preset,) = rules.funnels
+    assert (preset.id, preset.name) == ("order-paid", "Visit → order paid")
+    assert [step.step() for step in preset.steps] == [
+        {"type": "page"},
+        {"touchpoint": "compare"},
+        {"touchpoint": "cart"},
+        {"touchpoint": "order_paid"},
+    ]
+    assert [step.label for step in preset.steps] == ["Visited", "Compare", "Cart", "Order paid"]
+
+
+@pytest.mark.parametrize(
+    ("funnel", "message"),
+    [
+        (
+            {
+                "id": "x",
+                "name": "X",
+                "steps": [{"touchpoint": "nowhere", "label": "A"}, {"type": "page", "label": "B"}],
+            },
+            "no rule has",
+        ),
+        (
+            {
+                "id": "x",
+                "name": "X",
+                "steps": [{"type": "page", "url": "/a", "label": "A"}, {"type": "page", "label": "B"}],
+            },
+            "exactly one of",
+        ),
+        ({"id": "x", "name": "X", "steps": [{"type": "page", "label": "A"}]}, "at least 2"),
+    ],
+)
+def test_bad_preset_funnels_give_a_clear_error(funnel: dict[str, Any], message: str) -> None:
+    rules = [{"match": {"path": "/"}, "touchpoint": "home", "stage": "awareness"}]
+    with pytest.raises(JourneyRulesError, match=message):
+        parse_journey_rules({"rules": rules, "funnels": [funnel]})

@@ -1,6 +1,7 @@
 /** Journeys: how sessions move through the journey touchpoints, as a Sankey, with the top paths and stage moves. */
 
 import { COLORS, draw } from "../charts";
+import { term } from "../definitions";
 import { h, replaceChildren } from "../dom";
 import { label, num } from "../format";
 import { Panel, type PanelContext } from "../panel";
@@ -15,7 +16,7 @@ export class PathsPanel extends Panel<Paths> {
   constructor() {
     super("paths", {
       title: "Journeys",
-      subtitle: "Sessions flowing through journey touchpoints, step by step",
+      subtitle: "Sessions flowing through journey touchpoints, one column per step",
       span: 12,
       endpoint: "GET /v1/paths",
       minHeight: 420,
@@ -59,25 +60,36 @@ export class PathsPanel extends Panel<Paths> {
     const names = [...new Set(data.nodes.map((n) => n.name))];
     const colorOf = (name: string) => COLORS[names.indexOf(name) % COLORS.length];
     const maxPath = Math.max(1, ...data.top_paths.map((p) => p.sessions));
+    // One node per (step, touchpoint): the id is "<depth>:<touchpoint>", shown as "2 · Pricing check".
+    const byId = new Map(data.nodes.map((n) => [n.id, n]));
+    const nodeName = (id?: string) => {
+      const node = id ? byId.get(id) : undefined;
+      return node ? `${node.depth + 1} · ${label(node.name)}` : label(id?.split(":").slice(1).join(":"));
+    };
     replaceChildren(
       this.body,
       h(
         "div",
         { className: "paths-grid" },
-        this.chart,
+        // On a phone the diagram keeps a readable width and scrolls sideways inside its card.
+        h("div", { className: "chart-scroll" }, this.chart),
         h(
           "div",
           { className: "paths-side" },
-          h("h3", {}, "Top paths"),
+          h("h3", {}, "Top paths ", h("span", { className: "muted small" }, "(", term("journey_sessions", "sessions"), ")")),
           h(
             "ol",
-            { className: "path-list" },
-            data.top_paths.slice(0, 6).map((path) =>
+            { className: "path-list path-list-full" },
+            data.top_paths.slice(0, 10).map((path) =>
               h(
                 "li",
-                {},
+                { title: path.steps.map(label).join(" → ") },
                 h("span", { className: "bar", style: `--share:${(path.sessions / maxPath).toFixed(3)}` }),
-                h("span", { className: "path-steps" }, path.steps.map(label).join(" → ")),
+                h(
+                  "span",
+                  { className: "path-steps" },
+                  path.steps.flatMap((step, i) => [i ? h("span", { className: "path-arrow", "aria-hidden": "true" }, " → ") : null, h("span", { className: "path-step" }, label(step))]),
+                ),
                 h("span", { className: "bar-value" }, num(path.sessions)),
               ),
             ),
@@ -103,12 +115,10 @@ export class PathsPanel extends Panel<Paths> {
     await draw(this.chart, {
       tooltip: {
         trigger: "item",
-        formatter: (p: { dataType: string; data: { source?: string; target?: string; value: number; name?: string } }) => {
-          const nodeName = (id?: string) => label(id?.split(":").slice(1).join(":"));
-          return p.dataType === "edge"
+        formatter: (p: { dataType: string; data: { source?: string; target?: string; value: number; name?: string } }) =>
+          p.dataType === "edge"
             ? `${nodeName(p.data.source)} → ${nodeName(p.data.target)}: <b>${num(p.data.value)}</b> sessions`
-            : `${nodeName(p.data.name)}: <b>${num(p.data.value)}</b> sessions`;
-        },
+            : `Step ${nodeName(p.data.name)}: <b>${num(p.data.value)}</b> sessions`,
       },
       series: [
         {
@@ -128,7 +138,14 @@ export class PathsPanel extends Panel<Paths> {
           label: {
             color: "#334155",
             fontSize: 11,
-            formatter: (p: { name: string }) => label(p.name.split(":").slice(1).join(":")),
+            // "2 · Pricing check" over its sessions: the same touchpoint at two steps is two nodes.
+            formatter: (p: { name: string; value: number }) => `${nodeName(p.name)} · ${num(p.value)}`,
+          },
+          edgeLabel: {
+            show: true,
+            color: "#475569",
+            fontSize: 10,
+            formatter: (p: { value: number }) => num(p.value),
           },
         },
       ],

@@ -60,6 +60,8 @@ class Campaign(Answer):
     conversions: int
     revenue: float
     conversion_rate: float
+    conversion_events: int  # = conversions, named for what it counts
+    conversion_events_per_session: float  # = conversion_rate
     spend: float | None
     trend: CampaignTrend
 
@@ -104,6 +106,8 @@ class _Tally:
             conversions=self.conversions,
             revenue=self.revenue,
             conversion_rate=ratio(self.conversions, self.sessions),
+            conversion_events=self.conversions,
+            conversion_events_per_session=ratio(self.conversions, self.sessions),
             spend=self.spend,
             trend=CampaignTrend(visitors=self.trend_visitors, conversions=self.trend_conversions),
         )

@@ -124,6 +124,11 @@ def _kpis(current: Totals, previous: Totals) -> dict[str, Kpi]:
             "conversions": t.conversions,
             "conversion_rate": ratio(t.converted, t.sessions),
             "revenue": round(t.revenue, 2),
+            # The same figures under names that say what they count (docs/api-analytics.md,
+            # "Definitions"); `conversions` and `conversion_rate` stay for existing clients.
+            "conversion_events": t.conversions,
+            "converted_sessions": t.converted,
+            "session_conversion_rate": ratio(t.converted, t.sessions),
         }
 
     now, before = derived(current), derived(previous)

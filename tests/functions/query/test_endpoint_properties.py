@@ -44,8 +44,11 @@ GET_PARAMETERS: dict[str, tuple[str, ...]] = {
     "/v1/attribution": ("model", "from", "to", "lookback_days", "limit", "cursor"),
     "/v1/campaigns": ("from", "to", "sort", "limit", "cursor"),
     "/v1/trends": ("metric", "from", "to", "interval", "horizon"),
+    "/v1/funnels/vocabulary": ("from", "to", "q", "limit"),
+    "/v1/funnels/saved": ("id",),
 }
 FUNNEL_PARAMETERS = ("body", "steps", "window_hours", "breakdown", "from", "to")
+SAVE_FUNNEL_PARAMETERS = ("body", "name", "steps", "labels", "window_hours", "breakdown", "id")
 VISITOR_PATH = "/v1/visitors/{visitor_id}"
 # A request that neither answers nor fails within this is a hang.
 HANG_SECONDS = 30.0
@@ -56,7 +59,11 @@ ADMIN_TOKEN = "test-admin-token"
 
 def test_every_route_of_the_query_function_is_probed() -> None:
     declared = {f"{r.method} {r.path}" for r in ROUTES if r.function == "query"}
-    probed = {f"GET {path}" for path in GET_PARAMETERS} | {"POST /v1/funnels", f"GET {VISITOR_PATH}"}
+    probed = {f"GET {path}" for path in GET_PARAMETERS} | {
+        "POST /v1/funnels",
+        "POST /v1/funnels/saved",
+        f"GET {VISITOR_PATH}",
+    }
     assert declared == probed
 
 
@@ -183,6 +190,7 @@ edge_values = st.sampled_from(
         base64.urlsafe_b64encode(b"o:" + b"9" * 4400).decode(),
         base64.urlsafe_b64encode(b"o:-5").decode(),
         "\ud800" * 3,
+        "abcdefghij",  # the form of a saved funnel's id
     ]
 )
 days_near_the_bounds = st.dates(
@@ -226,9 +234,13 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(hostile_text, children, max_size=4),
     max_leaves=20,
 )
+TWO_PAGES_STEPS = [{"type": "page"}, {"type": "page"}]
 funnel_steps = st.dictionaries(
-    st.sampled_from(["type", "url", "event"]) | hostile_text,
-    st.sampled_from(["page", "track", "/pricing*", "/a*b", "*", "Booking Submitted"]) | json_values,
+    st.sampled_from(["type", "url", "event", "touchpoint"]) | hostile_text,
+    st.sampled_from(
+        ["page", "track", "/pricing*", "/a*b", "*", "Booking Submitted", "pricing_check", "Bad-Name"]
+    )
+    | json_values,
     max_size=2,
 )
 funnel_bodies = st.fixed_dictionaries(
@@ -239,6 +251,18 @@ funnel_bodies = st.fixed_dictionaries(
         "breakdown": st.sampled_from(sorted(BREAKDOWN_COLUMNS)) | json_values,
         "from": parameter_values | json_values,
         "to": parameter_values | json_values,
+    },
+)
+
+save_funnel_bodies = st.fixed_dictionaries(
+    {},
+    optional={
+        "name": st.sampled_from(["Booking", " ", "x" * 81]) | json_values,
+        "steps": st.lists(funnel_steps | json_values, max_size=12) | st.just(TWO_PAGES_STEPS),
+        "labels": st.lists(hostile_text | json_scalars, max_size=12) | json_values,
+        "window_hours": json_values | st.integers(-10, 3000),
+        "breakdown": st.sampled_from(sorted(BREAKDOWN_COLUMNS)) | json_values,
+        "id": st.sampled_from(["abcdefghij", "ABCDEFGHIJ", "a" * 11]) | json_values,
     },
 )
 
@@ -298,6 +322,29 @@ def test_no_body_makes_the_funnel_endpoint_fail(stack: Path, body: str, base64_e
         event["body"] = body
     status, answer = _call(event)
     _assert_no_5xx(status, answer, set(FUNNEL_PARAMETERS) | _escaped_keys(body), in_body=True)
+
+
+@PROPERTY_SETTINGS
+@given(body=save_funnel_bodies.map(json.dumps) | raw_bodies, base64_encoded=st.booleans())
+@example(body=json.dumps({"name": "f", "steps": TWO_PAGES, "labels": ["\ud800"]}), base64_encoded=False)
+@example(body=json.dumps({"name": "f", "steps": TWO_PAGES, "id": "abcdefghij"}), base64_encoded=False)
+@example(body=json.dumps({"name": "f", "steps": TWO_PAGES}), base64_encoded=True)
+def test_no_body_makes_the_save_funnel_endpoint_fail(stack: Path, body: str, base64_encoded: bool) -> None:
+    event = _event("POST", "/v1/funnels/saved")
+    event["headers"]["content-type"] = "application/json"
+    if base64_encoded:
+        event["body"] = base64.b64encode(body.encode("utf-8", "surrogatepass")).decode()
+        event["isBase64Encoded"] = True
+    else:
+        event["body"] = body
+    status, answer = _call(event)
+    _assert_no_5xx(status, answer, set(SAVE_FUNNEL_PARAMETERS) | _escaped_keys(body), in_body=True)
+    if status == 200:
+        # A saved funnel opens by its id.
+        status, listed = _call(_event("GET", "/v1/funnels/saved", {"id": answer["id"]}))
+        assert status == 200 and listed["funnels"][0]["steps"] == answer["steps"]
+    if status == 404:
+        assert answer == {"error": "not_found", "parameter": "id", "reason": answer["reason"]}
 
 
 def _escaped_keys(body: str) -> set[str]:

@@ -93,9 +93,11 @@ def search_visitors(call: Call) -> dict[str, Any]:
 
 
 def get_realtime(call: Call) -> dict[str, Any]:
-    """Live counters of the last 30 minutes."""
+    """Live counters of the last 30 minutes and who is on the site (pages, sources, visitors)."""
     now = datetime.now(UTC)
-    return realtime_view(_adapters(call).counters.read_window(now, minutes=REALTIME_WINDOW_MINUTES), now)
+    adapters = _adapters(call)
+    window = adapters.counters.read_window(now, minutes=REALTIME_WINDOW_MINUTES)
+    return realtime_view(window, now, adapters.visitors.load)
 
 
 def get_rejected(call: Call) -> dict[str, Any]:

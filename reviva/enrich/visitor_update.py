@@ -208,7 +208,11 @@ def _identity_links(state: VisitorState, event: CollectedEvent) -> list[tuple[st
     email = event.traits.get("email") if event.type == "identify" else None
     # Ingest replaced the address by its keyed pseudonym; link it once, when it is new to the profile,
     # so the People search finds the visitor by e-mail (one link pair per address, never the address).
-    if isinstance(email, str) and email.startswith(EMAIL_PSEUDONYM_PREFIX) and state.profile.traits.get("email") != email:
+    if (
+        isinstance(email, str)
+        and email.startswith(EMAIL_PSEUDONYM_PREFIX)
+        and state.profile.traits.get("email") != email
+    ):
         links.append((event.visitor_key, email_link_key(email), "email"))
     return links
 

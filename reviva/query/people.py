@@ -91,7 +91,9 @@ def parse_search(raw: object) -> str:
     return text
 
 
-def person_row(visitor_key: str, stored: StoredVisitor, last_event_at: datetime | None = None) -> dict[str, Any]:
+def person_row(
+    visitor_key: str, stored: StoredVisitor, last_event_at: datetime | None = None
+) -> dict[str, Any]:
     """One visitor's line in the list: who (their key, never an e-mail) and their key figures."""
     profile = stored.state.profile
     session = stored.state.current_session
@@ -112,7 +114,8 @@ def person_row(visitor_key: str, stored: StoredVisitor, last_event_at: datetime 
         "last_channel": profile.last_channel,
         "device_type": (session.device_type if session else None)
         or (profile.device_types[-1] if profile.device_types else None),
-        "country": (session.country if session else None) or (profile.countries[-1] if profile.countries else None),
+        "country": (session.country if session else None)
+        or (profile.countries[-1] if profile.countries else None),
     }
 
 

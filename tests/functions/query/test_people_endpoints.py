@@ -27,7 +27,9 @@ EMAIL = "Jo.Bloggs@Example.org"
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
-def call(method: str, path: str, query: str = "", body: Any = None, token: str | None = "test-admin-token") -> tuple[int, dict[str, Any]]:
+def call(
+    method: str, path: str, query: str = "", body: Any = None, token: str | None = "test-admin-token"
+) -> tuple[int, dict[str, Any]]:
     from functions.query.handler import handler
 
     request = http_event(path, token=token, query=query)
@@ -120,7 +122,13 @@ def test_email_links_do_not_merge_people(people: dict[str, str]) -> None:
     process_batch(
         Stream().records(
             event("other", at=later, path="/"),
-            event("other", kind="identify", at=later, user_id="u_someone_else", traits={"email": people["email"]}),
+            event(
+                "other",
+                kind="identify",
+                at=later,
+                user_id="u_someone_else",
+                traits={"email": people["email"]},
+            ),
         ),
         ports,
     )
@@ -132,14 +140,24 @@ def test_email_links_do_not_merge_people(people: dict[str, str]) -> None:
 
 @pytest.mark.parametrize(
     ("body", "parameter"),
-    [("{not json", "body"), ("[]", "body"), ({}, "q"), ({"q": ""}, "q"), ({"q": 5}, "q"), ({"q": "x" * 257}, "q")],
+    [
+        ("{not json", "body"),
+        ("[]", "body"),
+        ({}, "q"),
+        ({"q": ""}, "q"),
+        ({"q": 5}, "q"),
+        ({"q": "x" * 257}, "q"),
+    ],
 )
 def test_bad_search_is_a_400_naming_the_parameter(people: dict[str, str], body: Any, parameter: str) -> None:
     status, answer = call("POST", "/v1/visitors/search", body=body)
     assert status == 400 and answer["parameter"] == parameter, answer
 
 
-@pytest.mark.parametrize(("query", "parameter"), [("limit=0", "limit"), ("limit=101", "limit"), ("cursor=x", "cursor"), ("from=2026-13-01", "from")])
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [("limit=0", "limit"), ("limit=101", "limit"), ("cursor=x", "cursor"), ("from=2026-13-01", "from")],
+)
 def test_bad_list_parameters_are_a_400(people: dict[str, str], query: str, parameter: str) -> None:
     status, answer = call("GET", "/v1/visitors", query)
     assert status == 400 and answer["parameter"] == parameter, answer

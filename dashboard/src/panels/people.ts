@@ -137,7 +137,7 @@ function personRow(person: Person, now: Date): HTMLElement {
         { className: "person-figures small" },
         person.identified ? h("span", { className: "chip chip-success" }, "Known") : null,
         h("span", { title: "Sessions" }, `${num(person.sessions)} sess.`),
-        h("span", { title: "Page views" }, `${num(person.page_views)} pages`),
+        h("span", { title: "Page views" }, `${num(person.page_views)} page${person.page_views === 1 ? "" : "s"}`),
         person.conversions ? h("span", { className: "strong", title: "Conversions and revenue" }, `${num(person.conversions)} conv. ${gbp(person.revenue)}`) : null,
       ),
     ),

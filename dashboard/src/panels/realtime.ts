@@ -208,7 +208,7 @@ function liveVisitor(visitor: LiveVisitor, now: Date): HTMLElement {
         h(
           "span",
           { className: "person-meta muted small" },
-          [label(visitor.channel), label(visitor.device_type), visitor.country, `${num(visitor.session_pages)} pages`, seen]
+          [label(visitor.channel), label(visitor.device_type), visitor.country, `${num(visitor.session_pages)} page${visitor.session_pages === 1 ? "" : "s"}`, seen]
             .filter((part) => part && part !== "–")
             .join(" · "),
         ),

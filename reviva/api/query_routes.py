@@ -79,6 +79,8 @@ def search_visitors(call: Call) -> dict[str, Any]:
     A POST, so the text searched for (an e-mail address) never sits in a URL, where access logs,
     browser history and proxies keep it.
     """
+    adapters = _adapters(call)
+    visitors = adapters.visitors
     try:
         body = parse_json_body(call.event.decoded_body)
     except ValueError as error:
@@ -88,8 +90,7 @@ def search_visitors(call: Call) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidParameter("body", 'must be a JSON object like {"q": "…"}')
     text = parse_search(body.get("q"))
-    adapters = _adapters(call)
-    return search_people(text, adapters.visitors, adapters.pseudonymize_user_id, adapters.pseudonymize_email)
+    return search_people(text, visitors, adapters.pseudonymize_user_id, adapters.pseudonymize_email)
 
 
 def get_realtime(call: Call) -> dict[str, Any]:

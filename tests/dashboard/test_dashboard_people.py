@@ -110,7 +110,9 @@ def test_filter_by_a_channel_and_remove_the_chip(desktop: Page, stack: Stack) ->
     assert f"channel={key}" in desktop.url
     wait_settled(desktop, ["overview", "audience"])
     # Every overview figure now counts only that channel's sessions.
-    expect(overview.locator('[data-kpi="sessions"] .kpi-value')).to_have_text(re.compile(rf"^{channel_sessions}$"))
+    expect(overview.locator('[data-kpi="sessions"] .kpi-value')).to_have_text(
+        re.compile(rf"^{channel_sessions}$")
+    )
     assert channel_sessions < sessions_before
     channels = desktop.locator('[data-panel="audience"] [data-filter-name="channel"]')
     expect(channels).to_have_count(1)

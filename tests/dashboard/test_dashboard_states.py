@@ -157,7 +157,17 @@ def test_errors_offer_a_retry_that_recovers(page: Page, site: str, console_error
     def fail(request: dict[str, Any]) -> tuple[int, Any, dict[str, str]] | None:
         return (500, {"message": "Internal Server Error"}, {}) if broken["on"] else None
 
-    keys = ["overview", "funnels", "retention", "paths", "attribution", "campaigns", "realtime", "rejected", "people"]
+    keys = [
+        "overview",
+        "funnels",
+        "retention",
+        "paths",
+        "attribution",
+        "campaigns",
+        "realtime",
+        "rejected",
+        "people",
+    ]
     open_dashboard(page, site, FakeApi(overrides=dict.fromkeys(keys, fail)))
     wait_settled(page)
     assert panel_states(page) == {**dict.fromkeys(DATA_PANELS, "error"), "visitor": "idle"}

@@ -81,6 +81,12 @@ class QueryAdapters:
 
         return pseudonymize_user_id(user_id, self.hmac_key)
 
+    def pseudonymize_email(self, email: str) -> str:
+        """The pseudonym ingest stores for an e-mail address (normalised as ingest does), to search by it."""
+        from reviva.privacy.pseudonymize import normalize_email, pseudonymize
+
+        return pseudonymize(normalize_email(email), self.hmac_key)
+
     @property
     def analytics(self) -> AnalyticsService:
         """The analytics service, built on first use (its engine and lake reader are heavy imports)."""

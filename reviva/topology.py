@@ -240,6 +240,8 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("OPTIONS", TELEMETRY_PATH, "ingest", "public"),
     RouteSpec("GET", "/health", "query", "public"),
     RouteSpec("GET", "/v1/rejected", "query", "signed_in", ("compliance",)),
+    RouteSpec("GET", "/v1/visitors", "query", "signed_in", ("marketing", "compliance")),
+    RouteSpec("POST", "/v1/visitors/search", "query", "signed_in", ("marketing", "compliance")),
     RouteSpec("GET", "/v1/visitors/{visitor_id}", "query", "signed_in", ("marketing", "compliance")),
     RouteSpec("GET", "/v1/stats/realtime", "query", "signed_in", ("marketing",)),
     # Analytics (issue 5): the dashboard's lake-backed views.

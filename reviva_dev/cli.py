@@ -80,7 +80,7 @@ def ready_line(info: Any) -> str:
 def dev(
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port of the local API."),
     demo: bool = typer.Option(True, "--demo/--no-demo", help="Send simulated demo traffic once ready."),
-    demo_visitors: int = typer.Option(200, "--demo-visitors", min=1, help="Visitors in the demo traffic."),
+    demo_visitors: int = typer.Option(300, "--demo-visitors", min=1, help="Visitors in the demo traffic."),
     data_dir: Path = typer.Option(Path(".reviva"), "--data-dir", help="Local state (keys, lake catalog)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what the local stack does."),
 ) -> None:

@@ -13,12 +13,17 @@ import { CampaignsPanel } from "./panels/campaigns";
 import { FunnelPanel } from "./panels/funnel";
 import { AudiencePanel, KpiPanel } from "./panels/overview";
 import { PathsPanel } from "./panels/paths";
+import { PeoplePanel } from "./panels/people";
 import { RealtimePanel } from "./panels/realtime";
 import { RejectedPanel } from "./panels/rejected";
 import { RetentionPanel } from "./panels/retention";
 import { VisitorPanel } from "./panels/visitor";
 import { PRESETS, presetRange, rangeFromUrl, rangeToUrl, validRange, type DateRange } from "./range";
 import { clearShared } from "./shared";
+import { label } from "./format";
+import { FILTER_NAMES, filtersFromUrl, OPEN_VISITOR, SET_FILTER, updateUrl, type FilterName, type Filters } from "./navigation";
+
+const FILTER_TITLES: Record<FilterName, string> = { channel: "Channel", page: "Page", device: "Device", country: "Country" };
 
 const FRESHNESS_TICK_MS = 15_000;
 /** How long the panels below the fold wait for the first screen before asking anyway. */
@@ -26,6 +31,9 @@ const FIRST_SCREEN_HEAD_START_MS = 1_500;
 
 class Dashboard {
   private range: DateRange = rangeFromUrl();
+  private filters: Filters = filtersFromUrl();
+  private readonly filterBar = h("div", { className: "filter-bar", "aria-label": "Filters", hidden: true });
+  private visitorPanel: VisitorPanel | null = null;
   private panels: Panel<unknown>[] = [];
   private ticker: number | undefined;
   private readonly root: HTMLElement;
@@ -38,6 +46,52 @@ class Dashboard {
     private readonly realtimeRefreshSeconds: number,
   ) {
     this.root = document.getElementById("app")!;
+    document.addEventListener(OPEN_VISITOR, (event) => this.openVisitor(String((event as CustomEvent).detail)));
+    document.addEventListener(SET_FILTER, (event) => {
+      const { name, value } = (event as CustomEvent<{ name: FilterName; value: string | null }>).detail;
+      this.setFilter(name, value);
+    });
+  }
+
+  private openVisitor(visitorKey: string): void {
+    if (!this.visitorPanel) return;
+    updateUrl({ visitor: visitorKey });
+    this.visitorPanel.lookUp(visitorKey);
+    this.visitorPanel.element.scrollIntoView({ behavior: "smooth", block: "start" });
+  }
+
+  private setFilter(name: FilterName, value: string | null): void {
+    const filters = { ...this.filters };
+    if (value) filters[name] = value;
+    else delete filters[name];
+    this.filters = filters;
+    updateUrl({ [name]: value });
+    this.renderFilterBar();
+    this.refreshAll();
+  }
+
+  /** The filter chips under the header: what is filtered, each removable. */
+  private renderFilterBar(): void {
+    const chips = FILTER_NAMES.filter((name) => this.filters[name]).map((name) =>
+      h(
+        "span",
+        { className: "filter-chip", "data-filter": name },
+        h("span", { className: "filter-name" }, FILTER_TITLES[name]),
+        h("span", { className: "filter-value" }, name === "page" || name === "country" ? this.filters[name]! : label(this.filters[name])),
+        h(
+          "button",
+          { type: "button", className: "filter-remove", "aria-label": `Remove the ${FILTER_TITLES[name].toLowerCase()} filter`, onclick: () => this.setFilter(name, null) },
+          "×",
+        ),
+      ),
+    );
+    replaceChildren(
+      this.filterBar,
+      h("span", { className: "muted small" }, "Filtered:"),
+      chips,
+      h("span", { className: "muted small filter-scope" }, "Overview, chart and audience show only matching sessions."),
+    );
+    this.filterBar.hidden = chips.length === 0;
   }
 
   async start(): Promise<void> {
@@ -64,7 +118,7 @@ class Dashboard {
   }
 
   private context(): PanelContext {
-    return { api: this.api, range: this.range };
+    return { api: this.api, range: this.range, filters: this.filters };
   }
 
   private show(): void {
@@ -73,10 +127,12 @@ class Dashboard {
     void loadECharts();
     const overview = new KpiPanel();
     const visitor = new VisitorPanel();
+    this.visitorPanel = visitor;
     this.panels = [
       overview,
       new RealtimePanel(this.realtimeRefreshSeconds),
       new FunnelPanel(),
+      new PeoplePanel(),
       new PathsPanel(),
       new RetentionPanel(),
       new AttributionPanel(),
@@ -88,6 +144,7 @@ class Dashboard {
     replaceChildren(
       this.root,
       this.header(),
+      this.filterBar,
       h("main", { className: "grid", id: "panels" }, this.panels.map((p) => p.element)),
       h(
         "footer",
@@ -100,6 +157,7 @@ class Dashboard {
     openDefinitionsOnLink();
     const wanted = new URLSearchParams(window.location.search).get("visitor");
     if (wanted) visitor.lookUp(wanted);
+    this.renderFilterBar();
     this.refreshAll();
     this.ticker = window.setInterval(() => this.panels.forEach((p) => p.tick()), FRESHNESS_TICK_MS);
   }

@@ -7,6 +7,7 @@
 import { ApiError, AuthRequiredError, type ApiClient } from "./api";
 import { h, replaceChildren } from "./dom";
 import { ago, time } from "./format";
+import type { Filters } from "./navigation";
 import type { DateRange } from "./range";
 
 export type PanelState = "idle" | "loading" | "ready" | "empty" | "error" | "unavailable";
@@ -14,6 +15,8 @@ export type PanelState = "idle" | "loading" | "ready" | "empty" | "error" | "una
 export interface PanelContext {
   api: ApiClient;
   range: DateRange;
+  /** The filter chips (channel, page, device, country); panels whose endpoint filters pass them on. */
+  filters: Filters;
 }
 
 export interface PanelOptions {

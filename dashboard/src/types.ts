@@ -17,6 +17,58 @@ export interface Realtime {
   active_visitors: number;
   active_visitors_5m: number;
   per_minute: { minute: string; counts: Record<string, number>; active_visitors: number }[];
+  /** The site's own events, then the tracker's automatic ones (absent from older deployments). */
+  business_events?: Ranked[];
+  automatic_events?: Ranked[];
+  live_visitors?: LiveVisitor[];
+  live_pages?: Ranked[];
+  live_sources?: Ranked[];
+  live_sampled?: boolean;
+}
+
+export interface Ranked {
+  key: string;
+  value: number;
+}
+
+export interface LiveVisitor {
+  visitor_key: string;
+  last_seen_at: string | null;
+  active_now: boolean;
+  page: string;
+  channel: string;
+  referrer_host: string | null;
+  device_type: string | null;
+  country: string | null;
+  session_pages: number;
+  identified: boolean;
+  lead_score: number;
+}
+
+export interface Person {
+  visitor_key: string;
+  kind: string;
+  identified: boolean;
+  first_seen_at: string | null;
+  last_seen_at: string | null;
+  sessions: number;
+  page_views: number;
+  conversions: number;
+  revenue: number;
+  lead_score: number;
+  journey_stage: string | null;
+  last_channel: string | null;
+  device_type: string | null;
+  country: string | null;
+}
+
+export interface People {
+  people: Person[];
+  next_cursor: string | null;
+  from?: string;
+  to?: string;
+  searched_by?: string;
+  data_as_of?: string | null;
 }
 
 export interface Rejected {
@@ -138,6 +190,7 @@ export interface Overview {
   devices: Breakdown[];
   countries: Breakdown[];
   visitors_estimated: boolean;
+  filters?: Record<string, string>;
   freshness: FreshnessBlock;
 }
 

@@ -12,8 +12,10 @@ from typing import Any, Protocol
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from reviva.analytics.errors import InvalidParameter
-from reviva.analytics.params import parse_int
+from reviva.analytics.params import parse_int, parse_json_body
+from reviva.analytics.service import AnalyticsService
 from reviva.api.routing import Call, RouteHandler
+from reviva.query.people import PeopleParams, list_people, parse_search, search_people
 from reviva.query.ports import CounterReader, RejectedReader, VisitorReader
 from reviva.query.realtime import REALTIME_WINDOW_MINUTES, realtime_view
 from reviva.query.visitor_view import build_visitor_view, start_keys
@@ -30,6 +32,11 @@ class QueryAdapters(Protocol):
     rejected: RejectedReader
 
     def pseudonymize_user_id(self, user_id: str) -> str: ...
+
+    def pseudonymize_email(self, email: str) -> str: ...
+
+    @property
+    def analytics(self) -> AnalyticsService: ...
 
 
 def _adapters(call: Call) -> QueryAdapters:
@@ -59,10 +66,39 @@ def get_visitor(call: Call) -> dict[str, Any]:
     return view
 
 
+def list_visitors(call: Call) -> dict[str, Any]:
+    """Visitors active in the days, most recent first, with their key figures (paginated)."""
+    params = PeopleParams.parse(call.query, datetime.now(UTC).date())
+    adapters = _adapters(call)
+    return list_people(params, adapters.analytics.executor, adapters.visitors)
+
+
+def search_visitors(call: Call) -> dict[str, Any]:
+    """Visitors found by anonymous id, user id or e-mail address (JSON body `{"q": …}`).
+
+    A POST, so the text searched for (an e-mail address) never sits in a URL, where access logs,
+    browser history and proxies keep it.
+    """
+    adapters = _adapters(call)
+    visitors = adapters.visitors
+    try:
+        body = parse_json_body(call.event.decoded_body)
+    except ValueError as error:
+        if isinstance(error, InvalidParameter):
+            raise
+        raise InvalidParameter("body", "must be JSON") from None
+    if not isinstance(body, dict):
+        raise InvalidParameter("body", 'must be a JSON object like {"q": "…"}')
+    text = parse_search(body.get("q"))
+    return search_people(text, visitors, adapters.pseudonymize_user_id, adapters.pseudonymize_email)
+
+
 def get_realtime(call: Call) -> dict[str, Any]:
-    """Live counters of the last 30 minutes."""
+    """Live counters of the last 30 minutes and who is on the site (pages, sources, visitors)."""
     now = datetime.now(UTC)
-    return realtime_view(_adapters(call).counters.read_window(now, minutes=REALTIME_WINDOW_MINUTES), now)
+    adapters = _adapters(call)
+    window = adapters.counters.read_window(now, minutes=REALTIME_WINDOW_MINUTES)
+    return realtime_view(window, now, adapters.visitors.load)
 
 
 def get_rejected(call: Call) -> dict[str, Any]:
@@ -75,6 +111,8 @@ def get_rejected(call: Call) -> dict[str, Any]:
 # Route (as the topology declares it) → handler.
 HANDLERS: dict[str, RouteHandler] = {
     "GET /health": health,
+    "GET /v1/visitors": list_visitors,
+    "POST /v1/visitors/search": search_visitors,
     "GET /v1/visitors/{visitor_id}": get_visitor,
     "GET /v1/stats/realtime": get_realtime,
     "GET /v1/rejected": get_rejected,

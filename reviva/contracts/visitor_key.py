@@ -88,3 +88,14 @@ def anonymous_key(anonymous_id: str) -> str:
 def user_key(user_pseudonym: str) -> str:
     """`u:<pseudonym>`."""
     return USER_PREFIX + user_pseudonym
+
+
+# Identity links also join an e-mail address's keyed pseudonym ("h_…", never the address) to the
+# visitor keys it was given on: `e:<pseudonym>` is a search key, not a visitor, so merging a person's
+# history never follows it (two people may share a mailbox).
+EMAIL_LINK_PREFIX: Final = "e:"
+
+
+def email_link_key(email_pseudonym: str) -> str:
+    """`e:<pseudonym of an e-mail address>`: where the People search finds who gave that address."""
+    return EMAIL_LINK_PREFIX + email_pseudonym

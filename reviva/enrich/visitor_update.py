@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reviva.contracts.events import CollectedEvent
-from reviva.contracts.visitor_key import anonymous_key, user_key
+from reviva.contracts.visitor_key import anonymous_key, email_link_key, user_key
 from reviva.enrich.event_facts import PAGE_EVENT_TYPES, SESSION_EVENT_TYPES, EventFacts
 from reviva.enrich.journey_rules import JourneyRules, next_stage
 from reviva.enrich.sessionize import SessionDecision, decide_session, session_id_for
@@ -190,6 +190,11 @@ def _merge_traits(state: VisitorState, traits: dict[str, Any]) -> None:
         stored[key] = value
 
 
+# reviva.privacy.pseudonymize.VALUE_PREFIX, not imported: that module loads libphonenumber, which
+# the enrich function does not need.
+EMAIL_PSEUDONYM_PREFIX = "h_"
+
+
 def _identity_links(state: VisitorState, event: CollectedEvent) -> list[tuple[str, str, str]]:
     links: list[tuple[str, str, str]] = []
     if event.type == "alias" and event.user_id:
@@ -200,6 +205,15 @@ def _identity_links(state: VisitorState, event: CollectedEvent) -> list[tuple[st
             links.append((anonymous_key(event.previous_anonymous_id), target, "alias"))
     if event.user_id and event.anonymous_id and state.profile.user_id != event.user_id:
         links.append((anonymous_key(event.anonymous_id), user_key(event.user_id), "identify"))
+    email = event.traits.get("email") if event.type == "identify" else None
+    # Ingest replaced the address by its keyed pseudonym; link it once, when it is new to the profile,
+    # so the People search finds the visitor by e-mail (one link pair per address, never the address).
+    if (
+        isinstance(email, str)
+        and email.startswith(EMAIL_PSEUDONYM_PREFIX)
+        and state.profile.traits.get("email") != email
+    ):
+        links.append((event.visitor_key, email_link_key(email), "email"))
     return links
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -35,6 +35,14 @@ class VisitorReader(Protocol):
 
     def linked_keys(self, start_keys: Iterable[str]) -> LinkedKeys:
         """Every visitor key linked to `start_keys` through identify and alias, themselves included."""
+        ...
+
+    def load(self, visitor_keys: Sequence[str]) -> dict[str, StoredVisitor]:
+        """The stored profiles of these keys (absent keys left out), without their sessions."""
+        ...
+
+    def keys_for_email(self, email_pseudonym: str) -> list[str]:
+        """The visitor keys an e-mail address (by its keyed pseudonym) was given on."""
         ...
 
 

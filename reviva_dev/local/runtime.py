@@ -53,7 +53,7 @@ from reviva_dev.local.stream_poller import StreamPollers
 logger = logging.getLogger("reviva_dev.local.runtime")
 
 PSEUDONYMIZATION_KEY_FILE = "pseudonymization.key"
-DEFAULT_DEMO_DAYS = 7
+DEFAULT_DEMO_DAYS = 28  # four weeks: the default 7-day view compares with a full previous week
 DEFAULT_DEMO_SEED = 7
 
 

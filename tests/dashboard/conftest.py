@@ -33,7 +33,7 @@ TOKEN_STORAGE_KEY = "reviva.dashboard.token"
 # the visitor lookup finds them. The simulator's traffic is older history for the lake panels.
 LIVE_VISITOR = f"dashboard-e2e-{uuid.uuid4().hex[:8]}"
 SIMULATED_VISITORS = 80
-SIMULATION_DAYS = 7
+SIMULATION_DAYS = 14  # two weeks: the default 7-day view compares with a full previous week
 
 
 @pytest.fixture(autouse=True)

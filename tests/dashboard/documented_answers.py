@@ -342,6 +342,30 @@ def realtime(empty: bool = False) -> dict[str, Any]:
     }
 
 
+def people(empty: bool = False) -> dict[str, Any]:
+    """`GET /v1/visitors` (README): visitors most recent first, with their key figures."""
+    rows = [
+        {
+            "visitor_key": f"a:visitor-{i}",
+            "kind": "anonymous",
+            "identified": i == 0,
+            "first_seen_at": (NOW - timedelta(days=3 + i)).isoformat(),
+            "last_seen_at": (NOW - timedelta(minutes=5 + 30 * i)).isoformat(),
+            "sessions": 1 + i,
+            "page_views": 3 + 2 * i,
+            "conversions": 1 if i == 0 else 0,
+            "revenue": 89.0 if i == 0 else 0.0,
+            "lead_score": 40 - i,
+            "journey_stage": "decision",
+            "last_channel": CHANNELS[i % len(CHANNELS)],
+            "device_type": "mobile",
+            "country": "GB",
+        }
+        for i in range(0 if empty else 3)
+    ]
+    return {"people": rows, "next_cursor": None, "data_as_of": NOW.isoformat()}
+
+
 def rejected(empty: bool = False) -> dict[str, Any]:
     items = (
         []
@@ -368,7 +392,7 @@ class FakeApi:
 
     `passthrough` names endpoints the real server answers. `overrides` maps an endpoint key
     ("overview", "funnels", "retention", "paths", "attribution", "campaigns", "realtime",
-    "rejected", "visitors") to a function of the request returning (status, body, headers), or
+    "rejected", "people", "visitors") to a function of the request returning (status, body, headers), or
     None to answer normally.
     """
 
@@ -396,6 +420,7 @@ class FakeApi:
             "campaigns": lambda: campaigns(query, empty),
             "realtime": lambda: realtime(empty),
             "rejected": lambda: rejected(empty),
+            "people": lambda: people(empty),
         }
         if key not in handlers:
             return 404, {"message": "Not Found"}, {}
@@ -407,6 +432,8 @@ class FakeApi:
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         body: dict[str, Any] = (request.post_data_json or {}) if request.method == "POST" else {}
         key = url.path.rstrip("/").split("/")[-1] if not url.path.startswith("/v1/visitors/") else "visitors"
+        if url.path.rstrip("/") in ("/v1/visitors", "/v1/visitors/search"):
+            key = "people"  # the People list and search; "visitors" is one visitor's lookup
         self.requests.append((key, request.url))
         if key in self.passthrough:
             route.continue_()

@@ -54,7 +54,7 @@ def routed(method: str, path: str) -> bool:
 
 
 def expected_states() -> dict[str, str]:
-    states = {"realtime": "ready", "rejected": "ready", "visitor": "idle"}
+    states = {"realtime": "ready", "rejected": "ready", "visitor": "idle", "people": "ready"}
     for panel, (method, path) in ANALYTICS_PANELS.items():
         states[panel] = "ready" if routed(method, path) else "unavailable"
     return states

@@ -32,6 +32,7 @@ ALL_PANELS = [
     "attribution",
     "campaigns",
     "audience",
+    "people",
     "visitor",
     "rejected",
 ]
@@ -152,6 +153,7 @@ def test_endpoints_not_deployed_show_not_available_and_the_rest_works(
         ),
         "realtime": "ready",
         "rejected": "ready",
+        "people": "ready",
         "visitor": "idle",
     }
     expect(page.locator('[data-panel="funnel"]')).to_contain_text("POST /v1/funnels")
@@ -170,7 +172,17 @@ def test_errors_offer_a_retry_that_recovers(page: Page, site: str, console_error
     def fail(request: dict[str, Any]) -> tuple[int, Any, dict[str, str]] | None:
         return (500, {"message": "Internal Server Error"}, {}) if broken["on"] else None
 
-    keys = ["overview", "funnels", "retention", "paths", "attribution", "campaigns", "realtime", "rejected"]
+    keys = [
+        "overview",
+        "funnels",
+        "retention",
+        "paths",
+        "attribution",
+        "campaigns",
+        "realtime",
+        "rejected",
+        "people",
+    ]
     open_dashboard(page, site, FakeApi(overrides=dict.fromkeys(keys, fail)))
     wait_settled(page)
     assert panel_states(page) == {**dict.fromkeys(DATA_PANELS, "error"), "visitor": "idle"}

@@ -1,8 +1,9 @@
 /** Overview: the period's KPIs against the previous period, each with its sparkline; and the audience mix. */
 
-import { COLORS, draw, sparklineOption } from "../charts";
+import { axisStyle, COLORS, draw, sparklineOption } from "../charts";
 import { h, replaceChildren } from "../dom";
 import { duration, gbp, label, num, pct } from "../format";
+import { setFilter, updateUrl, type FilterName } from "../navigation";
 import { intervalFor } from "../range";
 import { Panel, type PanelContext } from "../panel";
 import { shared } from "../shared";
@@ -10,7 +11,7 @@ import type { Breakdown, Overview } from "../types";
 
 function fetchOverview(context: PanelContext): Promise<Overview> {
   const { from, to } = context.range;
-  const query = { from, to, interval: intervalFor(context.range) };
+  const query = { from, to, interval: intervalFor(context.range), ...context.filters };
   // Both overview panels show parts of one answer: ask once.
   return shared(context.api.url("/v1/stats/overview", query), () => context.api.get<Overview>("/v1/stats/overview", query));
 }
@@ -46,16 +47,51 @@ function change(value: number | null, lowerIsBetter = false): HTMLElement {
   return h("span", { className: `delta ${tone}` }, `${arrow} ${pct(Math.abs(value))}`);
 }
 
+const BUCKET_MS: Record<string, number> = { hour: 3_600_000, day: 86_400_000, week: 7 * 86_400_000 };
+
+/** How many buckets at the end of the series are still open (today, this hour): drawn dashed. */
+export function partialBuckets(series: Overview["series"], interval: string, now = new Date()): number {
+  const size = BUCKET_MS[interval] ?? BUCKET_MS.day;
+  let open = 0;
+  for (let i = series.length - 1; i >= 0; i--) {
+    if (Date.parse(series[i].bucket) + size > now.getTime()) open++;
+    else break;
+  }
+  return open;
+}
+
+/** A complete line and, dashed, its open end: so a partial today does not read as a drop. */
+function splitAtPartial(values: number[], open: number): [(number | null)[], (number | null)[]] {
+  if (!open || values.length < 2) return [values, values.map(() => null)];
+  const cut = values.length - open;
+  const solid = values.map((v, i) => (i < cut ? v : null));
+  const dashed = values.map((v, i) => (i >= cut - 1 ? v : null));
+  return [solid, dashed];
+}
+
+function bucketLabel(bucket: string, interval: string): string {
+  const date = new Date(bucket);
+  if (interval === "hour") return date.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", timeZone: "UTC" });
+  return date.toLocaleDateString("en-GB", { day: "numeric", month: "short", timeZone: "UTC" });
+}
+
+const CHART_METRICS = KPIS.filter((spec) => spec.series);
+
 export class KpiPanel extends Panel<Overview> {
+  private metric: KpiName = (new URLSearchParams(window.location.search).get("metric") as KpiName) ?? "visitors";
+  private readonly chart = h("div", { className: "chart chart-main", "data-main-chart": "" });
+  private last: Overview | null = null;
+
   constructor() {
     super("overview", {
       title: "Overview",
-      subtitle: "Compared with the previous period of the same length",
+      subtitle: "Compared with the previous period of the same length · click a figure to chart it",
       span: 12,
       endpoint: "GET /v1/stats/overview",
       minHeight: 210,
       firstScreen: true,
     });
+    if (!CHART_METRICS.some((spec) => spec.name === this.metric)) this.metric = "visitors";
   }
 
   protected load(context: PanelContext): Promise<Overview> {
@@ -67,19 +103,46 @@ export class KpiPanel extends Panel<Overview> {
   }
 
   protected override emptyMessage(): string {
-    return "No visits in this period. Pick a longer range, or send traffic (reviva simulate).";
+    return this.context && Object.keys(this.context.filters).length
+      ? "No sessions match these filters in this period. Remove a filter above."
+      : "No visits in this period. Pick a longer range, or send traffic (reviva simulate).";
+  }
+
+  private choose(metric: KpiName): void {
+    this.metric = metric;
+    updateUrl({ metric: metric === "visitors" ? null : metric });
+    if (this.last) void this.render(this.last);
   }
 
   protected async render(data: Overview): Promise<void> {
+    this.last = data;
+    const open = partialBuckets(data.series, data.interval);
     const sparks: [HTMLElement, number[], string][] = [];
     const tiles = KPIS.map((spec, i) => {
       const kpi = data.kpis[spec.name];
       const spark = h("div", { className: "spark" });
       if (spec.series && data.series.length > 1) sparks.push([spark, data.series.map(spec.series), COLORS[i % 4 === 3 ? 1 : 0]]);
       const estimated = spec.name === "visitors" && data.visitors_estimated;
+      const chartable = !!spec.series;
       return h(
         "article",
-        { className: "kpi", "data-kpi": spec.name },
+        {
+          className: `kpi${chartable ? " chartable" : ""}${spec.name === this.metric ? " selected" : ""}`,
+          "data-kpi": spec.name,
+          role: chartable ? "button" : null,
+          tabindex: chartable ? "0" : null,
+          "aria-pressed": chartable ? String(spec.name === this.metric) : null,
+          onclick: chartable ? () => this.choose(spec.name) : null,
+          onkeydown: chartable
+            ? (event: Event) => {
+                const key = (event as KeyboardEvent).key;
+                if (key === "Enter" || key === " ") {
+                  event.preventDefault();
+                  this.choose(spec.name);
+                }
+              }
+            : null,
+        },
         h("h3", {}, spec.title, estimated ? h("span", { className: "muted", title: "HyperLogLog estimate, about ±1 %" }, " ≈") : null),
         h("div", { className: "kpi-value" }, spec.format(kpi.value)),
         h(
@@ -91,9 +154,52 @@ export class KpiPanel extends Panel<Overview> {
         spec.series ? spark : periodBars(kpi.value, kpi.previous),
       );
     });
-    replaceChildren(this.body, h("div", { className: "kpi-grid" }, tiles));
-    await Promise.all(sparks.map(([element, values, color]) => draw(element, sparklineOption(values, color))));
+    const spec = CHART_METRICS.find((m) => m.name === this.metric) ?? CHART_METRICS[0];
+    replaceChildren(
+      this.body,
+      h("div", { className: "kpi-grid" }, tiles),
+      h(
+        "div",
+        { className: "main-chart" },
+        h(
+          "div",
+          { className: "main-chart-head" },
+          h("h3", {}, spec.title, " by ", data.interval),
+          open ? h("span", { className: "muted small", "data-partial": String(open) }, "Dashed: still in progress (", data.interval === "hour" ? "this hour" : "today", ")") : null,
+        ),
+        this.chart,
+      ),
+    );
+    const values = data.series.map(spec.series!);
+    const [solid, dashed] = splitAtPartial(values, open);
+    const labels = data.series.map((b) => bucketLabel(b.bucket, data.interval));
+    await Promise.all([
+      ...sparks.map(([element, series, color]) => draw(element, sparklineWithPartial(series, open, color))),
+      draw(this.chart, {
+        animation: false,
+        grid: { left: 44, right: 12, top: 12, bottom: 24 },
+        tooltip: { trigger: "axis", valueFormatter: (v: unknown) => (typeof v === "number" ? spec.format(v) : "–") },
+        xAxis: { type: "category", data: labels, boundaryGap: false, ...axisStyle },
+        yAxis: { type: "value", minInterval: 1, ...axisStyle },
+        series: [
+          { name: spec.title, type: "line", data: solid, symbol: "none", smooth: true, color: COLORS[0], areaStyle: { opacity: 0.1 } },
+          { name: `${spec.title} (so far)`, type: "line", data: dashed, symbol: "circle", symbolSize: 5, smooth: true, color: COLORS[0], lineStyle: { type: "dashed" } },
+        ],
+      }),
+    ]);
   }
+}
+
+/** A sparkline whose open end (the partial bucket) is dashed. */
+function sparklineWithPartial(values: number[], open: number, color: string): ReturnType<typeof sparklineOption> {
+  const option = sparklineOption(values, color) as { series: Record<string, unknown>[] };
+  if (!open) return option;
+  const [solid, dashed] = splitAtPartial(values, open);
+  option.series = [
+    { ...option.series[0], data: solid },
+    { type: "line", data: dashed, smooth: true, symbol: "none", lineStyle: { width: 1.4, color, type: "dashed" } },
+  ];
+  return option;
 }
 
 /** For a ratio without a per-bucket series: this period's value against the previous one. */
@@ -113,7 +219,7 @@ export class AudiencePanel extends Panel<Overview> {
   constructor() {
     super("audience", {
       title: "Audience",
-      subtitle: "Sessions by channel, device and country; the most viewed pages",
+      subtitle: "Sessions by channel, device and country; the most viewed pages · click one to filter",
       span: 6,
       endpoint: "GET /v1/stats/overview",
       minHeight: 300,
@@ -134,16 +240,16 @@ export class AudiencePanel extends Panel<Overview> {
       h(
         "div",
         { className: "audience-grid" },
-        barList("Channels", data.channels, label),
-        barList("Devices", data.devices, label),
-        barList("Countries", data.countries, (key) => key),
-        barList("Top pages", data.top_pages, (key) => key, "page views"),
+        barList("Channels", data.channels, label, "channel"),
+        barList("Devices", data.devices, label, "device"),
+        barList("Countries", data.countries, (key) => key, "country"),
+        barList("Top pages", data.top_pages, (key) => key, "page", "page views"),
       ),
     );
   }
 }
 
-function barList(title: string, items: Breakdown[], name: (key: string) => string, unit = "sessions"): HTMLElement {
+function barList(title: string, items: Breakdown[], name: (key: string) => string, filter: FilterName, unit = "sessions"): HTMLElement {
   const max = Math.max(1, ...items.map((i) => i.value));
   return h(
     "div",
@@ -156,10 +262,21 @@ function barList(title: string, items: Breakdown[], name: (key: string) => strin
           items.slice(0, 8).map((item) =>
             h(
               "li",
-              { title: `${num(item.value)} ${unit}${item.previous !== null ? `, previously ${num(item.previous)}` : ""}` },
-              h("span", { className: "bar", style: `--share:${(item.value / max).toFixed(3)}` }),
-              h("span", { className: "bar-key" }, name(item.key)),
-              h("span", { className: "bar-value" }, num(item.value)),
+              {},
+              h(
+                "button",
+                {
+                  type: "button",
+                  className: "bar-button",
+                  "data-filter-name": filter,
+                  "data-filter-value": item.key,
+                  title: `${num(item.value)} ${unit}${item.previous !== null ? `, previously ${num(item.previous)}` : ""} · click to filter`,
+                  onclick: () => setFilter(filter, item.key),
+                },
+                h("span", { className: "bar", style: `--share:${(item.value / max).toFixed(3)}` }),
+                h("span", { className: "bar-key" }, name(item.key)),
+                h("span", { className: "bar-value" }, num(item.value)),
+              ),
             ),
           ),
         )

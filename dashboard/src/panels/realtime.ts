@@ -2,9 +2,10 @@
 
 import { axisStyle, COLORS, draw } from "../charts";
 import { h, replaceChildren } from "../dom";
-import { num } from "../format";
+import { ago, label, num } from "../format";
+import { openVisitor } from "../navigation";
 import { Panel, type PanelContext } from "../panel";
-import type { Realtime } from "../types";
+import type { LiveVisitor, Ranked, Realtime } from "../types";
 
 const MINUTE_MS = 60_000;
 const SERIES: [string, string][] = [
@@ -26,8 +27,8 @@ export class RealtimePanel extends Panel<Realtime> {
   constructor(private readonly refreshSeconds: number) {
     super("realtime", {
       title: "Realtime",
-      subtitle: "Last 30 minutes, live counters",
-      span: 4,
+      subtitle: "Last 30 minutes: who is on the site, where, and what they do",
+      span: 12,
       endpoint: "GET /v1/stats/realtime",
       minHeight: 330,
       firstScreen: true,
@@ -67,50 +68,70 @@ export class RealtimePanel extends Panel<Realtime> {
     const axis = minutes(new Date(data.generated_at), data.window_minutes);
     const series = (pick: (counts: Record<string, number>) => number) =>
       axis.map((minute) => pick(byMinute.get(minute)?.counts ?? {}));
-    const top = Object.entries(data.track_events)
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, 5);
-    const maxTop = top[0]?.[1] ?? 1;
+    // The site's own events (pricing views, bookings) first; the tracker's automatic ones after.
+    const business = data.business_events ?? Object.entries(data.track_events).map(([key, value]) => ({ key, value }));
+    const automatic = data.automatic_events ?? [];
+    const now = new Date(data.generated_at);
     replaceChildren(
       this.body,
       h(
         "div",
-        { className: "realtime-stats" },
+        { className: "realtime-grid" },
         h(
           "div",
-          { className: "big-stat" },
-          h("span", { className: "big-number", "data-metric": "active_visitors_5m" }, num(data.active_visitors_5m)),
-          h("span", { className: "big-label" }, "active now (5 min)"),
+          { className: "realtime-main" },
+          h(
+            "div",
+            { className: "realtime-stats" },
+            h(
+              "div",
+              { className: "big-stat" },
+              h("span", { className: "big-number", "data-metric": "active_visitors_5m" }, num(data.active_visitors_5m)),
+              h("span", { className: "big-label" }, "active now (5 min)"),
+            ),
+            h(
+              "dl",
+              { className: "mini-stats" },
+              h("div", {}, h("dt", {}, "Visitors, 30 min"), h("dd", {}, num(data.active_visitors))),
+              h("div", {}, h("dt", {}, "Events"), h("dd", {}, num(data.total_events))),
+              h("div", {}, h("dt", {}, "Bot events"), h("dd", {}, num(data.bot_events))),
+            ),
+          ),
+          this.chart,
+          h(
+            "ul",
+            { className: "legend" },
+            SERIES.map(([name, color]) => h("li", { style: `--swatch:${color}` }, name)),
+          ),
         ),
         h(
-          "dl",
-          { className: "mini-stats" },
-          h("div", {}, h("dt", {}, "Visitors, 30 min"), h("dd", {}, num(data.active_visitors))),
-          h("div", {}, h("dt", {}, "Events"), h("dd", {}, num(data.total_events))),
-          h("div", {}, h("dt", {}, "Bot events"), h("dd", {}, num(data.bot_events))),
+          "div",
+          { className: "realtime-lists" },
+          rankedList("Pages now", data.live_pages ?? [], "No page views in the window.", "data-live-pages"),
+          rankedList("Sources", data.live_sources ?? [], "No visits in the window.", "data-live-sources", label),
+          h(
+            "div",
+            { className: "breakdown" },
+            h("h3", {}, "Events"),
+            business.length || automatic.length
+              ? h(
+                  "ol",
+                  { className: "bar-list compact", "data-live-events": "" },
+                  business.slice(0, 6).map((item) => barItem(item, business[0]?.value ?? 1, item.key)),
+                  automatic.slice(0, 3).map((item) => barItem(item, business[0]?.value ?? automatic[0].value, item.key, "automatic")),
+                )
+              : h("p", { className: "muted small" }, "No track events in the window."),
+          ),
+        ),
+        h(
+          "div",
+          { className: "realtime-visitors" },
+          h("h3", {}, "On the site", data.live_sampled ? h("span", { className: "muted small", title: "The most recent visitors are shown" }, " (most recent)") : null),
+          (data.live_visitors ?? []).length
+            ? h("ol", { className: "live-visitors", "data-live-visitors": "" }, (data.live_visitors ?? []).slice(0, 8).map((v) => liveVisitor(v, now)))
+            : h("p", { className: "muted small" }, "Nobody right now."),
         ),
       ),
-      this.chart,
-      h(
-        "ul",
-        { className: "legend" },
-        SERIES.map(([name, color]) => h("li", { style: `--swatch:${color}` }, name)),
-      ),
-      top.length
-        ? h(
-            "ol",
-            { className: "bar-list compact" },
-            top.map(([name, count]) =>
-              h(
-                "li",
-                {},
-                h("span", { className: "bar", style: `--share:${(count / maxTop).toFixed(3)}` }),
-                h("span", { className: "bar-key" }, name),
-                h("span", { className: "bar-value" }, num(count)),
-              ),
-            ),
-          )
-        : h("p", { className: "muted small" }, "No track events in the window."),
     );
     await draw(this.chart, {
       animation: false,
@@ -142,4 +163,57 @@ export class RealtimePanel extends Panel<Realtime> {
     document.removeEventListener("visibilitychange", this.onVisibility);
     super.dispose();
   }
+}
+
+function barItem(item: Ranked, max: number, name: string, tone = ""): HTMLElement {
+  return h(
+    "li",
+    { className: tone, title: tone === "automatic" ? "Sent by the tracker on its own" : "" },
+    h("span", { className: "bar", style: `--share:${Math.min(1, item.value / (max || 1)).toFixed(3)}` }),
+    h("span", { className: "bar-key" }, name),
+    h("span", { className: "bar-value" }, num(item.value)),
+  );
+}
+
+function rankedList(title: string, items: Ranked[], none: string, marker: string, name: (key: string) => string = (key) => key): HTMLElement {
+  const max = items[0]?.value ?? 1;
+  return h(
+    "div",
+    { className: "breakdown" },
+    h("h3", {}, title),
+    items.length
+      ? h("ol", { className: "bar-list compact", [marker]: "" }, items.slice(0, 5).map((item) => barItem(item, max, name(item.key))))
+      : h("p", { className: "muted small" }, none),
+  );
+}
+
+function liveVisitor(visitor: LiveVisitor, now: Date): HTMLElement {
+  const seen = visitor.last_seen_at ? ago(new Date(visitor.last_seen_at), now) : "";
+  return h(
+    "li",
+    {},
+    h(
+      "button",
+      {
+        type: "button",
+        className: "person live",
+        "data-visitor-key": visitor.visitor_key,
+        title: `Open ${visitor.visitor_key}`,
+        onclick: () => openVisitor(visitor.visitor_key),
+      },
+      h(
+        "span",
+        { className: "person-main" },
+        h("span", { className: "person-key" }, h("span", { className: visitor.active_now ? "dot on" : "dot" }), visitor.page),
+        h(
+          "span",
+          { className: "person-meta muted small" },
+          [label(visitor.channel), label(visitor.device_type), visitor.country, `${num(visitor.session_pages)} page${visitor.session_pages === 1 ? "" : "s"}`, seen]
+            .filter((part) => part && part !== "–")
+            .join(" · "),
+        ),
+      ),
+      visitor.identified ? h("span", { className: "chip chip-success" }, "Known") : null,
+    ),
+  );
 }

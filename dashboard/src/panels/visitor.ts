@@ -3,6 +3,7 @@
 import { ApiError } from "../api";
 import { h, replaceChildren } from "../dom";
 import { dateTime, decimal, duration, gbp, label, num, pct } from "../format";
+import { openVisitor } from "../navigation";
 import { Panel, type PanelContext } from "../panel";
 import type { Touchpoint, Visitor, VisitorSession } from "../types";
 
@@ -27,7 +28,7 @@ export class VisitorPanel extends Panel<Visitor | null> {
       type: "search",
       name: "visitor",
       id: "visitor-id",
-      placeholder: "Anonymous id or user id",
+      placeholder: "Anonymous id, user id or visitor key",
       autocomplete: "off",
       spellcheck: "false",
       "aria-label": "Visitor id",
@@ -40,7 +41,8 @@ export class VisitorPanel extends Panel<Visitor | null> {
     );
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      this.lookUp(this.input.value);
+      const id = this.input.value.trim();
+      if (id) openVisitor(id); // the page's URL then opens this visitor again
     });
     this.controls.hidden = false;
     this.controls.append(form);
@@ -58,7 +60,13 @@ export class VisitorPanel extends Panel<Visitor | null> {
     if (!this.visitorId) {
       this.showIdle(
         h("p", { className: "status-title" }, "Look someone up"),
-        h("p", {}, "Paste an anonymous id (from the tracker's cookie) or a user id to see their profile and journey."),
+        h(
+          "p",
+          {},
+          "Pick someone in People or Realtime, or paste an anonymous id or a user id. The tracker keeps a browser's anonymous id in localStorage (key ",
+          h("code", {}, "reviva.anon"),
+          "), not in a cookie.",
+        ),
       );
       this.tick();
       return;
@@ -113,7 +121,7 @@ export class VisitorPanel extends Panel<Visitor | null> {
               "div",
               {},
               h("div", { className: "visitor-name", "data-visitor": data.visitor_id }, data.visitor_id),
-              h("div", { className: "muted small" }, `${data.identity_keys.length} linked identit${data.identity_keys.length === 1 ? "y" : "ies"}`),
+              h("div", { className: "muted small", "data-identities": String(data.identity_keys.length), title: data.identity_keys.join("\n") }, identities(data.identity_keys)),
             ),
           ),
           h(
@@ -144,6 +152,15 @@ export class VisitorPanel extends Panel<Visitor | null> {
       ),
     );
   }
+}
+
+/** "2 devices · signed in": the person's keys by kind (a: a browser or device, u: a user id). */
+function identities(keys: string[]): string {
+  const devices = keys.filter((key) => key.startsWith("a:")).length;
+  const users = keys.filter((key) => key.startsWith("u:")).length;
+  const parts = [`${devices} device${devices === 1 ? "" : "s"}`];
+  if (users) parts.push(users === 1 ? "signed in (1 user id)" : `signed in (${users} user ids)`);
+  return parts.join(" · ");
 }
 
 function fact(name: string, value: string): HTMLElement {

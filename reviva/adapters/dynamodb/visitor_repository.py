@@ -49,7 +49,7 @@ from botocore.exceptions import ClientError
 from reviva.adapters.dynamodb.counter_repository import DynamoCounterRepository, is_condition_failure
 from reviva.adapters.dynamodb.tables import TTL_ATTRIBUTE, IdentityLink, bind_tables
 from reviva.aws_clients import client
-from reviva.contracts.visitor_key import VisitorKey, VisitorKind
+from reviva.contracts.visitor_key import EMAIL_LINK_PREFIX, VisitorKey, VisitorKind, email_link_key
 from reviva.enrich.dedupe import from_legacy
 from reviva.enrich.ports import ConcurrentUpdate, CountersMoved, StoredVisitor, VisitorCommit
 from reviva.enrich.visitor_state import Profile, SessionState, VisitorState
@@ -445,7 +445,14 @@ class DynamoVisitorRepository:
                 continue
             seen.append(key)
             for link in IdentityLink.query(key):
+                if link.sk.startswith(EMAIL_LINK_PREFIX):
+                    continue  # a search key, not one of the person's identities
                 linked.update((key, link.sk))
                 if link.sk not in seen:
                     frontier.append(link.sk)
         return LinkedKeys(seen, linked)
+
+    def keys_for_email(self, email_pseudonym: str) -> list[str]:
+        """The visitor keys linked to `e:<pseudonym>` (one Query on the identities table)."""
+        found = IdentityLink.query(email_link_key(email_pseudonym), limit=MAX_LINKED_KEYS)
+        return [link.sk for link in found][:MAX_LINKED_KEYS]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, cast
 
 from pydantic import Field
@@ -17,7 +17,8 @@ from reviva.analytics.freshness import Freshness, iso_utc, rollup_freshness
 from reviva.analytics.params import parse_choice, parse_range
 from reviva.analytics.periods import day_start, days_in
 from reviva.analytics.ratios import change, ratio
-from reviva.analytics.rollups import RollupService
+from reviva.analytics.rollups import RollupService, compute_rollups
+from reviva.analytics.session_filters import FilteredExecutor, SessionFilters
 from reviva.analytics.usecase import AnalyticsAdapters, AnalyticsRequest
 
 TOP = 10
@@ -26,11 +27,13 @@ Interval = Literal["hour", "day", "week"]
 
 @dataclass(frozen=True)
 class OverviewParams:
-    """`from`/`to` (default the last 7 days) and the series' `interval` (hour needs ≤ 7 days)."""
+    """`from`/`to` (default the last 7 days), the series' `interval` (hour needs ≤ 7 days) and the
+    filters `channel`, `page`, `device`, `country` (sessions with that value; see session_filters)."""
 
     first: date
     last: date
     interval: Interval
+    filters: SessionFilters = field(default_factory=SessionFilters)
 
     @classmethod
     def parse(cls, query: Mapping[str, str], today: date) -> OverviewParams:
@@ -39,7 +42,7 @@ class OverviewParams:
         interval = cast(Interval, parse_choice(query, "interval", ("hour", "day", "week"), "day"))
         if interval == "hour" and (last - first).days + 1 > 7:
             raise InvalidParameter("interval", "hour needs a range of at most 7 days")
-        return cls(first, last, interval)
+        return cls(first, last, interval, SessionFilters.parse(query))
 
 
 class Period(Answer):
@@ -80,15 +83,32 @@ class OverviewAnswer(Answer):
     devices: list[Ranked]
     countries: list[Ranked]
     visitors_estimated: bool
+    filters: dict[str, str]
     freshness: Freshness
 
 
 def answer(request: AnalyticsRequest, adapters: AnalyticsAdapters) -> OverviewAnswer:
     """The use case's entry point (`reviva.analytics.usecase`): parse the request, then answer it."""
-    return overview(OverviewParams.parse(request.query, request.now.date()), adapters.rollups, request.now)
+    params = OverviewParams.parse(request.query, request.now.date())
+    if params.filters:
+        # A filtered view is computed from the lake each time (never stored as a rollup).
+        lake = FilteredExecutor(adapters.executor, params.filters)
+        return overview(params, FilteredDays(lake), request.now)
+    return overview(params, adapters.rollups, request.now)
 
 
-def overview(params: OverviewParams, rollups: RollupService, now: datetime) -> OverviewAnswer:
+class FilteredDays:
+    """The rollups' `days` over a filtered lake: computed now, for this answer only."""
+
+    def __init__(self, executor: FilteredExecutor) -> None:
+        self._executor = executor
+
+    def days(self, first: date, last: date) -> tuple[dict[date, dict[str, Any]], bool]:
+        """Every day of first..last computed from the lake; True: computed just now."""
+        return compute_rollups(self._executor, first, last, datetime.now(UTC)), True
+
+
+def overview(params: OverviewParams, rollups: RollupService | FilteredDays, now: datetime) -> OverviewAnswer:
     """The range's KPIs against the period of the same length before it, its series and top lists."""
     first, last = params.first, params.last
     span = (last - first).days + 1
@@ -109,6 +129,7 @@ def overview(params: OverviewParams, rollups: RollupService, now: datetime) -> O
         devices=_top("devices", current, previous),
         countries=_top("countries", current, previous),
         visitors_estimated=span > 1,
+        filters=params.filters.as_dict(),
         freshness=rollup_freshness(current, computed, now),
     )
 

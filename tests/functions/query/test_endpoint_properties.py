@@ -38,7 +38,8 @@ GET_PARAMETERS: dict[str, tuple[str, ...]] = {
     "/health": (),
     "/v1/rejected": ("limit",),
     "/v1/stats/realtime": (),
-    "/v1/stats/overview": ("from", "to", "interval"),
+    "/v1/stats/overview": ("from", "to", "interval", "channel", "page", "device", "country"),
+    "/v1/visitors": ("from", "to", "limit", "cursor"),
     "/v1/retention": ("cohort", "periods", "from", "to"),
     "/v1/paths": ("from", "to", "from_step", "depth"),
     "/v1/attribution": ("model", "from", "to", "lookback_days", "limit", "cursor"),
@@ -64,6 +65,7 @@ def test_every_route_of_the_query_function_is_probed() -> None:
         "POST /v1/funnels/saved",
         f"GET {VISITOR_PATH}",
     }
+    probed |= {"POST /v1/visitors/search"}
     assert declared == probed
 
 
@@ -361,6 +363,24 @@ def _escaped_keys(body: str) -> set[str]:
 def _escaped(name: str) -> str:
     """A name as an error quotes it: cut to 40 characters, non-ASCII escaped."""
     return name[:40].encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    body=st.fixed_dictionaries({}, optional={"q": json_values | st.text(any_char, max_size=300)}).map(
+        json.dumps
+    )
+    | raw_bodies
+)
+@example(body=json.dumps({"q": "someone@example.org"}))
+@example(body=json.dumps({"q": "\ud800@x.org"}))
+@example(body=json.dumps({"q": "a:" + "x" * 254}))
+def test_no_body_makes_the_people_search_fail(stack: Path, body: str) -> None:
+    event = _event("POST", "/v1/visitors/search")
+    event["headers"]["content-type"] = "application/json"
+    event["body"] = body
+    status, answer = _call(event)
+    _assert_no_5xx(status, answer, {"body", "q"}, in_body=True)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -79,6 +79,33 @@ def test_realtime_counts_the_last_thirty_minutes(pipeline: None) -> None:
     assert body["active_visitors"] == 1
 
 
+def test_realtime_lists_who_is_here_and_puts_business_events_first(pipeline: None) -> None:
+    ports = current_composition().enrich
+    ports.lake = MemoryLake()
+    now = datetime.now(UTC) - timedelta(minutes=1)
+    stream = Stream()
+    stream.next_sequence = 1000  # after the fixture's records on the same shard
+    process_batch(
+        stream.records(
+            event("tablet", at=now, path="/pricing", referrer="https://www.google.com/"),
+            event("tablet", kind="track", at=now, name="Scroll Depth Reached"),
+            event("tablet", kind="track", at=now, name="Scroll Depth Reached"),
+            event("tablet", kind="track", at=now, name="Pricing Viewed"),
+        ),
+        ports,
+    )
+    status, body = call(http_event("/v1/stats/realtime"))
+    assert status == 200
+    assert [v["visitor_key"] for v in body["live_visitors"]] == ["a:tablet", "a:phone"]
+    tablet = body["live_visitors"][0]
+    assert tablet["page"] == "/pricing" and tablet["channel"] == "organic_search" and tablet["active_now"]
+    assert {"key": "/pricing", "value": 1} in body["live_pages"]
+    assert {"key": "organic_search", "value": 1} in body["live_sources"]
+    assert body["business_events"] == [{"key": "Pricing Viewed", "value": 1}]
+    assert body["automatic_events"] == [{"key": "Scroll Depth Reached", "value": 2}]
+    assert body["live_sampled"] is False
+
+
 def test_rejected_limit_is_validated(pipeline: None) -> None:
     assert call(http_event("/v1/rejected", query="limit=0"))[0] == 400
     assert call(http_event("/v1/rejected", query="limit=abc"))[0] == 400

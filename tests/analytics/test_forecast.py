@@ -91,3 +91,39 @@ def test_variance_multipliers_match_a_simulation_of_the_state_equations(
     simulated = [float(np.var(y)) for y in outcomes]
     expected = variance_multipliers(alpha, beta, gamma, phi, season_length, horizon)
     assert simulated == pytest.approx([sigma**2 * m for m in expected], rel=0.02)
+
+
+def test_a_weekly_swing_that_grows_with_the_level_gets_a_multiplicative_season() -> None:
+    rng = np.random.default_rng(5)
+    means = [(200 + 4 * t) * WEEK[t % 7] / 100 for t in range(84)]
+    history = [float(v) for v in rng.poisson(means)]
+    forecast = ets_forecast(history, horizon=14)
+    assert forecast is not None
+    assert forecast.model.endswith(",M)"), forecast.model
+    # The simulated band widens from the first week ahead to the second, as the level's doubt grows.
+    widths = [p.upper - p.lower for p in forecast.points]
+    assert sum(widths[7:]) > 1.1 * sum(widths[:7])
+    for h, point in enumerate(forecast.points):
+        assert point.lower < point.value < point.upper
+        assert point.value == pytest.approx((200 + 4 * (84 + h)) * WEEK[(84 + h) % 7] / 100, rel=0.1)
+
+
+def test_the_same_history_gets_the_same_answer() -> None:
+    rng = np.random.default_rng(9)
+    history = [float(v) for v in rng.poisson([3 * w for w in WEEK] * 8)]
+    assert ets_forecast(history, horizon=14) == ets_forecast(history, horizon=14)
+
+
+def test_simulated_bounds_agree_with_the_exact_variance_where_both_apply() -> None:
+    """With every season factor 1 and gamma 0, ETS(A,Ad,M) is ETS(A,Ad,N): the simulated band must match."""
+    from statistics import NormalDist
+
+    from reviva.analytics.forecast import _simulated_bounds, _Smoothing, _States
+
+    smoothing = _Smoothing(alpha=0.3, beta=0.05, gamma=0.0, phi=0.9)
+    final = _States(level=500.0, slope=3.0, season=[1.0] * 7)
+    bounds = _simulated_bounds(smoothing, final, n=100, horizon=14, sigma=20.0, confidence=0.95)
+    z = NormalDist().inv_cdf(0.975)
+    exact = variance_multipliers(0.3, 0.05, 0.0, 0.9, 7, 14)
+    for (low, high), multiplier in zip(bounds, exact, strict=True):
+        assert high - low == pytest.approx(2 * z * 20.0 * multiplier**0.5, rel=0.06)

@@ -9,6 +9,7 @@ import pytest
 
 from reviva.adapters.duckdb_executor import DuckDBExecutor, arrow_source
 from reviva.analytics.errors import InvalidParameter
+from reviva.analytics.forecast import ets_forecast
 from reviva.analytics.rollups import RollupService
 from reviva.analytics.service import AnalyticsService
 from reviva.analytics.spend import SpendRow, SpendStore
@@ -456,6 +457,27 @@ def test_trends_history_and_forecast(service: AnalyticsService) -> None:
     )
     assert [h["value"] for h in weekly["history"]] == [3, 2]
     assert weekly["forecast"] == []  # fewer than 3 buckets
+    assert weekly["model"] is None
+
+
+def test_trends_fits_complete_buckets_and_forecasts_through_the_partial_ones(
+    service: AnalyticsService,
+) -> None:
+    # The clock says 2026-11-12 12:00: today is partial, so ten of the eleven days are fitted.
+    body = service.answer("trends", {"metric": "sessions", "from": DAY0, "to": "2026-11-12", "horizon": "3"})
+    assert len(body["history"]) == 11 and body["fitted_buckets"] == 10
+    assert [f["bucket"] for f in body["forecast"]] == ["2026-11-13", "2026-11-14", "2026-11-15"]
+    fitted = ets_forecast([h["value"] for h in body["history"][:10]], horizon=4, season_length=7)
+    assert fitted is not None
+    assert [f["value"] for f in body["forecast"]] == [round(p.value, 2) for p in fitted.points[1:]]
+    assert body["method"] == "ets" and body["model"] == fitted.model
+    # Weeks from 2026-10-19 to 2026-11-10: three full weeks and a two-day tail that is not fitted.
+    weekly = service.answer(
+        "trends", {"metric": "visitors", "from": "2026-10-19", "to": DAY8, "interval": "week", "horizon": "2"}
+    )
+    assert len(weekly["history"]) == 4 and weekly["fitted_buckets"] == 3
+    assert [f["bucket"] for f in weekly["forecast"]] == ["2026-11-16", "2026-11-23"]
+    assert weekly["model"].endswith(",N)")  # weekly buckets get no season
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""GET /v1/trends: a metric's history from the rollups and a Holt forecast with a ~95 % interval."""
+"""GET /v1/trends: a metric's history from the rollups and an ETS forecast with a 95 % prediction interval."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pydantic import Field
 
 from reviva.analytics.answers import Answer
 from reviva.analytics.daily_totals import sum_days
-from reviva.analytics.forecast import holt_forecast
+from reviva.analytics.forecast import ets_forecast
 from reviva.analytics.freshness import Freshness, rollup_freshness
 from reviva.analytics.params import parse_choice, parse_int, parse_range
 from reviva.analytics.periods import days_in
@@ -21,6 +21,8 @@ from reviva.analytics.usecase import AnalyticsAdapters, AnalyticsRequest
 METRICS = ("visitors", "sessions", "page_views", "conversions", "revenue")
 Metric = Literal["visitors", "sessions", "page_views", "conversions", "revenue"]
 Interval = Literal["day", "week"]
+# Daily traffic repeats weekly; weekly buckets get no season (a year would need 2+ years of history).
+SEASON_LENGTH: dict[Interval, int] = {"day": 7, "week": 1}
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,11 @@ class TrendsAnswer(Answer):
     last: date = Field(serialization_alias="to")
     history: list[HistoryPoint]
     forecast: list[ForecastPoint]
-    method: Literal["holt_linear"] = "holt_linear"
+    method: Literal["ets"] = "ets"
+    # The ETS form AICc chose, e.g. "ETS(A,Ad,A)" (error, trend, season); None without a forecast.
+    model: str | None
+    # Buckets the model was fitted on: the history's complete buckets (not a partial today or week).
+    fitted_buckets: int
     confidence: float = 0.95
     freshness: Freshness
 
@@ -83,6 +89,17 @@ def trends(params: TrendsParams, rollups: RollupService, now: datetime) -> Trend
         totals = sum_days(daily[offset : offset + size])
         value = float(getattr(totals, params.metric))
         history.append(HistoryPoint(bucket=first + timedelta(days=offset), value=round(value, 2)))
+    # A bucket still filling up (today, or a last week cut short by `to`) would pull the level down:
+    # the model sees only complete buckets and forecasts through the partial ones.
+    complete = sum(
+        1
+        for offset in range(0, len(daily), size)
+        if offset + size <= len(daily) and first + timedelta(days=offset + size - 1) < now.date()
+    )
+    skipped = len(history) - complete
+    predicted = ets_forecast(
+        [h.value for h in history[:complete]], params.horizon + skipped, SEASON_LENGTH[params.interval]
+    )
     next_bucket = first + timedelta(days=len(history) * size)
     forecast = [
         ForecastPoint(
@@ -91,7 +108,7 @@ def trends(params: TrendsParams, rollups: RollupService, now: datetime) -> Trend
             lower=round(point.lower, 2),
             upper=round(point.upper, 2),
         )
-        for i, point in enumerate(holt_forecast([float(h.value) for h in history], params.horizon))
+        for i, point in enumerate(predicted.points[skipped:] if predicted else [])
     ]
     return TrendsAnswer(
         metric=params.metric,
@@ -100,5 +117,7 @@ def trends(params: TrendsParams, rollups: RollupService, now: datetime) -> Trend
         last=last,
         history=history,
         forecast=forecast,
+        model=predicted.model if predicted else None,
+        fitted_buckets=complete,
         freshness=rollup_freshness(daily, computed, now),
     )

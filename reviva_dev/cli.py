@@ -73,7 +73,9 @@ def _configure_logging(verbose: bool) -> None:
     logging.getLogger("urllib3.connectionpool").setLevel(logging.INFO if verbose else logging.ERROR)
 
 
-def _validate_url(value: str) -> str:
+def _validate_url(value: str | None) -> str | None:
+    if value is None:
+        return None
     parsed = urllib.parse.urlparse(value)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise typer.BadParameter(f"{value!r} is not an http(s) URL, e.g. http://localhost:8000")
@@ -205,10 +207,19 @@ def simulation_problems(summary: Any) -> int:
 
 @app.command()
 def simulate(
-    endpoint: str = typer.Option(
-        "http://localhost:8000", "--endpoint", callback=_validate_url, help="The ingest API's base URL."
+    endpoint: str | None = typer.Option(
+        None,
+        "--endpoint",
+        callback=_validate_url,
+        help="The ingest API's base URL [default: the running `reviva dev`'s, else http://localhost:8000].",
     ),
-    write_key: str = typer.Option(..., "--write-key", envvar="REVIVA_WRITE_KEY", help="A write key."),
+    write_key: str | None = typer.Option(
+        None,
+        "--write-key",
+        envvar="REVIVA_WRITE_KEY",
+        help="A write key [default: the running `reviva dev`'s].",
+    ),
+    data_dir: Path = typer.Option(DEFAULT_DATA_DIR, "--data-dir", help=DATA_DIR_HELP),
     visitors: int = typer.Option(100, "--visitors", min=1, help="Number of simulated visitors."),
     days: int = typer.Option(7, "--days", min=1, help="Days of history to spread the visits over."),
     seed: int = typer.Option(42, "--seed", min=0, help="Random seed (same seed, same traffic)."),
@@ -221,8 +232,19 @@ def simulate(
 ) -> None:
     """Send realistic Segment-format traffic to an endpoint and print a summary."""
     _configure_logging(False)
-    if not write_key.strip():
+    if write_key is not None and not write_key.strip():
         raise typer.BadParameter("must not be empty", param_hint="--write-key")
+    if endpoint is None or write_key is None:
+        from reviva_dev.local.running_stack import NoRunningStack, find_running_stack
+
+        try:
+            running = find_running_stack(data_dir)
+            endpoint, write_key = endpoint or running.api_url, write_key or running.write_key
+        except NoRunningStack as error:
+            if write_key is None:
+                error_console.print(f"[red]Not run:[/red] {error}; or give --write-key", highlight=False)
+                raise typer.Exit(1) from None
+            endpoint = "http://localhost:8000"
     try:
         from reviva_dev.simulate import render_summary, run_simulation
     except ImportError as error:

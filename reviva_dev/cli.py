@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import urllib.parse
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import FrameType
@@ -71,6 +72,10 @@ def _configure_logging(verbose: bool) -> None:
     # botocore's pool warns whenever more threads than its 10 connections finish a request at once
     # (a connection is closed instead of kept): harmless, and not something to show after the ready line.
     logging.getLogger("urllib3.connectionpool").setLevel(logging.INFO if verbose else logging.ERROR)
+    if not verbose:
+        # Powertools warns on every invocation that records no metric (a read, a health check): in
+        # Lambda a line in the function's log; here it would follow the ready message.
+        warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 
 def _validate_url(value: str | None) -> str | None:

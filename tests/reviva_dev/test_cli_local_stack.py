@@ -115,7 +115,7 @@ def test_a_command_without_a_running_dev_says_so_in_one_line(tmp_path: Path, lef
         data_dir.mkdir()
         (data_dir / STACK_FILE).write_text(json.dumps({"api_url": "http://localhost:1", "pid": 1}))
         (data_dir / "reviva-dev.lock").write_text("1\n")
-    for command in (["import", "spend", str(spend)], ["replay-failed"]):
+    for command in (["import", "spend", str(spend)], ["replay-failed"], ["simulate", "--visitors", "1"]):
         result = reviva(*command, "--data-dir", str(data_dir))
         assert result.returncode == 1
         assert result.stdout == ""
@@ -163,6 +163,9 @@ def test_reviva_dev_ends_with_its_ready_message_keeps_its_keys_and_serves_the_cl
         replay = reviva("replay-failed", "--dry-run", "--data-dir", str(data_dir))
         assert replay.returncode == 0, replay.stderr
         assert replay.stdout.startswith("0 pointers")
+        simulated = reviva("simulate", "--data-dir", str(data_dir), "--visitors", "3", "--days", "1")
+        assert simulated.returncode == 0, simulated.stderr
+        assert f"http://localhost:{port}" in simulated.stdout
 
         # The demo visitors' countries are those the simulator's CloudFront headers named.
         plan = plan_traffic(DEMO_VISITORS, DEFAULT_DEMO_DAYS, DEFAULT_DEMO_SEED)

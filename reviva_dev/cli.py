@@ -108,11 +108,13 @@ def ready_line(
     info: Any,
     *,
     demo: Any = None,
+    demo_failed: bool = False,
     key_sources: Mapping[str, str] | None = None,
 ) -> str:
     """What `reviva dev` prints once the pipeline is ready (and the demo data loaded): its last words.
 
-    `demo` is the demo traffic's `SimulationSummary` (None: none was loaded); `key_sources` says
+    `demo` is the demo traffic's `SimulationSummary` (None: none was loaded, or it failed:
+    `demo_failed`, whose error was logged above); `key_sources` says
     where the "write key" and the "admin token" come from. The first line starts with "RevivaTech
     Analytics ready:"; the last one says how to stop.
     """
@@ -133,7 +135,8 @@ def ready_line(
         )
         state = "a restart starts empty and loads the demo data again"
     else:
-        lines.append(f"  {'demo data':<12}none loaded")
+        missing = "not loaded: see the error above" if demo_failed else "none loaded"
+        lines.append(f"  {'demo data':<12}{missing}")
         state = "a restart starts empty"
     lines.append(f"  {'state':<12}in memory (streams, tables, lake): {state}")
     lines.append("Stop with Ctrl-C.")
@@ -192,7 +195,12 @@ def dev(
             while runtime.demo_thread.is_alive() and not stop_requested.wait(0.2):
                 pass
         if not stop_requested.is_set():
-            message = ready_line(info, demo=runtime.demo_result, key_sources=key_sources)
+            message = ready_line(
+                info,
+                demo=runtime.demo_result,
+                demo_failed=demo and runtime.demo_result is None,
+                key_sources=key_sources,
+            )
             console.print(message, markup=False, highlight=False)
         while not stop_requested.wait(0.5):
             pass

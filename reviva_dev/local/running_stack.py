@@ -99,9 +99,9 @@ def find_running_stack(data_dir: Path = DEFAULT_DATA_DIR) -> RunningStack:
 def connected_to(stack: RunningStack) -> Iterator[RunningStack]:
     """Run the block with this process's environment (and settings) pointing at the stack."""
     overlay = EnvironmentOverlay()
-    # A profile would be preferred by nothing here (the fake keys are set), but drop it anyway so
-    # that no request to the emulator is ever signed with a real identity.
     overlay.set(stack.environment)
+    # The stack's fake keys already win over a profile; dropping it too means no request to the
+    # emulator can ever be signed with a real identity.
     profile = os.environ.pop("AWS_PROFILE", None)
     reset_settings_cache()
     try:

@@ -305,6 +305,8 @@ class LocalRuntime:
     def stop(self) -> None:
         """Stop pollers, schedules, the gateway and moto, and restore the environment."""
         self._ready.clear()
+        if self.data_lock.held:
+            withdraw_running_stack(self.data_dir)  # first: no command should find a stack going away
         for pollers in self.pollers:
             pollers.stop()
         self.pollers.clear()
@@ -317,8 +319,6 @@ class LocalRuntime:
         if self.lambda_bridge is not None:
             self.lambda_bridge.uninstall()
             self.lambda_bridge = None
-        if self.data_lock.held:
-            withdraw_running_stack(self.data_dir)
         self.emulator.stop()
         self.environment.restore()
         reset_settings_cache()

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from reviva_dev.cli import app, dev_command
+from reviva_dev.cli import app, dev_command, ready_line
 from reviva_dev.local.running_stack import STACK_FILE
-from reviva_dev.local.runtime import DEFAULT_DEMO_DAYS, DEFAULT_DEMO_SEED
-from reviva_dev.simulate import plan_traffic
+from reviva_dev.local.runtime import DEFAULT_DEMO_DAYS, DEFAULT_DEMO_SEED, RuntimeInfo
+from reviva_dev.simulate import SendReport, SimulationSummary, plan_traffic
 from tests.reviva_dev.local.test_runtime_and_cli import REPOSITORY, free_port, http, read_ready_message
 
 DEMO_VISITORS = 12
@@ -198,3 +198,23 @@ def test_reviva_dev_ends_with_its_ready_message_keeps_its_keys_and_serves_the_cl
     finally:
         if process.poll() is None:
             stop(process)
+
+
+def test_the_ready_message_says_what_was_loaded_and_where_the_keys_live() -> None:
+    plan = plan_traffic(5, 3, seed=2, now=datetime(2026, 12, 6, 12, tzinfo=UTC))
+    summary = SimulationSummary("http://127.0.0.1:8000", 2, 3, plan.summary, SendReport(accepted=41), 0.1)
+    info = RuntimeInfo(
+        "http://localhost:8000", "wk", "tok", static_urls={"/dashboard/": "http://localhost:8000/dashboard/"}
+    )
+    sources = {"write key": "kept in .reviva/write.key", "admin token": "from REVIVA_ADMIN_TOKEN"}
+    lines = ready_line(info, demo=summary, key_sources=sources).splitlines()
+    assert lines[0] == "RevivaTech Analytics ready: http://localhost:8000"
+    assert "  dashboard   http://localhost:8000/dashboard/" in lines
+    assert "  write key   wk  (kept in .reviva/write.key)" in lines
+    assert "  admin token tok  (from REVIVA_ADMIN_TOKEN)" in lines
+    first, last = plan.summary.first_timestamp, plan.summary.last_timestamp
+    assert first and last
+    assert f"  demo data   5 visitors, {first[:10]} to {last[:10]} (41 events accepted)" in lines
+    assert lines[-1] == "Stop with Ctrl-C."
+    failed = ready_line(info, demo=None, demo_failed=True).splitlines()
+    assert "  demo data   not loaded: see the error above" in failed

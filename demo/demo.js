@@ -7,7 +7,21 @@
   // The banner's own memory of a refusal (strictly necessary, set only when the visitor chooses).
   var CHOICE_KEY = "demo.consent-choice";
 
-  reviva.init({ writeKey: config.writeKey, linkerDomains: ["book.revivatech.example"], debug: true });
+  // The booking site is "another domain": locally, the same demo under the other name of this
+  // machine (localhost <-> 127.0.0.1), so the cross-domain linker can be seen at work.
+  var otherHost = location.hostname === "localhost" ? "127.0.0.1" : "localhost";
+  reviva.init({ writeKey: config.writeKey, linkerDomains: ["localhost", "127.0.0.1"], debug: true });
+  var partner = document.getElementById("partner");
+  if (partner) partner.href = location.protocol + "//" + otherHost + (location.port ? ":" + location.port : "") + location.pathname.replace(/[^/]*$/, "") + "book.html";
+
+  // A button that shows and hides the panel it controls.
+  function toggles(button, panel) {
+    if (!button || !panel) return;
+    button.addEventListener("click", function () {
+      panel.hidden = !panel.hidden;
+      button.setAttribute("aria-expanded", String(!panel.hidden));
+    });
+  }
 
   var banner = document.getElementById("consent-banner");
   var mode = document.getElementById("mode");
@@ -56,6 +70,42 @@
 
   var compare = document.querySelector("[data-track=compare-services]");
   if (compare) compare.addEventListener("click", function () { reviva.track("Service Compared", { services: 3 }); });
+  toggles(compare, document.getElementById("comparison"));
+
+  // The free quote: the price range of a repair, from the price list, and a link to book it.
+  var PRICES = {
+    phones: { screen: "£89–£249", battery: "£59–£99", port: "£49–£79" },
+    laptops: { screen: "£149–£399", battery: "£79–£189", port: "£69–£129" },
+    consoles: { screen: null, battery: "£49", port: "£69" }
+  };
+  var SERVICES = { "phones-screen": "iphone-screen-repair", "laptops-battery": "laptop-battery", "consoles-port": "console-hdmi" };
+  var quote = document.getElementById("quote-panel");
+  toggles(document.getElementById("quote"), quote);
+  function showQuote() {
+    var device = quote.elements.device.value;
+    var repair = quote.elements.repair.value;
+    var price = PRICES[device][repair];
+    var book = document.getElementById("quote-book");
+    document.getElementById("quote-price").textContent = price ? price : "Not a repair we offer";
+    book.hidden = !price;
+    book.href = "book.html?service=" + (SERVICES[device + "-" + repair] || device + "-" + repair);
+  }
+  if (quote) {
+    quote.addEventListener("change", showQuote);
+    quote.addEventListener("submit", function (e) { e.preventDefault(); });
+    showQuote();
+  }
+
+  // Promo codes: one is valid in the demo.
+  var promo = document.getElementById("promo-panel");
+  toggles(document.getElementById("promo"), promo);
+  if (promo) promo.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var code = promo.elements.code.value.trim().toUpperCase();
+    document.getElementById("promo-result").textContent = code === "FIRSTFIX"
+      ? "FIRSTFIX applied: 10% off your first repair."
+      : "That code is not valid. Try FIRSTFIX.";
+  });
 
   // Booking: business events carry what the page knows, never what the visitor typed.
   var form = document.getElementById("booking");

@@ -1,14 +1,23 @@
-"""The `reviva` command: `reviva dev` runs the pipeline locally, `reviva simulate` sends traffic."""
+"""The `reviva` command: `reviva dev` runs the pipeline locally, `reviva simulate` sends traffic.
+
+Commands that use the local stack (`reviva import spend`, `reviva replay-failed`) find the running
+`reviva dev` through the data directory both take (`--data-dir`, `.reviva` by default), with
+`reviva_dev.local.running_stack`; `--environment` points them at the stack the environment
+describes instead (a deployed one).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import importlib.metadata
 import logging
 import os
 import signal
 import sys
 import threading
 import urllib.parse
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -17,13 +26,34 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
+# Plain help (no rich panels): flags show as flags (`--dry-run`, `--demo / --no-demo`), values
+# with their type (`--port <int>`).
 app = typer.Typer(
     help="RevivaTech Analytics: customer analytics on AWS, runnable locally.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,
 )
 console = Console(soft_wrap=True)
 error_console = Console(stderr=True, soft_wrap=True)
+
+DEFAULT_DATA_DIR = Path(".reviva")
+DATA_DIR_HELP = "The data directory of `reviva dev` (its keys, lake catalog and running stack)."
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"reviva {importlib.metadata.version('reviva')}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """RevivaTech Analytics: customer analytics on AWS, runnable locally."""
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -39,23 +69,34 @@ def _configure_logging(verbose: bool) -> None:
         handlers=[handler],
         force=True,
     )
+    # botocore's pool warns whenever more threads than its 10 connections finish a request at once
+    # (a connection is closed instead of kept): harmless, and not something to show after the ready line.
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.INFO if verbose else logging.ERROR)
+    if not verbose:
+        # Powertools warns on every invocation that records no metric (a read, a health check): in
+        # Lambda a line in the function's log; here it would follow the ready message.
+        warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 
-def _validate_url(value: str) -> str:
+def _validate_url(value: str | None) -> str | None:
+    if value is None:
+        return None
     parsed = urllib.parse.urlparse(value)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise typer.BadParameter(f"{value!r} is not an http(s) URL, e.g. http://localhost:8000")
     return value.rstrip("/")
 
 
-def dev_command(port: int, data_dir: str | Path) -> list[str]:
-    """The command line of a `reviva dev` without demo traffic, for a child process (tests, bench)."""
+def dev_command(port: int, data_dir: str | Path, *, demo_visitors: int | None = None) -> list[str]:
+    """The command line of a `reviva dev` for a child process (tests, bench): no demo traffic unless
+    `demo_visitors` asks for some."""
+    demo = ["--demo-visitors", str(demo_visitors)] if demo_visitors else ["--no-demo"]
     return [
         sys.executable,
         "-m",
         "reviva_dev.cli",
         "dev",
-        "--no-demo",
+        *demo,
         "--port",
         str(port),
         "--data-dir",
@@ -63,25 +104,51 @@ def dev_command(port: int, data_dir: str | Path) -> list[str]:
     ]
 
 
-def ready_line(info: Any) -> str:
-    """The single line `reviva dev` prints once the pipeline is ready."""
-    parts = [f"RevivaTech Analytics ready: API {info.api_url} (ingest /v1/batch, health /health)"]
+def ready_line(
+    info: Any,
+    *,
+    demo: Any = None,
+    demo_failed: bool = False,
+    key_sources: Mapping[str, str] | None = None,
+) -> str:
+    """What `reviva dev` prints once the pipeline is ready (and the demo data loaded): its last words.
+
+    `demo` is the demo traffic's `SimulationSummary` (None: none was loaded, or it failed:
+    `demo_failed`, whose error was logged above); `key_sources` says
+    where the "write key" and the "admin token" come from. The first line starts with "RevivaTech
+    Analytics ready:"; the last one says how to stop.
+    """
+    sources = key_sources or {}
+    lines = [f"RevivaTech Analytics ready: {info.api_url}"]
+    names = {"/dashboard/": "dashboard", "/demo/": "demo store", "/tracker/": "tracker"}
     for prefix, url in info.static_urls.items():
-        parts.append(f"{prefix.strip('/')} {url}")
-    machines = getattr(info, "state_machines", None)
-    if machines:
-        parts.append(f"state machines {', '.join(sorted(machines))}")
-    parts.append(f"write key {info.write_key}")
-    parts.append(f"admin token {info.admin_token}")
-    return " · ".join(parts)
+        lines.append(f"  {names.get(prefix, prefix.strip('/')):<12}{url}")
+    lines.append(f"  {'API':<12}{info.api_url}  (POST /v1/batch to send events, GET /health)")
+    for name, value in (("write key", info.write_key), ("admin token", info.admin_token)):
+        source = sources.get(name)
+        lines.append(f"  {name:<12}{value}" + (f"  ({source})" if source else ""))
+    if demo is not None and getattr(demo, "traffic", None) is not None:
+        first, last = demo.traffic.first_timestamp, demo.traffic.last_timestamp
+        dates = f"{first[:10]} to {last[:10]}" if first and last else "no dates"
+        lines.append(
+            f"  {'demo data':<12}{demo.visitors:,} visitors, {dates} ({demo.accepted:,} events accepted)"
+        )
+        state = "a restart starts empty and loads the demo data again"
+    else:
+        missing = "not loaded: see the error above" if demo_failed else "none loaded"
+        lines.append(f"  {'demo data':<12}{missing}")
+        state = "a restart starts empty"
+    lines.append(f"  {'state':<12}in memory (streams, tables, lake): {state}")
+    lines.append("Stop with Ctrl-C.")
+    return "\n".join(lines)
 
 
 @app.command()
 def dev(
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port of the local API."),
-    demo: bool = typer.Option(True, "--demo/--no-demo", help="Send simulated demo traffic once ready."),
+    demo: bool = typer.Option(True, "--demo/--no-demo", help="Load simulated demo traffic before ready."),
     demo_visitors: int = typer.Option(300, "--demo-visitors", min=1, help="Visitors in the demo traffic."),
-    data_dir: Path = typer.Option(Path(".reviva"), "--data-dir", help="Local state (keys, lake catalog)."),
+    data_dir: Path = typer.Option(DEFAULT_DATA_DIR, "--data-dir", help=DATA_DIR_HELP),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what the local stack does."),
 ) -> None:
     """Run the whole pipeline on an embedded AWS emulator, with API Gateway's HTTP paths."""
@@ -103,6 +170,15 @@ def dev(
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
 
+    from reviva_dev.local.kept_secrets import ADMIN_TOKEN_FILE, WRITE_KEY_FILE
+
+    key_sources = {
+        name: f"from {variable}" if os.environ.get(variable) else f"kept in {data_dir / file}"
+        for name, variable, file in (
+            ("write key", "REVIVA_WRITE_KEY", WRITE_KEY_FILE),
+            ("admin token", "REVIVA_ADMIN_TOKEN", ADMIN_TOKEN_FILE),
+        )
+    }
     runtime = LocalRuntime(port=port, data_dir=data_dir, demo=demo, demo_visitors=demo_visitors)
     try:
         info = runtime.start()
@@ -112,9 +188,20 @@ def dev(
     except OSError as error:
         error_console.print(f"[red]Cannot start on port {port}:[/red] {error}")
         raise typer.Exit(1) from error
-    console.print(ready_line(info), markup=False, highlight=False)
     try:
-        # Short waits keep the main thread responsive to signals.
+        if runtime.demo_thread is not None:
+            error_console.print(f"Loading the demo data ({demo_visitors:,} visitors)…", highlight=False)
+            # Short waits keep the main thread responsive to signals.
+            while runtime.demo_thread.is_alive() and not stop_requested.wait(0.2):
+                pass
+        if not stop_requested.is_set():
+            message = ready_line(
+                info,
+                demo=runtime.demo_result,
+                demo_failed=demo and runtime.demo_result is None,
+                key_sources=key_sources,
+            )
+            console.print(message, markup=False, highlight=False)
         while not stop_requested.wait(0.5):
             pass
     finally:
@@ -133,10 +220,19 @@ def simulation_problems(summary: Any) -> int:
 
 @app.command()
 def simulate(
-    endpoint: str = typer.Option(
-        "http://localhost:8000", "--endpoint", callback=_validate_url, help="The ingest API's base URL."
+    endpoint: str | None = typer.Option(
+        None,
+        "--endpoint",
+        callback=_validate_url,
+        help="The ingest API's base URL [default: the running `reviva dev`'s, else http://localhost:8000].",
     ),
-    write_key: str = typer.Option(..., "--write-key", envvar="REVIVA_WRITE_KEY", help="A write key."),
+    write_key: str | None = typer.Option(
+        None,
+        "--write-key",
+        envvar="REVIVA_WRITE_KEY",
+        help="A write key [default: the running `reviva dev`'s].",
+    ),
+    data_dir: Path = typer.Option(DEFAULT_DATA_DIR, "--data-dir", help=DATA_DIR_HELP),
     visitors: int = typer.Option(100, "--visitors", min=1, help="Number of simulated visitors."),
     days: int = typer.Option(7, "--days", min=1, help="Days of history to spread the visits over."),
     seed: int = typer.Option(42, "--seed", min=0, help="Random seed (same seed, same traffic)."),
@@ -149,8 +245,19 @@ def simulate(
 ) -> None:
     """Send realistic Segment-format traffic to an endpoint and print a summary."""
     _configure_logging(False)
-    if not write_key.strip():
+    if write_key is not None and not write_key.strip():
         raise typer.BadParameter("must not be empty", param_hint="--write-key")
+    if endpoint is None or write_key is None:
+        from reviva_dev.local.running_stack import NoRunningStack, find_running_stack
+
+        try:
+            running = find_running_stack(data_dir)
+            endpoint, write_key = endpoint or running.api_url, write_key or running.write_key
+        except NoRunningStack as error:
+            if write_key is None:
+                error_console.print(f"[red]Not run:[/red] {error}; or give --write-key", highlight=False)
+                raise typer.Exit(1) from None
+            endpoint = "http://localhost:8000"
     try:
         from reviva_dev.simulate import render_summary, run_simulation
     except ImportError as error:
@@ -176,19 +283,51 @@ def simulate(
         raise typer.Exit(1)
 
 
-import_app = typer.Typer(help="Import data for the analytics endpoints.", no_args_is_help=True)
+import_app = typer.Typer(
+    help="Import data for the analytics endpoints.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(import_app, name="import")
+
+ENVIRONMENT_HELP = (
+    "Use the stack the environment describes (AWS credentials and the REVIVA_* and resource variables, "
+    "e.g. a deployed one) instead of the running `reviva dev`."
+)
+
+
+@contextlib.contextmanager
+def stack_for_command(data_dir: Path, use_environment: bool) -> Iterator[None]:
+    """Run a command's block against the `reviva dev` on `data_dir` (or the environment's stack).
+
+    Says in one line, and exits 1, when no `reviva dev` runs there or AWS cannot be reached.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from reviva_dev.local.running_stack import NoRunningStack, connected_to, find_running_stack
+
+    try:
+        with contextlib.ExitStack() as stack:
+            if not use_environment:
+                stack.enter_context(connected_to(find_running_stack(data_dir)))
+            yield
+    except NoRunningStack as error:
+        error_console.print(f"[red]Not run:[/red] {error}", highlight=False)
+        raise typer.Exit(1) from None
+    except (BotoCoreError, ClientError) as error:
+        where = "the environment's stack" if use_environment else f"the `reviva dev` on {data_dir}"
+        error_console.print(f"[red]Failed:[/red] {where} could not be used: {error}", highlight=False)
+        raise typer.Exit(1) from None
 
 
 @app.command("replay-failed")
 def replay_failed(
     max_batches: int = typer.Option(100, "--max-batches", min=1, help="Pointers to replay at most."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Say what would be replayed; change nothing."),
+    data_dir: Path = typer.Option(DEFAULT_DATA_DIR, "--data-dir", help=DATA_DIR_HELP),
+    environment: bool = typer.Option(False, "--environment", help=ENVIRONMENT_HELP),
 ) -> None:
     """Replay the batches enrich gave up on, from its on-failure queue, while the stream still holds them.
 
-    Reads the stack from the environment (DEAD_LETTER_QUEUE_URL, EVENTS_STREAM, the tables, the
-    lake; AWS_ENDPOINT_URL for an emulator). Safe to run twice: enrich never applies a record twice.
+    Safe to run twice: enrich never applies a record twice.
     """
     from datetime import UTC, datetime, timedelta
 
@@ -196,21 +335,22 @@ def replay_failed(
     from reviva.enrich.replay import replay_failed_batches
     from reviva.topology import EVENTS_STREAM
 
-    composition = current_composition()
-    try:
-        queue = composition.failed_batches
-    except ValueError as error:
-        error_console.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from None
-    report = replay_failed_batches(
-        queue,
-        composition.stream_reader,
-        composition.enrich,
-        now=datetime.now(UTC),
-        retention=timedelta(hours=EVENTS_STREAM.retention_hours),
-        max_batches=max_batches,
-        dry_run=dry_run,
-    )
+    with stack_for_command(data_dir, environment):
+        composition = current_composition()
+        try:
+            queue = composition.failed_batches
+        except ValueError as error:
+            error_console.print(f"[red]{error}[/red]")
+            raise typer.Exit(2) from None
+        report = replay_failed_batches(
+            queue,
+            composition.stream_reader,
+            composition.enrich,
+            now=datetime.now(UTC),
+            retention=timedelta(hours=EVENTS_STREAM.retention_hours),
+            max_batches=max_batches,
+            dry_run=dry_run,
+        )
     for batch in report.batches:
         where = (
             f"{batch.batch.shard_id} {batch.batch.start_sequence}..{batch.batch.end_sequence}"
@@ -232,6 +372,8 @@ def import_spend(
     file: Path = typer.Argument(
         ..., exists=True, dir_okay=False, readable=True, help="CSV: date,channel,campaign,spend."
     ),
+    data_dir: Path = typer.Option(DEFAULT_DATA_DIR, "--data-dir", help=DATA_DIR_HELP),
+    environment: bool = typer.Option(False, "--environment", help=ENVIRONMENT_HELP),
 ) -> None:
     """Import ad spend (CAC, ROAS and ROI in /v1/attribution and /v1/campaigns) into the lake bucket."""
     from reviva.analytics.spend import SpendFileError, parse_spend_csv
@@ -242,7 +384,8 @@ def import_spend(
     except (SpendFileError, UnicodeDecodeError) as error:
         error_console.print(f"[red]{file} was not imported:[/red] {error}")
         raise typer.Exit(2) from error
-    result = current_composition().spend_store.import_rows(rows)
+    with stack_for_command(data_dir, environment):
+        result = current_composition().spend_store.import_rows(rows)
     console.print(
         f"Imported {result['rows']} spend rows ({result['added']} new); {result['total_rows']} stored."
     )

@@ -91,7 +91,14 @@ export class TokenAuthProvider implements AuthProvider {
         { className: "signin-form" },
         h("label", { for: "admin-token" }, "Admin token"),
         input,
-        h("p", { className: "hint" }, "`reviva dev` prints it when it starts. It stays in this tab only."),
+        h(
+          "p",
+          { className: "hint" },
+          h("code", {}, "make dev"),
+          " prints it when it starts (and keeps it in ",
+          h("code", {}, ".reviva/admin.token"),
+          "). It stays in this tab only.",
+        ),
         error,
         button,
       );
@@ -111,7 +118,7 @@ export class TokenAuthProvider implements AuthProvider {
         }
         error.hidden = false;
         error.textContent =
-          verdict === "rejected" ? "That token was not accepted." : "The API cannot be reached. Is `reviva dev` running?";
+          verdict === "rejected" ? "That token was not accepted." : "The API cannot be reached: is make dev still running?";
         input.select();
       });
       host.replaceChildren(signInCard(notice, form));

@@ -58,3 +58,22 @@ class DataDirectoryLock:
             with contextlib.suppress(OSError):
                 os.ftruncate(descriptor, 0)
             os.close(descriptor)
+
+
+def is_held(data_dir: Path) -> bool:
+    """Whether a running `reviva dev` (in this process or another) holds the data directory's lock.
+
+    Tested with a shared lock taken and dropped at once: it fails only while an exclusive one is held.
+    """
+    path = data_dir / LOCK_FILE
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False  # no lock file: no runtime ever started here
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(descriptor)  # closing drops the shared lock, if it was taken
+    return False

@@ -63,6 +63,10 @@ class EnvironmentOverlay:
             self._previous.setdefault(name, os.environ.get(name))
             os.environ[name] = value
 
+    def applied(self) -> dict[str, str]:
+        """The current value of every variable this overlay has set (and not restored)."""
+        return {name: os.environ[name] for name in self._previous if name in os.environ}
+
     def restore(self) -> None:
         """Undo every change made through this overlay."""
         for name, value in self._previous.items():

@@ -784,6 +784,18 @@ class GatewayServer(ThreadingHTTPServer):
             self._connections.discard(request)
         super().shutdown_request(request)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A fault outside a request's answer: a client gone away is normal; anything else is logged.
+
+        socketserver's default prints the whole traceback to stderr, so a browser abandoning a
+        request (a closed tab, a cancelled image) would print a screen of `BrokenPipeError`.
+        """
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            logger.debug("connection from %s ended early: %r", client_address, error)
+            return
+        logger.error("connection from %s failed:\n%s", client_address, traceback.format_exc())
+
     @property
     def port(self) -> int:
         return int(self.server_address[1])

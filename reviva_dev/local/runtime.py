@@ -12,7 +12,6 @@ import dataclasses
 import json
 import logging
 import os
-import secrets
 import threading
 import time
 import uuid
@@ -47,12 +46,18 @@ from reviva_dev.local.gateway import (
     import_handler_resolver,
     project_root,
 )
+from reviva_dev.local.kept_secrets import (
+    ADMIN_TOKEN_FILE,
+    PSEUDONYMIZATION_KEY_FILE,
+    WRITE_KEY_FILE,
+    load_or_create_secret,
+)
 from reviva_dev.local.lambda_bridge import LambdaBridge
+from reviva_dev.local.running_stack import RunningStack, publish_running_stack, withdraw_running_stack
 from reviva_dev.local.stream_poller import StreamPollers
 
 logger = logging.getLogger("reviva_dev.local.runtime")
 
-PSEUDONYMIZATION_KEY_FILE = "pseudonymization.key"
 DEFAULT_DEMO_DAYS = 28  # four weeks: the default 7-day view compares with a full previous week
 DEFAULT_DEMO_SEED = 7
 
@@ -68,17 +73,7 @@ def load_or_create_pseudonymization_key(data_dir: Path) -> str:
 
     Keeping it across runs keeps local pseudonyms stable, like the secret in AWS.
     """
-    path = data_dir / PSEUDONYMIZATION_KEY_FILE
-    if path.is_file():
-        key = path.read_text().strip()
-        if key:
-            return key
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(32)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as file:
-        file.write(key + "\n")
-    return key
+    return load_or_create_secret(data_dir, PSEUDONYMIZATION_KEY_FILE, token_bytes=32)
 
 
 def scheduled_event(
@@ -179,8 +174,9 @@ class LocalRuntime:
     ) -> None:
         self.port = port
         self.data_dir = data_dir
-        self.write_key = write_key or os.environ.get("REVIVA_WRITE_KEY") or secrets.token_urlsafe(24)
-        self.admin_token = admin_token or os.environ.get("REVIVA_ADMIN_TOKEN") or secrets.token_urlsafe(24)
+        # Given here or by the environment; else the ones kept in the data directory (set by start()).
+        self.write_key = write_key or os.environ.get("REVIVA_WRITE_KEY") or ""
+        self.admin_token = admin_token or os.environ.get("REVIVA_ADMIN_TOKEN") or ""
         self.demo = demo
         self.demo_visitors = demo_visitors
         self.demo_days = demo_days
@@ -219,6 +215,8 @@ class LocalRuntime:
     def _start(self) -> RuntimeInfo:
         # The data directory first: a second runtime on it is refused before it touches anything.
         self.data_lock.acquire()
+        self.write_key = self.write_key or load_or_create_secret(self.data_dir, WRITE_KEY_FILE)
+        self.admin_token = self.admin_token or load_or_create_secret(self.data_dir, ADMIN_TOKEN_FILE)
         # Then bind: a busy port should fail before anything else starts.
         self.invoker = FunctionInvoker(self.resolver, FUNCTIONS)
         gateway = Gateway(ROUTES, self.invoker, {**self.static_mounts, **self._demo_config_mount()})
@@ -259,6 +257,7 @@ class LocalRuntime:
         self.schedules.start()
         self.server.start()
         self._ready.set()
+        publish_running_stack(self.data_dir, self._running_stack())
         if self.demo:
             self.demo_thread = threading.Thread(target=self._run_demo, name="demo-traffic", daemon=True)
             self.demo_thread.start()
@@ -306,6 +305,8 @@ class LocalRuntime:
     def stop(self) -> None:
         """Stop pollers, schedules, the gateway and moto, and restore the environment."""
         self._ready.clear()
+        if self.data_lock.held:
+            withdraw_running_stack(self.data_dir)  # first: no command should find a stack going away
         for pollers in self.pollers:
             pollers.stop()
         self.pollers.clear()
@@ -322,6 +323,16 @@ class LocalRuntime:
         self.environment.restore()
         reset_settings_cache()
         self.data_lock.release()
+
+    def _running_stack(self) -> RunningStack:
+        """What `reviva` commands need to reach this stack (see `running_stack`)."""
+        return RunningStack(
+            api_url=self.info().api_url,
+            write_key=self.write_key,
+            admin_token=self.admin_token,
+            pid=os.getpid(),
+            environment={**self.emulator.environment.applied(), **self.environment.applied()},
+        )
 
     def _secrets_environment(self) -> dict[str, str]:
         existing = [k.strip() for k in os.environ.get("REVIVA_WRITE_KEYS", "").split(",") if k.strip()]

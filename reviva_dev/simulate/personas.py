@@ -424,6 +424,46 @@ LOCALES: tuple[tuple[str, float], ...] = (
     ("pt-BR", 0.02),
 )
 
+
+@dataclass(frozen=True)
+class Place:
+    """Where a device browses from, as CloudFront names it in the viewer headers it adds.
+
+    `region` is the ISO 3166-2 subdivision code without the country (CloudFront's
+    `CloudFront-Viewer-Country-Region`); `weight` is the share of devices browsing from there.
+    """
+
+    country: str
+    region: str
+    city: str
+    weight: float
+
+
+# A London store: most visitors are in London or elsewhere in the UK, a few abroad.
+HUMAN_PLACES: tuple[Place, ...] = (
+    Place("GB", "ENG", "London", 0.62),
+    Place("GB", "ENG", "Manchester", 0.05),
+    Place("GB", "ENG", "Birmingham", 0.05),
+    Place("GB", "SCT", "Edinburgh", 0.03),
+    Place("GB", "WLS", "Cardiff", 0.02),
+    Place("IE", "L", "Dublin", 0.04),
+    Place("US", "NY", "New York", 0.04),
+    Place("PL", "14", "Warsaw", 0.03),
+    Place("RO", "B", "Bucharest", 0.03),
+    Place("ES", "M", "Madrid", 0.03),
+    Place("FR", "IDF", "Paris", 0.02),
+    Place("PT", "11", "Lisbon", 0.02),
+    Place("BR", "SP", "São Paulo", 0.02),
+)
+# Crawlers and scripts run in data centres.
+BOT_PLACES: tuple[Place, ...] = (
+    Place("US", "VA", "Ashburn", 0.5),
+    Place("US", "OR", "Boardman", 0.2),
+    Place("DE", "HE", "Frankfurt am Main", 0.2),
+    Place("IE", "L", "Dublin", 0.1),
+)
+
+
 ORGANIC_SEARCH_REFERRERS: tuple[str, ...] = (
     "https://www.google.com/",
     "https://www.google.co.uk/",

@@ -4,6 +4,11 @@
 key as the HTTP Basic user name, using only the standard library (`http.client`, one keep-alive
 connection per worker thread).
 
+Geography: CloudFront adds the viewer's country, region and city as headers to every request it
+passes on, and ingest reads them there. Given `viewer_headers`, the sender plays CloudFront's part:
+each request carries the headers of the devices in it, so a batch only holds devices browsing from
+the same place.
+
 Ordering: each device (anonymousId) is pinned to one lane, and a lane is one worker that sends
 its batches strictly one after another, so a visitor's messages arrive in the order they were
 generated even with several requests in flight. A batch is retried whole, with the same
@@ -21,7 +26,7 @@ import random
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable, Sized
+from collections.abc import Callable, Iterable, Mapping, Sized
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -106,6 +111,8 @@ class SendReport:
 class _Batch:
     messages: list[str]  # each message's JSON without sentAt, ending in "}"
     message_ids: list[str | None]
+    # Request headers of its own (CloudFront's viewer headers), shared by every message in it.
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -135,15 +142,16 @@ class _Endpoint:
         }
         self._connection: http.client.HTTPConnection | None = None
 
-    def post(self, body: bytes) -> tuple[int, bytes, str | None]:
-        """POST the body; returns status, response body and any Retry-After header."""
+    def post(self, body: bytes, extra: Iterable[tuple[str, str]] = ()) -> tuple[int, bytes, str | None]:
+        """POST the body (with `extra` headers); returns status, response body and any Retry-After."""
         if self._connection is None:
             connection_class = (
                 http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
             )
             self._connection = connection_class(self._host, self._port, timeout=self._timeout_s)
         try:
-            self._connection.request("POST", self.path, body=body, headers=self.headers)
+            headers = {**self.headers, **dict(extra)}
+            self._connection.request("POST", self.path, body=body, headers=headers)
             response = self._connection.getresponse()
             payload = response.read()
         except BaseException:
@@ -246,7 +254,7 @@ class _Sender:
         for attempt in range(1, self.retry.attempts + 1):
             retry_after: str | None = None
             try:
-                status, payload, retry_after = connection.post(_body(batch, _now_iso()))
+                status, payload, retry_after = connection.post(_body(batch, _now_iso()), batch.headers)
             except (OSError, http.client.HTTPException):
                 status, payload = 0, b""
             self._tally(status, requests=1, retries=1 if attempt > 1 else 0)
@@ -256,8 +264,8 @@ class _Sender:
             if status == 413 and size > 1:
                 # Over a server limit we do not know: halve it, first half first (order kept).
                 half = size // 2
-                self._send(connection, _Batch(batch.messages[:half], batch.message_ids[:half]))
-                self._send(connection, _Batch(batch.messages[half:], batch.message_ids[half:]))
+                self._send(connection, _Batch(batch.messages[:half], batch.message_ids[:half], batch.headers))
+                self._send(connection, _Batch(batch.messages[half:], batch.message_ids[half:], batch.headers))
                 return
             if status and status != 429 and status < 500:
                 self._finish(size, _count_outcome(status, payload, batch))
@@ -308,6 +316,7 @@ def send_traffic(
     *,
     retry: RetryPolicy | None = None,
     console: Console | None = None,
+    viewer_headers: Callable[[dict[str, Any]], Mapping[str, str]] | None = None,
 ) -> SendReport:
     """POST the messages to `{endpoint}/v1/batch` in batches; returns what was accepted.
 
@@ -315,7 +324,8 @@ def send_traffic(
     order survives `concurrency` parallel requests. Transient failures (connection errors, 429,
     5xx) are retried with the same messageIds; 400 answers count the rejected messages; 401,
     403, 404 and 405 raise `SendError` because no later batch can succeed. Messages are not
-    modified (`sentAt` is stamped in the request body only).
+    modified (`sentAt` is stamped in the request body only). `viewer_headers(message)` gives the
+    headers CloudFront would add for the message's device; a request carries one set of them.
     """
     if batch_size < 1 or concurrency < 1:
         raise ValueError("batch_size and concurrency must be at least 1")
@@ -345,8 +355,10 @@ def send_traffic(
     sender = _Sender(endpoint, write_key, retry, on_done)
     _Endpoint(endpoint, write_key, retry.timeout_s)  # fail fast on a malformed URL
     lanes: list[Queue[_Batch | None]] = [Queue(maxsize=LANE_QUEUE_DEPTH) for _ in range(concurrency)]
-    pending: list[_Batch] = [_Batch([], []) for _ in range(concurrency)]
-    pending_bytes = [0] * concurrency
+    # Per lane, a batch being filled for each set of viewer headers. A device always has the same
+    # headers, so its messages still go out in order: one lane, one batch after another.
+    pending: list[dict[tuple[tuple[str, str], ...], _Batch]] = [{} for _ in range(concurrency)]
+    pending_bytes: list[dict[tuple[tuple[str, str], ...], int]] = [{} for _ in range(concurrency)]
     sent = 0
     with bar, ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="simulate-lane") as pool:
         workers = [pool.submit(sender.drain, lane) for lane in lanes]
@@ -355,25 +367,27 @@ def send_traffic(
                 if sender.stop.is_set():
                     break
                 lane = _lane_of(message, concurrency)
+                headers = tuple(sorted(viewer_headers(message).items())) if viewer_headers else ()
                 encoded = _encode_without_sent_at(message)
                 # Room for ',"sentAt":"…"' per message and the envelope.
                 size = len(encoded.encode()) + 40
-                batch = pending[lane]
-                if batch.messages and pending_bytes[lane] + size > MAX_REQUEST_BYTES:
+                batch = pending[lane].setdefault(headers, _Batch([], [], headers))
+                filled = pending_bytes[lane].get(headers, 0)
+                if batch.messages and filled + size > MAX_REQUEST_BYTES:
                     lanes[lane].put(batch)
-                    batch = pending[lane] = _Batch([], [])
-                    pending_bytes[lane] = 0
+                    batch = pending[lane][headers] = _Batch([], [], headers)
+                    filled = 0
                 batch.messages.append(encoded)
                 batch.message_ids.append(message.get("messageId"))
-                pending_bytes[lane] += size
+                pending_bytes[lane][headers] = filled + size
                 sent += 1
                 if len(batch.messages) >= batch_size:
                     lanes[lane].put(batch)
-                    pending[lane] = _Batch([], [])
-                    pending_bytes[lane] = 0
-            for lane, batch in enumerate(pending):
-                if batch.messages and not sender.stop.is_set():
-                    lanes[lane].put(batch)
+                    del pending[lane][headers], pending_bytes[lane][headers]
+            for lane, batches in enumerate(pending):
+                for batch in batches.values():
+                    if batch.messages and not sender.stop.is_set():
+                        lanes[lane].put(batch)
         except BaseException:
             sender.stop.set()  # workers discard what is queued instead of sending it
             raise
@@ -421,6 +435,7 @@ def run_simulation(
         progress=progress,
         retry=retry,
         console=console,
+        viewer_headers=plan.viewer_headers,
     )
     return SimulationSummary(
         endpoint=endpoint,

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from reviva_dev.simulate.autocapture import (
     AUTO_EVENTS,
@@ -37,6 +37,7 @@ from reviva_dev.simulate.personas import (
     BOOK,
     BOOK_CONFIRM,
     BOT_DEVICES,
+    BOT_PLACES,
     BROWSING_PAGES,
     CAMPAIGNS,
     CAMPAIGNS_BY_KEY,
@@ -49,6 +50,7 @@ from reviva_dev.simulate.personas import (
     FIRST_NAMES,
     HOME,
     HUMAN_DEVICES,
+    HUMAN_PLACES,
     LAST_NAMES,
     LIBRARY,
     LOCALES,
@@ -70,6 +72,7 @@ from reviva_dev.simulate.personas import (
     Device,
     Page,
     PersonaName,
+    Place,
     Service,
 )
 
@@ -145,6 +148,8 @@ class VisitorTruth:
     revenue_pence: int
     first_timestamp: str
     last_timestamp: str
+    # Where each of its devices browsed from (CloudFront's viewer country), in device order.
+    countries: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -187,6 +192,13 @@ class TrafficPlan:
     messages: list[dict[str, Any]]
     truths: tuple[VisitorTruth, ...]
     summary: TrafficSummary
+    # Where every device browses from, by anonymous id: the sender adds CloudFront's viewer headers.
+    places: dict[str, Place] = field(default_factory=dict)
+
+    def viewer_headers(self, message: dict[str, Any]) -> dict[str, str]:
+        """The viewer headers CloudFront would add to a request carrying `message` ({} if unknown)."""
+        place = self.places.get(str(message.get("anonymousId")))
+        return cloudfront_viewer_headers(place) if place else {}
 
 
 @dataclass
@@ -202,6 +214,28 @@ class _Session:
     auto_records: list[AutoRecord] = field(default_factory=list)
 
 
+def cloudfront_viewer_headers(place: Place) -> dict[str, str]:
+    """The geography headers CloudFront adds for a viewer there (it URL-encodes the city)."""
+    return {
+        "CloudFront-Viewer-Country": place.country,
+        "CloudFront-Viewer-Country-Region": place.region,
+        "CloudFront-Viewer-City": quote(place.city),
+    }
+
+
+_HUMAN_PLACE_WEIGHTS = tuple(place.weight for place in HUMAN_PLACES)
+_BOT_PLACE_WEIGHTS = tuple(place.weight for place in BOT_PLACES)
+
+
+def _place_of(anonymous_id: str, is_bot: bool) -> Place:
+    # A generator of its own, seeded by the (seeded) device id: adding places changed no other draw,
+    # so a seed still produces the same messages as before.
+    rng = random.Random(f"reviva-simulate/place/{anonymous_id}")
+    if is_bot:
+        return rng.choices(BOT_PLACES, _BOT_PLACE_WEIGHTS)[0]
+    return rng.choices(HUMAN_PLACES, _HUMAN_PLACE_WEIGHTS)[0]
+
+
 @dataclass
 class _DeviceState:
     device: Device
@@ -209,6 +243,11 @@ class _DeviceState:
     locale: str
     timezone: str
     consent: dict[str, bool] | None
+
+    @property
+    def place(self) -> Place:
+        """Where the device browses from."""
+        return _place_of(self.anonymous_id, self.device.kind == "bot")
 
 
 @dataclass
@@ -821,6 +860,7 @@ def _truth(player: _VisitorPlayer, stamped: list[tuple[int, int, dict[str, Any]]
         revenue_pence=revenue_pence,
         first_timestamp=stamped[0][2]["timestamp"],
         last_timestamp=stamped[-1][2]["timestamp"],
+        countries=tuple(d.place.country for d in player.devices if d.anonymous_id in used_devices),
     )
 
 
@@ -889,9 +929,11 @@ def plan_traffic(
     used_user_ids: set[str] = set()
     keyed: list[tuple[int, int, int, dict[str, Any]]] = []
     truths: list[VisitorTruth] = []
+    places: dict[str, Place] = {}
     for index in range(visitors):
         player = _VisitorPlayer(index, seed, used_user_ids)
         player.play()
+        places.update((device.anonymous_id, device.place) for device in player.devices)
         if autocapture:
             player.autocapture()
         stamped = _place(player, window_start_ms, window_end_ms, now_iso, now_ms)
@@ -909,6 +951,7 @@ def plan_traffic(
         messages=messages,
         truths=truth_tuple,
         summary=summarize(messages, truth_tuple),
+        places=places,
     )
 
 

@@ -71,6 +71,10 @@ def test_sign_in_with_the_admin_token(page: Page, stack: Stack, console_errors: 
     token = page.get_by_label("Admin token")
     expect(token).to_be_visible()
     assert page.locator("[data-panel]").count() == 0
+    # Where the token comes from, as a person reads it: no markdown backticks, the command they ran.
+    hint = page.locator(".signin-form .hint")
+    expect(hint).to_contain_text("make dev prints it")
+    assert "`" not in hint.inner_text()
 
     token.fill("not-the-token")
     page.get_by_role("button", name="Sign in").click()

@@ -1,4 +1,5 @@
-"""`reviva replay-failed` against the real adapters (moto's Kinesis, SQS and DynamoDB, a local lake)."""
+"""`reviva replay-failed --environment` against the real adapters (moto's Kinesis, SQS and DynamoDB,
+a local lake)."""
 
 from __future__ import annotations
 
@@ -60,12 +61,12 @@ def test_a_failed_batch_is_replayed_from_the_stream_once(stack: dict[str, Any]) 
     sqs = client("sqs", load_settings())
     sqs.send_message(QueueUrl=stack["queue_url"], MessageBody=json.dumps(pointer))
 
-    dry = CliRunner().invoke(app, ["replay-failed", "--dry-run"])
+    dry = CliRunner().invoke(app, ["replay-failed", "--environment", "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert "would_replay" in dry.output
     assert current_composition().visitors.load(["a:v1"]) == {}
 
-    result = CliRunner().invoke(app, ["replay-failed"])
+    result = CliRunner().invoke(app, ["replay-failed", "--environment"])
     assert result.exit_code == 0, result.output
     assert "1 replayed" in result.output
     profile = current_composition().visitors.load(["a:v1"])["a:v1"].state.profile
@@ -73,16 +74,16 @@ def test_a_failed_batch_is_replayed_from_the_stream_once(stack: dict[str, Any]) 
 
     # The pointer is gone, and a pointer delivered twice would change nothing either.
     sqs.send_message(QueueUrl=stack["queue_url"], MessageBody=json.dumps(pointer))
-    again = CliRunner().invoke(app, ["replay-failed"])
+    again = CliRunner().invoke(app, ["replay-failed", "--environment"])
     assert again.exit_code == 0, again.output
     assert current_composition().visitors.load(["a:v1"])["a:v1"].state.profile.total_page_views == 3
-    empty = CliRunner().invoke(app, ["replay-failed"])
+    empty = CliRunner().invoke(app, ["replay-failed", "--environment"])
     assert "0 pointers" in empty.output
 
 
 def test_without_the_queue_url_it_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DEAD_LETTER_QUEUE_URL", raising=False)
     reset_settings_cache()
-    result = CliRunner().invoke(app, ["replay-failed"])
+    result = CliRunner().invoke(app, ["replay-failed", "--environment"])
     assert result.exit_code == 2
     assert "DEAD_LETTER_QUEUE_URL is not set" in result.output

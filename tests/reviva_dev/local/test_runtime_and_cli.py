@@ -156,6 +156,32 @@ def read_line(process: subprocess.Popen[str], timeout: float) -> str:
     return ""
 
 
+def read_ready_message(process: subprocess.Popen[str], timeout: float) -> list[str]:
+    """The lines `reviva dev` prints on stdout up to its last, "Stop with Ctrl-C." ([] if it never does).
+
+    Reads the pipe itself, a chunk at a time, so that nothing after that line is consumed: what
+    `communicate()` returns later is whatever was printed after the ready message.
+    """
+    assert process.stdout is not None
+    descriptor = process.stdout.fileno()
+    selector = selectors.DefaultSelector()
+    selector.register(descriptor, selectors.EVENT_READ)
+    received = b""
+    deadline = time.monotonic() + timeout
+    while b"Stop with Ctrl-C.\n" not in received and time.monotonic() < deadline:
+        if selector.select(timeout=0.2):
+            chunk = os.read(descriptor, 1)  # one byte at a time: never past the last line
+            if not chunk:
+                break
+            received += chunk
+        elif process.poll() is not None:
+            break
+    selector.close()
+    if b"Stop with Ctrl-C.\n" not in received:
+        return []
+    return received.decode().splitlines()
+
+
 @pytest.mark.integration
 def test_reviva_dev_prints_its_ready_line_and_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
@@ -171,13 +197,15 @@ def test_reviva_dev_prints_its_ready_line_and_exits_cleanly_on_sigterm(tmp_path:
         },
     )
     try:
-        line = read_line(process, timeout=60)
-        assert line.startswith("RevivaTech Analytics ready: API http://localhost:"), (
-            line,
+        lines = read_ready_message(process, timeout=90)
+        assert lines and lines[0] == f"RevivaTech Analytics ready: http://localhost:{port}", (
+            lines,
             process.stderr.read() if process.poll() is not None and process.stderr else "",
         )
-        assert f"http://localhost:{port}" in line
-        assert "write key dev-write-key" in line and "admin token test-admin-token" in line
+        message = "\n".join(lines)
+        assert "write key   dev-write-key  (from REVIVA_WRITE_KEY)" in message
+        assert "admin token test-admin-token  (from REVIVA_ADMIN_TOKEN)" in message
+        assert "demo data   none loaded" in message
         # Routes answer whether or not their function exists yet (502 if not).
         status, _ = http("GET", f"http://127.0.0.1:{port}/health")
         assert status in (200, 502, 503)

@@ -7,6 +7,7 @@ import io
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from rich.console import Console
@@ -169,3 +170,41 @@ def test_run_simulation_sends_everything_and_renders_a_summary(endpoint: Recordi
     assert "sending" in text, "the progress bar was drawn"
     for expected in ("Delivery", "Booking Submitted", "returning_customer", f"{summary.accepted:,}", "£"):
         assert expected in text
+
+
+def test_each_request_carries_the_cloudfront_viewer_headers_of_its_devices(
+    endpoint: RecordingEndpoint,
+) -> None:
+    plan = plan_traffic(150, 5, seed=11, now=NOW)
+    report = run_simulation(endpoint.url, WRITE_KEY, 150, 5, seed=11, progress=False, now=NOW, batch_size=40)
+    assert report.accepted == len(plan.messages)
+    places_seen = set()
+    for request in endpoint.requests:
+        country = request.headers["CloudFront-Viewer-Country"]
+        region = request.headers["CloudFront-Viewer-Country-Region"]
+        city = unquote(request.headers["CloudFront-Viewer-City"])
+        places_seen.add((country, region, city))
+        for message in request.body["batch"]:
+            place = plan.places[message["anonymousId"]]
+            assert (place.country, place.region, place.city) == (country, region, city)
+    # A London shop's visitors: mostly in Great Britain, some abroad; crawlers in data centres.
+    countries = [plan.places[m["anonymousId"]].country for m in plan.messages]
+    assert countries.count("GB") > len(countries) / 2 and len(set(countries)) >= 4
+    assert ("GB", "ENG", "London") in places_seen
+    # Each device has one place, and the ground truth names it.
+    for truth in plan.truths:
+        assert truth.countries == tuple(plan.places[device].country for device in truth.anonymous_ids)
+    # Order per device survives the split by place.
+    assert _order_by_device(endpoint.accepted_messages()) == _order_by_device(plan.messages)
+
+
+def test_a_city_name_is_url_encoded_as_cloudfront_sends_it() -> None:
+    from reviva_dev.simulate.personas import Place
+    from reviva_dev.simulate.traffic import cloudfront_viewer_headers
+
+    headers = cloudfront_viewer_headers(Place("BR", "SP", "São Paulo", 1.0))
+    assert headers == {
+        "CloudFront-Viewer-Country": "BR",
+        "CloudFront-Viewer-Country-Region": "SP",
+        "CloudFront-Viewer-City": "S%C3%A3o%20Paulo",
+    }

@@ -190,10 +190,22 @@ def render_local_load(figures: LocalLoadFigures) -> str:
         "",
         f"{load.requests:,} requests, {load.messages:,} messages in {load.seconds:.1f} s"
         + (" (stopped at the time limit)." if load.timed_out else "."),
+        *_cpu_lines(figures),
         "",
         *_where_the_limit_lies(figures),
     ]
     return "\n".join(lines)
+
+
+def _cpu_lines(figures: LocalLoadFigures) -> list[str]:
+    during = figures.cpu_seconds_per_1000_messages
+    until = figures.cpu_seconds_per_1000_messages_until_profiles
+    if during is None:
+        return []
+    line = f"The runtime used {during:.2f} CPU seconds per 1,000 messages during the load"
+    if until is not None:
+        line += f", {until:.2f} until every profile was complete (enrich's catch-up included)"
+    return [line + "."]
 
 
 def _where_the_limit_lies(figures: LocalLoadFigures) -> list[str]:

@@ -38,6 +38,11 @@ class LocalLoadFigures:
     runtime_cores: int
     # CPU seconds the runtime process used per second of load: ~1 means one core's worth (the GIL).
     runtime_cpu_per_second: float | None
+    # CPU seconds the runtime used per 1,000 messages accepted: during the load, and from its start
+    # until every profile was complete (enrich's catch-up and the profile reads included). Less
+    # noisy than throughput on a shared machine: other processes take cores, not CPU seconds.
+    cpu_seconds_per_1000_messages: float | None = None
+    cpu_seconds_per_1000_messages_until_profiles: float | None = None
 
 
 def _free_port() -> int:
@@ -99,6 +104,7 @@ def run() -> LocalLoadFigures:
                 else None
             )
             after = wait_for_profiles(base_url, admin_token, figures.sent_per_visitor, limit_seconds=60.0)
+            cpu_at_profiles = process_cpu_seconds(process.pid)
         finally:
             process.send_signal(signal.SIGTERM)
             try:
@@ -108,4 +114,17 @@ def run() -> LocalLoadFigures:
             with contextlib.suppress(Exception):
                 if process.stdout is not None:
                     process.stdout.close()
-    return LocalLoadFigures(figures, after, len(all_cores), cpu_per_second)
+    return LocalLoadFigures(
+        figures,
+        after,
+        len(all_cores),
+        cpu_per_second,
+        _per_1000(cpu_before, cpu_after, figures.messages),
+        _per_1000(cpu_before, cpu_at_profiles, figures.messages) if after is not None else None,
+    )
+
+
+def _per_1000(cpu_before: float | None, cpu_after: float | None, messages: int) -> float | None:
+    if cpu_before is None or cpu_after is None or not messages:
+        return None
+    return (cpu_after - cpu_before) / messages * 1000

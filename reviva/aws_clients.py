@@ -11,7 +11,18 @@ from typing import Any, Protocol
 import boto3
 from botocore.config import Config
 
-_RETRY_CONFIG = Config(retries={"max_attempts": 5, "mode": "adaptive"}, connect_timeout=5, read_timeout=30)
+# Connections kept per client (botocore's default is 10). A Lambda container runs one invocation
+# (enrich writes 8 visitors at once), but `reviva dev` shares each client among every concurrent
+# invocation of a function (16 each; enrich 4 shards of 8 writers): beyond the pool, each request opened a
+# new connection and threw it away, a TCP handshake and a server thread per request under load.
+MAX_POOL_CONNECTIONS = 64
+
+_RETRY_CONFIG = Config(
+    retries={"max_attempts": 5, "mode": "adaptive"},
+    connect_timeout=5,
+    read_timeout=30,
+    max_pool_connections=MAX_POOL_CONNECTIONS,
+)
 
 
 class AwsEndpoint(Protocol):

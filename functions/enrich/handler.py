@@ -11,8 +11,12 @@ from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import Ki
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from reviva.composition import current_composition
+from reviva.enrich.bots import warm_up
 from reviva.enrich.service import process_batch
 from reviva.enrich.stream_records import records_from_trigger
+
+# The user-agent parsers are built in the init phase, not inside the first batch (no AWS call).
+warm_up()
 
 logger = Logger()
 metrics = Metrics()

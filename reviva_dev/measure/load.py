@@ -180,8 +180,10 @@ def wait_for_profiles(
 ) -> float | None:
     """Seconds until every visitor's profile counted every event sent (None: not within the limit).
 
-    `readers` clients read the profiles (`GET /v1/visitors/{id}`) in parallel; a visitor found
-    complete is not read again. The figure is an upper bound: the time the last one was seen.
+    `readers` clients read the profiles (`GET /v1/visitors/{id}`) in parallel, `readers` visitors
+    at a time; a visitor found complete is not read again, and a round stops at the first group
+    with an incomplete visitor (the pipeline is behind: reading the rest would only take CPU from
+    the enrich it waits for). The figure is an upper bound: the time the last one was seen.
     """
     port = _loopback_port(base_url)
     started = time.monotonic()
@@ -205,9 +207,14 @@ def wait_for_profiles(
     with ThreadPoolExecutor(readers) as pool:
         while waiting:
             items = list(waiting.items())
-            for (visitor, _), done in zip(items, pool.map(complete, items), strict=True):
-                if done:
-                    del waiting[visitor]
+            for start in range(0, len(items), readers):
+                group = items[start : start + readers]
+                done = list(pool.map(complete, group))
+                for (visitor, _), visitor_done in zip(group, done, strict=True):
+                    if visitor_done:
+                        del waiting[visitor]
+                if not all(done):
+                    break
             if not waiting:
                 break
             if time.monotonic() - started > limit_seconds:

@@ -101,6 +101,33 @@ def test_emulator_creates_the_stack_from_the_topology(emulator: Emulator, tmp_pa
     assert VisitorItem.get("a:1", "PROFILE").pk == "a:1"
 
 
+def test_the_lake_table_exists_before_the_first_event(emulator: Emulator) -> None:
+    from reviva.adapters.lake.catalog import events_table_identifier, load_lake_catalog
+
+    settings = load_settings()
+    table = load_lake_catalog(settings).load_table(events_table_identifier(settings))
+    assert table.scan().to_arrow().num_rows == 0
+
+
+def test_moto_resolves_each_host_and_action_list_once_and_answers_the_same(emulator: Emulator) -> None:
+    from moto.core import responses
+
+    settings = load_settings()
+    dispatcher = emulator._server._server.app
+    lookup = dispatcher.get_backend_for_host
+    before = lookup.cache_info()
+    kinesis, dynamodb = client("kinesis", settings), client("dynamodb", settings)
+    for _ in range(3):
+        assert kinesis.list_streams()["StreamNames"] == [settings.events_stream]
+        assert settings.visitors_table in dynamodb.list_tables()["TableNames"]
+    after = lookup.cache_info()
+    # Six requests, two hosts at most new: the rest are answered from the cache.
+    assert after.hits - before.hits >= 4 and after.misses - before.misses <= 2
+    assert lookup.__wrapped__("kinesis.us-east-1.amazonaws.com") == "kinesis"
+    assert lookup("kinesis.us-east-1.amazonaws.com") == "kinesis"
+    assert responses.method_names_from_class.cache_info().currsize >= 2  # type: ignore[attr-defined]
+
+
 def test_emulator_restores_the_environment(tmp_path: Path) -> None:
     os.environ["AWS_ACCESS_KEY_ID"] = "outer"
     emulated = Emulator(tmp_path)

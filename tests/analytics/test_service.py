@@ -80,6 +80,7 @@ def test_overview_compares_with_the_previous_period_and_hourly_series(service: A
     assert len(body["series"]) == 24
     assert body["series"][9] == {
         "bucket": "2026-11-03T09:00:00Z",
+        "partial": False,
         "visitors": 1,
         "sessions": 1,
         "page_views": 1,

@@ -179,7 +179,7 @@ def funnel(params: FunnelParams, executor: QueryExecutor, now: datetime) -> Funn
             FunnelBreakdown(key=key, steps=[StepCount(index=i, count=c) for i, c in enumerate(values)])
             for key, values in ranked
         ],
-        freshness=lake_freshness(executor, now),
+        freshness=lake_freshness(executor, now, params.first, params.last),
     )
 
 

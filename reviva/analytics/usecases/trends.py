@@ -12,7 +12,7 @@ from pydantic import Field
 from reviva.analytics.answers import Answer
 from reviva.analytics.daily_totals import sum_days
 from reviva.analytics.forecast import holt_forecast
-from reviva.analytics.freshness import Freshness, rollup_freshness
+from reviva.analytics.freshness import Freshness, is_partial, rollup_freshness
 from reviva.analytics.params import parse_choice, parse_int, parse_range
 from reviva.analytics.periods import days_in
 from reviva.analytics.rollups import RollupService
@@ -46,6 +46,8 @@ class TrendsParams:
 class HistoryPoint(Answer):
     bucket: date
     value: float
+    # The bucket reaches a day not over yet (UTC): its value will still grow.
+    partial: bool
 
 
 class ForecastPoint(Answer):
@@ -75,14 +77,22 @@ def answer(request: AnalyticsRequest, adapters: AnalyticsAdapters) -> TrendsAnsw
 def trends(params: TrendsParams, rollups: RollupService, now: datetime) -> TrendsAnswer:
     """The metric per day or week of the range, then `horizon` forecast buckets after it."""
     first, last = params.first, params.last
-    days, computed = rollups.days(first, last)
-    daily = [days[d] for d in days_in(first, last)]
+    read = rollups.days(first, last)
+    daily = [read.days[d] for d in days_in(first, last)]
     size = 1 if params.interval == "day" else 7
     history: list[HistoryPoint] = []
     for offset in range(0, len(daily), size):
-        totals = sum_days(daily[offset : offset + size])
+        chunk = daily[offset : offset + size]
+        totals = sum_days(chunk)
         value = float(getattr(totals, params.metric))
-        history.append(HistoryPoint(bucket=first + timedelta(days=offset), value=round(value, 2)))
+        bucket = first + timedelta(days=offset)
+        history.append(
+            HistoryPoint(
+                bucket=bucket,
+                value=round(value, 2),
+                partial=is_partial(bucket + timedelta(days=len(chunk) - 1), now),
+            )
+        )
     next_bucket = first + timedelta(days=len(history) * size)
     forecast = [
         ForecastPoint(
@@ -100,5 +110,5 @@ def trends(params: TrendsParams, rollups: RollupService, now: datetime) -> Trend
         last=last,
         history=history,
         forecast=forecast,
-        freshness=rollup_freshness(daily, computed, now),
+        freshness=rollup_freshness(read, first, last, now),
     )

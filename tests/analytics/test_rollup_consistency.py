@@ -76,7 +76,9 @@ def _week_of_events(now: datetime, visitors: int, seed: int) -> list[EnrichedEve
     events: list[EnrichedEvent] = []
     for visitor in range(visitors):
         for _ in range(rng.randint(1, 3)):
-            start = first_day + timedelta(seconds=rng.randint(0, int((latest - first_day).total_seconds()) - 300))
+            start = first_day + timedelta(
+                seconds=rng.randint(0, int((latest - first_day).total_seconds()) - 300)
+            )
             events += _visit(rng, visitor, start)
     return events
 
@@ -93,10 +95,14 @@ def _lake_counts(composition: Composition, now: datetime) -> dict[str, int]:
     in_week = [r for r in humans if first <= r["event_time"] < first + timedelta(days=WEEK)]
     session_start: dict[str, datetime] = {}
     for r in humans:
-        session_start[r["session_id"]] = min(session_start.get(r["session_id"], r["event_time"]), r["event_time"])
+        session_start[r["session_id"]] = min(
+            session_start.get(r["session_id"], r["event_time"]), r["event_time"]
+        )
     return {
         "visitors": len({r["visitor_key"] for r in in_week}),
-        "sessions": sum(1 for start in session_start.values() if first <= start < first + timedelta(days=WEEK)),
+        "sessions": sum(
+            1 for start in session_start.values() if first <= start < first + timedelta(days=WEEK)
+        ),
         "conversions": sum(1 for r in in_week if r["is_conversion"]),
     }
 
@@ -131,7 +137,9 @@ def test_after_a_backfill_the_overview_equals_the_lake(
     # in several commits from two shards (as late batches do).
     late = _week_of_events(now, visitors=400, seed=2)
     for index, start in enumerate(range(0, len(late), 300)):
-        writer.append(f"shardId-00000000000{index % 2}", late[start : start + 300], last_sequence=str(2000 + index))
+        writer.append(
+            f"shardId-00000000000{index % 2}", late[start : start + 300], last_sequence=str(2000 + index)
+        )
 
     if recomputed_by == "schedule":
         stale = _overview(composition, now)

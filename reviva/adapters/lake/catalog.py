@@ -8,6 +8,7 @@ when `LAKE_BUCKET` is one (benchmarks, no S3 at all).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from pyiceberg.table import Table
 from reviva.adapters.lake.fileio import LAKE_FILE_IO
 from reviva.adapters.lake.schema import EVENTS_PARTITION_SPEC, EVENTS_SCHEMA, EVENTS_SORT_ORDER
 from reviva.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 CATALOG_NAME = "reviva"
 DEFAULT_SQL_CATALOG_URI = "sqlite:///.reviva/catalog.db"
@@ -160,8 +163,9 @@ def ensure_events_table(catalog: Catalog, settings: Settings) -> Table:
 def _add_partition_summaries(table: Table) -> None:
     """Give a table created before the property its partition summaries (one property-only commit).
 
-    A lost race with a writer is left for the next load: until then commits without summaries are
-    read from their manifests, which is slower but exact.
+    A lost race with a writer is left for the next load, and so is a loader that may only read the
+    table (the query function: the enrich function's first load sets it). Until then commits without
+    summaries are read from their manifests, which is slower but exact.
     """
     if PARTITION_SUMMARY_LIMIT_PROPERTY in table.properties:
         return
@@ -172,3 +176,5 @@ def _add_partition_summaries(table: Table) -> None:
             )
     except CommitFailedException:
         return
+    except Exception as error:  # e.g. AccessDenied for a read-only loader: not fatal
+        logger.warning("could not add %s to the events table: %s", PARTITION_SUMMARY_LIMIT_PROPERTY, error)

@@ -154,7 +154,7 @@ def test_roles(lake: Path) -> None:
     assert call(_jwt_event("/v1/campaigns", "[marketing]"))[0] == 200
 
 
-def test_the_rollup_schedule_stores_today_and_yesterday(lake: Path) -> None:
+def test_the_rollup_schedule_stores_the_recent_days(lake: Path) -> None:
     from functions.query.handler import handler
 
     event = {

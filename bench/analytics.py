@@ -13,11 +13,12 @@ import os
 import statistics
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -25,7 +26,13 @@ import pyarrow.compute as pc
 
 from reviva_dev.measure.timing import elapsed_ms, percentile
 
+if TYPE_CHECKING:
+    from reviva.analytics.ports import LakeVersion, QueryExecutor
+
 DAYS = 90
+# Recomputations of all DAYS days' rollups timed on a warm reader cache, each way (engine-built and
+# Python-built visitor sketches).
+ROLLUP_REPEATS = int(os.environ.get("BENCH_ROLLUP_REPEATS", "5"))
 # The dashboard's default range (7 days); BENCH_ANALYTICS_RANGE_DAYS measures another.
 RANGE_DAYS = int(os.environ.get("BENCH_ANALYTICS_RANGE_DAYS", "7"))
 STORAGE_LATENCY_SECONDS = 0.020  # a typical S3 GET/PUT of a small object from Lambda in-region
@@ -62,6 +69,9 @@ class AnalyticsFigures:
     generate_seconds: float
     write_seconds: float
     rollup_seconds: float
+    # Recomputing every day's rollups on a warm cache: as now, then as before issue 10.
+    rollup_engine_runs: list[float]
+    rollup_python_runs: list[float]
     runs: int
     # endpoint → (first call ms, after a new commit ms, p50 ms, p95 ms)
     latency: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
@@ -155,15 +165,117 @@ def generate(events: int, end: date, seed: int = 7) -> tuple[pa.Table, int, int]
     return pa.Table.from_arrays(arrays, schema=EVENTS_ARROW_SCHEMA), visitors, sessions
 
 
+# Before issue 10 the rollup fetched every (day, visitor) pair and hashed each in Python, and its
+# sessions query grouped by hour and all three breakdowns at once (hundreds of thousands of rows
+# that Python added up). Kept here only to measure what the engine-side work saves.
+PAIRS_VISITORS_SQL = """
+SELECT date_trunc('day', event_time) AS day, visitor_key
+FROM events
+WHERE event_time >= ? AND event_time < ? AND NOT is_bot
+GROUP BY 1, 2
+"""
+
+SESSIONS_BY_HOUR_AND_BREAKDOWNS_SQL = """
+WITH sessions AS (
+  SELECT session_id,
+         min(event_time) AS started_at,
+         max(event_time) AS ended_at,
+         count(*) AS events,
+         max(CASE WHEN is_conversion THEN 1 ELSE 0 END) AS converted,
+         min_by(channel, event_time) AS channel,
+         min_by(device_type, event_time) AS device_type,
+         min_by(country, event_time) AS country
+  FROM events
+  WHERE event_time >= ? AND event_time < ? AND NOT is_bot AND session_id IS NOT NULL
+  GROUP BY session_id
+)
+SELECT date_trunc('hour', started_at) AS hour,
+       coalesce(channel, '(none)') AS channel,
+       coalesce(device_type, '(none)') AS device_type,
+       coalesce(country, '(none)') AS country,
+       count(*) AS sessions,
+       count_if(events = 1) AS bounced_sessions,
+       sum(to_unixtime(ended_at) - to_unixtime(started_at)) AS duration_seconds,
+       sum(converted) AS converted_sessions
+FROM sessions
+WHERE started_at >= ? AND started_at < ?
+GROUP BY 1, 2, 3, 4
+"""
+
+
+def rollups_before_issue_10(
+    executor: QueryExecutor, first: date, last: date, now: datetime, lake: LakeVersion | None
+) -> dict[date, dict[str, Any]]:
+    """The rollups as computed before issue 10: the same figures, with the visitor sketches built
+    in Python from every (day, visitor) pair (MD5 now, BLAKE2b then: the same cost in Python) and
+    the session rows added up in Python (into the rows `assemble_rollups` takes today)."""
+    from reviva.analytics import hll
+    from reviva.analytics.periods import day_start, lake_range
+    from reviva.analytics.ports import LakeQuery
+    from reviva.analytics.rollups import BREAKDOWNS, assemble_rollups, rollup_queries, run_rollup_queries
+
+    start, end = lake_range(first, last)
+    queries = rollup_queries(start, end)
+    queries["visitors"] = LakeQuery("rollup_visitor_pairs", PAIRS_VISITORS_SQL, (start, end), start, end)
+    session_end = end + timedelta(days=1)
+    queries["sessions"] = LakeQuery(
+        "rollup_sessions_by_all",
+        SESSIONS_BY_HOUR_AND_BREAKDOWNS_SQL,
+        (start, session_end, start, end),
+        start,
+        session_end,
+    )
+    results = run_rollup_queries(executor, queries)
+    keys: defaultdict[date, list[str]] = defaultdict(list)
+    for row in results["visitors"]:
+        keys[row["day"].astimezone(UTC).date()].append(str(row["visitor_key"]))
+    pack = bytes((byte + hll.PACKED_ZERO) % 256 for byte in range(256))
+    results["visitors"] = [
+        {
+            "day": day_start(day),
+            "visitors": len(day_keys),
+            "registers": hll.sketch(day_keys).translate(pack).decode("ascii"),
+        }
+        for day, day_keys in keys.items()
+    ]
+    hours: dict[datetime, dict[str, Any]] = {}
+    breakdowns: defaultdict[tuple[datetime, str, str], int] = defaultdict(int)
+    for row in results["sessions"]:
+        hour = row["hour"]
+        slot = hours.setdefault(
+            hour,
+            {
+                "hour": hour,
+                "day": None,
+                "sessions": 0,
+                "bounced_sessions": 0,
+                "duration_seconds": 0.0,
+                "converted_sessions": 0,
+            },
+        )
+        for name in ("sessions", "bounced_sessions", "duration_seconds", "converted_sessions"):
+            slot[name] += row[name] or 0
+        day = day_start(hour.astimezone(UTC).date())
+        for column in BREAKDOWNS.values():
+            breakdowns[(day, column, str(row[column]))] += int(row["sessions"])
+    empty = dict.fromkeys(BREAKDOWNS.values())
+    results["sessions"] = [{**slot, **empty} for slot in hours.values()] + [
+        {"hour": None, "day": day, **empty, column: value, "sessions": sessions}
+        for (day, column, value), sessions in breakdowns.items()
+    ]
+    return assemble_rollups(first, last, now, lake, results)
+
+
 def run(events: int | None = None, runs: int | None = None) -> AnalyticsFigures:
     """Generate, write, roll up, and time every endpoint (first call, after a commit, `runs` calls)."""
     from pyiceberg.catalog.sql import SqlCatalog
 
     from reviva.adapters.duckdb_executor import DuckDBExecutor, iceberg_source
     from reviva.adapters.lake.catalog import EVENTS_TABLE_PROPERTIES
+    from reviva.adapters.lake.history import IcebergLakeHistory
     from reviva.adapters.lake.schema import EVENTS_PARTITION_SPEC, EVENTS_SCHEMA, EVENTS_SORT_ORDER
     from reviva.adapters.object_store import DirectoryObjectStore
-    from reviva.analytics.rollups import RollupService
+    from reviva.analytics.rollups import RollupService, compute_rollups
     from reviva.analytics.service import AnalyticsService
     from reviva.analytics.spend import SpendRow, SpendStore
     from reviva_dev.fakes.analytics import SlowObjectStore
@@ -197,8 +309,9 @@ def run(events: int | None = None, runs: int | None = None) -> AnalyticsFigures:
 
         source, freshness = iceberg_source(lambda: catalog.load_table(("reviva", "events")))
         executor = DuckDBExecutor(source, freshness)
+        history = IcebergLakeHistory(lambda: catalog.load_table(("reviva", "events")))
         store = DirectoryObjectStore(root / "analytics")
-        rollups = RollupService(executor, store)
+        rollups = RollupService(executor, store, history)
         spend = SpendStore(store)
         spend.import_rows(
             [
@@ -211,9 +324,21 @@ def run(events: int | None = None, runs: int | None = None) -> AnalyticsFigures:
         started = time.perf_counter()
         rollups.refresh(today - timedelta(days=DAYS - 1), today)  # what the schedule keeps current
         rollup_seconds = time.perf_counter() - started
+        # The same computation again on the warm reader cache (the engine's and Python's work only),
+        # alternating the two ways so machine noise falls on both alike.
+        lake = history.current()
+        engine_runs: list[float] = []
+        python_runs: list[float] = []
+        for _ in range(ROLLUP_REPEATS):
+            for way, timings in ((compute_rollups, engine_runs), (rollups_before_issue_10, python_runs)):
+                started = time.perf_counter()
+                way(executor, today - timedelta(days=DAYS - 1), today, datetime.now(UTC), lake)
+                timings.append(time.perf_counter() - started)
 
         year_service = AnalyticsService(
-            executor, RollupService(executor, SlowObjectStore(store, STORAGE_LATENCY_SECONDS)), spend
+            executor,
+            RollupService(executor, SlowObjectStore(store, STORAGE_LATENCY_SECONDS), history),
+            spend,
         )
         year = {"from": (today - timedelta(days=365)).isoformat(), "to": today.isoformat()}
         first = (today - timedelta(days=RANGE_DAYS - 1)).isoformat()
@@ -272,6 +397,8 @@ def run(events: int | None = None, runs: int | None = None) -> AnalyticsFigures:
         generate_seconds=generate_seconds,
         write_seconds=write_seconds,
         rollup_seconds=rollup_seconds,
+        rollup_engine_runs=engine_runs,
+        rollup_python_runs=python_runs,
         runs=runs,
         latency=latency,
     )
@@ -287,8 +414,9 @@ def render(figures: AnalyticsFigures) -> str:
         f" local disk, generated column-wise in {figures.generate_seconds:.1f} s and appended in"
         f" {figures.write_seconds:.1f} s."
         f" Computing the daily rollups of all {figures.days} days (the schedule's job) took"
-        f" {figures.rollup_seconds:.1f} s.",
+        f" {figures.rollup_seconds:.1f} s, reading every data file from disk once.",
         "",
+        *_rollup_lines(figures),
         f"Every endpoint over the last {figures.range_days} days (the dashboard's default range, about"
         f" {figures.range_days / figures.days:.0%} of the events), through"
         " `AnalyticsService` with the DuckDB executor reading the table through"
@@ -317,6 +445,28 @@ def render(figures: AnalyticsFigures) -> str:
         )
     lines.append("")
     return "\n".join(lines)
+
+
+def _rollup_lines(figures: AnalyticsFigures) -> list[str]:
+    engine = statistics.median(figures.rollup_engine_runs)
+    python = statistics.median(figures.rollup_python_runs)
+    runs = ", ".join(f"{t:.1f}" for t in figures.rollup_engine_runs)
+    python_runs = ", ".join(f"{t:.1f}" for t in figures.rollup_python_runs)
+    return [
+        f"Recomputing all {figures.days} days again with the files cached (only the engine's and"
+        f" Python's work; median of {len(figures.rollup_engine_runs)}, the two ways alternating):",
+        "",
+        f"| rollup computation, {figures.days} days | median | runs (s) |",
+        "|---|---|---|",
+        "| before issue 10: visitor sketches built in Python from every (day, visitor) pair, session"
+        f" rows by hour, channel, device and country added up in Python | {python:.1f} s | {python_runs} |",
+        "| now: sketches built by the engine, one row a day (`reviva.analytics.sketch_sql`); session"
+        f" breakdowns by grouping sets, a few thousand rows | {engine:.1f} s | {runs} |",
+        "",
+        f"The rollup computation is {python / engine:.1f}x faster, with the same figures and registers"
+        " (`tests/analytics/test_sketch_sql.py`).",
+        "",
+    ]
 
 
 if __name__ == "__main__":

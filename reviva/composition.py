@@ -342,6 +342,7 @@ class Composition:
     def _build_analytics(self) -> AnalyticsService:
         from reviva.adapters.athena_executor import AthenaExecutor
         from reviva.adapters.duckdb_executor import DuckDBExecutor, iceberg_source
+        from reviva.adapters.lake.history import IcebergLakeHistory
         from reviva.analytics.config import AnalyticsSettings
         from reviva.analytics.ports import QueryExecutor
         from reviva.analytics.rollups import RollupService
@@ -369,12 +370,12 @@ class Composition:
         rollups = RollupService(
             executor,
             self.analytics_store,
+            IcebergLakeHistory(self.events_table),
             min_age=timedelta(
                 seconds=options.rollup_min_age_seconds
                 if options.rollup_min_age_seconds is not None
                 else (300 if engine == "athena" else 60)
             ),
-            max_age=timedelta(seconds=options.rollup_max_age_seconds),
         )
         from reviva.analytics.funnel_library import FunnelLibrary
 

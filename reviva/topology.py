@@ -280,7 +280,8 @@ BUCKETS: tuple[BucketSpec, ...] = (
 SCHEDULES: tuple[ScheduleSpec, ...] = (
     ScheduleSpec("retrain-daily", "score", "rate(1 day)", {"task": "retrain"}),
     ScheduleSpec("score-hourly", "score", "rate(1 hour)", {"task": "score"}),
-    # Daily rollups (today and yesterday, plus missing days) for the dashboard's first screen.
+    # Daily rollups for the dashboard's first screen: every day the lake's commits changed since the
+    # last run (late data, erasures), plus missing recent days (reviva.analytics.rollups.run_schedule).
     ScheduleSpec("analytics-rollup", "query", "rate(5 minutes)", {"task": "rollup"}),
     # Snapshot expiry keeps every commit's metadata small (enrich's commit CPU grows with the
     # snapshots kept); compaction keeps Athena's file count down (reviva/adapters/lake/maintenance.py). Both

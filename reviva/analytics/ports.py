@@ -52,3 +52,41 @@ class ObjectStore(Protocol):
     def put(self, key: str, body: bytes) -> None:
         """Create or replace the object."""
         ...
+
+
+@dataclass(frozen=True)
+class LakeVersion:
+    """One state of the lake: its commit's sequence number (grows with every commit) and time."""
+
+    sequence: int
+    committed_at: datetime
+
+
+@dataclass(frozen=True)
+class LakeChanges:
+    """Which event days the lake's commits after some sequence number added or removed rows in.
+
+    `days` maps each such day (UTC, the table's day partition) to the sequence number of the newest
+    commit that changed it. `known_from` is None when every commit after the asked sequence was
+    still there to read; otherwise older ones had been expired unread, and the changes are known
+    only from that sequence number on (anything computed before it may have missed a change).
+    """
+
+    current: LakeVersion | None
+    days: dict[date, int]
+    known_from: int | None = None
+
+
+class LakeHistory(Protocol):
+    """The lake's commit history, as far as rollups need it (the Iceberg snapshots, in AWS and locally)."""
+
+    def current(self) -> LakeVersion | None:
+        """The newest commit, or None when the lake has none."""
+        ...
+
+    def changes_since(self, sequence: int | None) -> LakeChanges:
+        """The days the commits after `sequence` (every commit when None) changed rows in.
+
+        Commits that rewrite rows without changing them (compaction) are left out.
+        """
+        ...

@@ -6,9 +6,12 @@ views per page, sessions per channel, device and country, and a HyperLogLog sket
 visitors (so ranges of days get a distinct-visitor estimate). All are additive across days except
 visitors, which merge through the sketches.
 
-The `rollup` schedule (reviva.topology.SCHEDULES) recomputes today and yesterday (late events) and
-fills missing days; a read finds a missing or stale day and computes it from the lake on the spot,
-then stores it, so the dashboard's first screen reads one small object per day.
+A rollup is never final: each records the lake version it was computed from, and the change log
+(`reviva.analytics.change_log`, fed by the lake's commits) says which days later commits changed.
+The `rollup` schedule (reviva.topology.SCHEDULES) recomputes exactly the stale days (late events for
+any day, erasures) and fills missing recent days; a read finds a missing or stale day and computes it
+from the lake on the spot, then stores it, so the dashboard's first screen reads one small object per
+day and agrees with the lake.
 """
 
 from __future__ import annotations
@@ -17,12 +20,15 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from reviva.analytics import hll
-from reviva.analytics.periods import day_start
-from reviva.analytics.ports import LakeQuery, ObjectStore, QueryExecutor
+from reviva.analytics.change_log import CHANGE_LOG_KEY, current_change_log
+from reviva.analytics.periods import day_start, days_in
+from reviva.analytics.ports import LakeHistory, LakeQuery, LakeVersion, ObjectStore, QueryExecutor, Row
+from reviva.analytics.sketch_sql import daily_sketch_sql
 from reviva.analytics.sql_fragments import EVENT_RANGE_SQL, PAGE_TYPES_SQL, event_range
 from reviva.analytics.store import get_json, put_json
 
@@ -39,7 +45,9 @@ HOUR_FIELDS = (
     "revenue",
 )
 BREAKDOWNS = {"channels": "channel", "devices": "device_type", "countries": "country"}
-ROLLUP_VERSION = 1
+# 2: visitor sketches hashed with MD5 and built by the engine (1 used BLAKE2b in Python; the two never
+# merge, so every version-1 rollup is recomputed), and the lake version a rollup was computed from.
+ROLLUP_VERSION = 2
 
 
 # The four queries a range of rollups is computed from.
@@ -56,7 +64,10 @@ GROUP BY 1
 """
 
 # Sessions count on the hour they start; the scan runs one day past the range so sessions that
-# start before its end are measured to their last event.
+# start before its end are measured to their last event. Grouping sets give one row per hour (the
+# hourly figures; the other keys NULL) and one per day and value of each breakdown: a few thousand
+# rows for 90 days, where grouping by hour and all three breakdowns at once returned hundreds of
+# thousands for Python to add up. One aggregation pass (Trino would recompute a CTE used twice).
 ROLLUP_SESSIONS_SQL = f"""
 WITH sessions AS (
   SELECT session_id,
@@ -70,18 +81,26 @@ WITH sessions AS (
   FROM events
   WHERE {EVENT_RANGE_SQL} AND session_id IS NOT NULL
   GROUP BY session_id
+),
+started AS (
+  SELECT date_trunc('hour', started_at) AS hour,
+         date_trunc('day', started_at) AS day,
+         coalesce(channel, '(none)') AS channel,
+         coalesce(device_type, '(none)') AS device_type,
+         coalesce(country, '(none)') AS country,
+         events,
+         to_unixtime(ended_at) - to_unixtime(started_at) AS duration_seconds,
+         converted
+  FROM sessions
+  WHERE started_at >= ? AND started_at < ?
 )
-SELECT date_trunc('hour', started_at) AS hour,
-       coalesce(channel, '(none)') AS channel,
-       coalesce(device_type, '(none)') AS device_type,
-       coalesce(country, '(none)') AS country,
+SELECT hour, day, channel, device_type, country,
        count(*) AS sessions,
        count_if(events = 1) AS bounced_sessions,
-       sum(to_unixtime(ended_at) - to_unixtime(started_at)) AS duration_seconds,
+       sum(duration_seconds) AS duration_seconds,
        sum(converted) AS converted_sessions
-FROM sessions
-WHERE started_at >= ? AND started_at < ?
-GROUP BY 1, 2, 3, 4
+FROM started
+GROUP BY GROUPING SETS ((hour), (day, channel), (day, device_type), (day, country))
 """
 
 ROLLUP_PAGES_SQL = f"""
@@ -93,12 +112,9 @@ WHERE {EVENT_RANGE_SQL} AND {PAGE_TYPES_SQL}
 GROUP BY 1, 2
 """
 
-ROLLUP_VISITORS_SQL = f"""
-SELECT date_trunc('day', event_time) AS day, visitor_key
-FROM events
-WHERE {EVENT_RANGE_SQL}
-GROUP BY 1, 2
-"""
+# Per day: the exact count of distinct visitors and their HyperLogLog registers, built by the
+# engine (one row a day; see reviva.analytics.sketch_sql) with the hash `hll.sketch` uses.
+ROLLUP_VISITORS_SQL = daily_sketch_sql(EVENT_RANGE_SQL)
 
 
 def rollup_queries(start: datetime, end: datetime) -> dict[str, LakeQuery]:
@@ -140,22 +156,31 @@ def _empty_day(day: date) -> dict[str, Any]:
     }
 
 
-def compute_rollups(
-    executor: QueryExecutor, first: date, last: date, now: datetime
-) -> dict[date, dict[str, Any]]:
-    """Rollups of the days first..last (inclusive) from the lake, in four queries for the whole span."""
-    start, end = day_start(first), day_start(last + timedelta(days=1))
-    queries = rollup_queries(start, end)
-    days = {
-        first + timedelta(days=i): _empty_day(first + timedelta(days=i))
-        for i in range((last - first).days + 1)
-    }
-    as_of = executor.data_as_of()
-    # The four queries are independent: on Athena they run side by side (each waits on its own).
+def run_rollup_queries(executor: QueryExecutor, queries: dict[str, LakeQuery]) -> dict[str, list[Row]]:
+    """Run the rollup queries side by side (on Athena each waits on its own); rows by query name."""
     with ThreadPoolExecutor(max_workers=len(queries)) as pool:
         futures = {name: pool.submit(executor.run, query) for name, query in queries.items()}
-        results = {name: future.result() for name, future in futures.items()}
+        return {name: future.result() for name, future in futures.items()}
 
+
+def compute_rollups(
+    executor: QueryExecutor, first: date, last: date, now: datetime, lake: LakeVersion | None
+) -> dict[date, dict[str, Any]]:
+    """Rollups of the days first..last (inclusive) from the lake, in four queries for the whole span.
+
+    `lake` is the lake's version read before the queries run: the rollups reflect at least that
+    commit, so a commit landing meanwhile is never taken as already summarised.
+    """
+    start, end = day_start(first), day_start(last + timedelta(days=1))
+    results = run_rollup_queries(executor, rollup_queries(start, end))
+    return assemble_rollups(first, last, now, lake, results)
+
+
+def assemble_rollups(
+    first: date, last: date, now: datetime, lake: LakeVersion | None, results: dict[str, list[Row]]
+) -> dict[date, dict[str, Any]]:
+    """The rollups of first..last from the four queries' rows (see `rollup_queries`)."""
+    days = {day: _empty_day(day) for day in days_in(first, last)}
     for row in results["events"]:
         hour: datetime = row["hour"].astimezone(UTC)
         slot = days[hour.date()]["hours"][hour.hour]
@@ -168,14 +193,18 @@ def compute_rollups(
         lambda: {name: defaultdict(int) for name in BREAKDOWNS}
     )
     for row in results["sessions"]:
+        if row["hour"] is None:  # a breakdown row: its day and one breakdown column are set
+            day = row["day"].astimezone(UTC).date()
+            for name, column in BREAKDOWNS.items():
+                if row[column] is not None:
+                    breakdowns[day][name][str(row[column])] += int(row["sessions"])
+            continue
         hour = row["hour"].astimezone(UTC)
         slot = days[hour.date()]["hours"][hour.hour]
         slot["sessions"] += int(row["sessions"])
         slot["bounced_sessions"] += int(row["bounced_sessions"])
         slot["duration_seconds"] = round(slot["duration_seconds"] + float(row["duration_seconds"] or 0), 3)
         slot["converted_sessions"] += int(row["converted_sessions"])
-        for name, column in BREAKDOWNS.items():
-            breakdowns[hour.date()][name][str(row[column])] += int(row["sessions"])
     for day, counts in breakdowns.items():
         for name, values in counts.items():
             days[day][name] = dict(values)
@@ -183,40 +212,77 @@ def compute_rollups(
     for row in results["pages"]:
         days[_day_of(row["day"])]["pages"][str(row["page_path"])] = int(row["page_views"])
 
-    visitors: dict[date, list[str]] = defaultdict(list)
     for row in results["visitors"]:
-        visitors[_day_of(row["day"])].append(str(row["visitor_key"]))
+        rollup = days[_day_of(row["day"])]
+        rollup["visitors"] = int(row["visitors"])
+        rollup["hll"] = hll.encode(hll.unpack(str(row["registers"])))
+    empty_sketch = hll.encode(bytes(hll.REGISTERS))
     for day, rollup in days.items():
-        keys = visitors.get(day, [])
-        rollup["visitors"] = len(keys)
-        rollup["hll"] = hll.encode(hll.sketch(keys))
+        rollup["hll"] = rollup["hll"] or empty_sketch
         rollup["computed_at"] = now.isoformat()
-        rollup["data_as_of"] = as_of.isoformat() if as_of else None
-        # A day is complete once it ended before its data was read (plus an hour for late events).
+        rollup["lake_sequence"] = lake.sequence if lake else 0
+        rollup["data_as_of"] = lake.committed_at.isoformat() if lake else None
+        # A day is complete once it ended before its data was read (plus an hour for late events);
+        # late data after that still reaches it (the change log marks the day, see `RollupService`).
         rollup["complete"] = day_start(day + timedelta(days=1)) + timedelta(hours=1) <= now
     return days
+
+
+def consecutive_runs(days: list[date]) -> list[tuple[date, date]]:
+    """Sorted days grouped into (first, last) runs of consecutive days: one query set per run."""
+    runs: list[tuple[date, date]] = []
+    for day in sorted(set(days)):
+        if runs and runs[-1][1] + timedelta(days=1) == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
 
 
 # Storage requests in flight at once when reading or writing a range of daily rollups.
 ROLLUP_IO_THREADS = 32
 
 
+@dataclass(frozen=True)
+class RollupRead:
+    """Daily rollups for a range, and how current they are against the lake."""
+
+    days: dict[date, dict[str, Any]]
+    # The lake version the change log was complete up to when the rollups were judged.
+    lake: LakeVersion | None
+    # Days computed from the lake for this read (missing, or late data had reached them).
+    recomputed: list[date] = field(default_factory=list)
+    # Days served from a rollup younger than the minimum age although newer data has arrived.
+    lagging: list[date] = field(default_factory=list)
+
+    @property
+    def computed(self) -> bool:
+        """Whether any day had to be computed from the lake just now."""
+        return bool(self.recomputed)
+
+
 class RollupService:
-    """Reads daily rollups, computing and storing missing or stale ones from the lake."""
+    """Reads daily rollups, recomputing from the lake exactly the days that are missing or stale.
+
+    A stored rollup is stale when a lake commit after the one it was computed from changed its day
+    (`reviva.analytics.change_log`): late events, a backfill, an erasure. A stale rollup younger than
+    `min_age` is still served (and the answer's freshness says so), so a day receiving a steady
+    trickle of events is not recomputed on every read; the schedule recomputes it meanwhile.
+    """
 
     def __init__(
         self,
         executor: QueryExecutor,
         store: ObjectStore,
+        history: LakeHistory,
         *,
         min_age: timedelta = timedelta(minutes=1),
-        max_age: timedelta = timedelta(minutes=15),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._executor = executor
         self._store = store
+        self._history = history
         self._min_age = min_age
-        self._max_age = max_age
         self._clock = clock
 
     @staticmethod
@@ -224,45 +290,32 @@ class RollupService:
         """The object key of a day's rollup."""
         return f"rollups/daily/{day.isoformat()}.json"
 
-    def _usable(
-        self, rollup: dict[str, Any] | None, now: datetime, lake_as_of: Callable[[], datetime | None]
-    ) -> bool:
-        """A complete day's rollup always is; an open day's for `min_age`, then while the lake has
-        not changed since it was computed, and never beyond `max_age` (the schedule refreshes it)."""
-        if rollup is None or rollup.get("version") != ROLLUP_VERSION:
-            return False
-        if rollup.get("complete"):
-            return True
-        age = now - datetime.fromisoformat(rollup["computed_at"])
-        if age <= self._min_age:
-            return True
-        if age > self._max_age:
-            return False
-        current, stored = lake_as_of(), rollup.get("data_as_of")
-        return current is None or (stored is not None and datetime.fromisoformat(stored) >= current)
+    @staticmethod
+    def _current_format(rollup: Any) -> bool:
+        return isinstance(rollup, dict) and rollup.get("version") == ROLLUP_VERSION
 
-    def days(self, first: date, last: date) -> tuple[dict[date, dict[str, Any]], bool]:
-        """The rollups of first..last and whether any had to be computed from the lake just now."""
+    def days(self, first: date, last: date) -> RollupRead:
+        """The rollups of first..last, recomputing the missing and stale ones."""
         now = self._clock()
+        wanted = days_in(first, last)
+        stored = self._read_all(wanted)
+        log, lake = current_change_log(self._history, self._store)
         result: dict[date, dict[str, Any]] = {}
         missing: list[date] = []
-        lake: list[datetime | None] = []
-
-        def lake_as_of() -> datetime | None:  # the lake's commit time, read at most once
-            if not lake:
-                lake.append(self._executor.data_as_of())
-            return lake[0]
-
-        wanted = [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
-        for day, rollup in zip(wanted, self._read_all(wanted), strict=True):
-            if self._usable(rollup, now, lake_as_of):
-                result[day] = rollup  # type: ignore[assignment]
+        lagging: list[date] = []
+        for day, rollup in zip(wanted, stored, strict=True):
+            if not self._current_format(rollup):
+                missing.append(day)
+            elif not log.changed_after(day, int(rollup["lake_sequence"])):
+                result[day] = rollup
+            elif now - datetime.fromisoformat(rollup["computed_at"]) <= self._min_age:
+                result[day] = rollup
+                lagging.append(day)
             else:
                 missing.append(day)
         if missing:
-            computed = self.refresh(min(missing), max(missing), now)
-            result.update({d: computed[d] for d in missing})
-        return result, bool(missing)
+            result.update(self._compute(missing, now, lake))
+        return RollupRead(days=result, lake=lake, recomputed=missing, lagging=lagging)
 
     def _read_all(self, days: list[date]) -> list[Any]:
         """Each day's stored rollup (None where there is none), read concurrently.
@@ -275,23 +328,51 @@ class RollupService:
         with ThreadPoolExecutor(max_workers=min(ROLLUP_IO_THREADS, len(days))) as pool:
             return list(pool.map(lambda day: get_json(self._store, self.key(day)), days))
 
-    def refresh(self, first: date, last: date, now: datetime | None = None) -> dict[date, dict[str, Any]]:
-        """Compute first..last from the lake and store them (concurrently: one object a day)."""
-        now = now or self._clock()
-        computed = compute_rollups(self._executor, first, last, now)
+    def _compute(
+        self, days: list[date], now: datetime, lake: LakeVersion | None
+    ) -> dict[date, dict[str, Any]]:
+        """Compute these days from the lake (one query set per run of consecutive days) and store them.
+
+        `lake` must have been read before the queries (it is what the rollups are stamped with).
+        """
+        computed: dict[date, dict[str, Any]] = {}
+        for first, last in consecutive_runs(days):
+            computed.update(compute_rollups(self._executor, first, last, now, lake))
         items = list(computed.items())
         with ThreadPoolExecutor(max_workers=max(1, min(ROLLUP_IO_THREADS, len(items)))) as pool:
             list(pool.map(lambda item: put_json(self._store, self.key(item[0]), item[1]), items))
         return computed
 
+    def refresh(self, first: date, last: date, now: datetime | None = None) -> dict[date, dict[str, Any]]:
+        """Compute first..last from the lake and store them, whatever is stored."""
+        return self._compute(days_in(first, last), now or self._clock(), self._history.current())
+
     def run_schedule(self, backfill_days: int = 35) -> dict[str, Any]:
-        """The scheduled task: recompute today and yesterday, fill missing days of the last weeks."""
+        """The scheduled task: recompute every stored day the lake changed since, fill recent gaps.
+
+        Looks at the days the change log says changed since the previous run, wherever they are
+        (late data for last month, an erasure), and the last `backfill_days` days; of those it
+        recomputes the ones whose rollup is missing or stale, and no other.
+        """
         now = self._clock()
-        today = now.date()
-        refreshed = self.refresh(today - timedelta(days=1), today, now)
-        older = [today - timedelta(days=offset) for offset in range(2, backfill_days)]
-        missing = [day for day, stored in zip(older, self._read_all(older), strict=True) if stored is None]
-        if missing:
-            refreshed.update(self.refresh(min(missing), max(missing), now))
-        logger.info("rollups refreshed for %d days", len(refreshed))
-        return {"task": "rollup", "days": len(refreshed), "computed_at": now.isoformat()}
+        log, lake = current_change_log(self._history, self._store)
+        window = days_in(now.date() - timedelta(days=backfill_days - 1), now.date())
+        candidates = sorted(set(window) | set(log.changed_since(log.scheduled_through)))
+        stale = [
+            day
+            for day, rollup in zip(candidates, self._read_all(candidates), strict=True)
+            if not self._current_format(rollup) or log.changed_after(day, int(rollup["lake_sequence"]))
+        ]
+        if stale:
+            self._compute(stale, now, lake)
+        if lake is not None and log.scheduled_through != lake.sequence:
+            log.scheduled_through = lake.sequence
+            put_json(self._store, CHANGE_LOG_KEY, log.to_json())
+        late = [day for day in stale if day < window[0]]
+        logger.info("rollups recomputed for %d days (%d before the backfill window)", len(stale), len(late))
+        return {
+            "task": "rollup",
+            "days": len(stale),
+            "recomputed": [day.isoformat() for day in stale],
+            "computed_at": now.isoformat(),
+        }

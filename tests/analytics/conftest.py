@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from reviva.adapters.duckdb_executor import DuckDBExecutor, arrow_source
+from reviva.adapters.lake.history import FixedLakeHistory
 from reviva.analytics.rollups import RollupService
 from reviva.analytics.service import AnalyticsService
 from reviva.analytics.spend import SpendStore
@@ -29,5 +30,8 @@ def store() -> MemoryObjectStore:
 @pytest.fixture
 def service(executor: DuckDBExecutor, store: MemoryObjectStore) -> AnalyticsService:
     return AnalyticsService(
-        executor, RollupService(executor, store, clock=lambda: NOW), SpendStore(store), clock=lambda: NOW
+        executor,
+        RollupService(executor, store, FixedLakeHistory(executor.data_as_of()), clock=lambda: NOW),
+        SpendStore(store),
+        clock=lambda: NOW,
     )

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from reviva.adapters.duckdb_executor import DuckDBExecutor, arrow_source
+from reviva.adapters.lake.history import FixedLakeHistory
 from reviva.analytics.errors import InvalidParameter
 from reviva.analytics.rollups import RollupService
 from reviva.analytics.service import AnalyticsService
@@ -47,7 +48,7 @@ def _service(events: list, rules: dict | None = None) -> AnalyticsService:
     store = MemoryObjectStore()
     return AnalyticsService(
         executor,
-        RollupService(executor, store, clock=lambda: NOW),
+        RollupService(executor, store, FixedLakeHistory(executor.data_as_of()), clock=lambda: NOW),
         SpendStore(store),
         clock=lambda: NOW,
         journey_rules=parse_journey_rules(rules) if rules else None,

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from reviva.adapters.duckdb_executor import DuckDBExecutor, arrow_source
+from reviva.adapters.lake.history import FixedLakeHistory
 from reviva.analytics.errors import InvalidParameter
 from reviva.analytics.forecast import ets_forecast
 from reviva.analytics.rollups import RollupService
@@ -36,7 +37,10 @@ def _service_over(events: list[EnrichedEvent]) -> AnalyticsService:
     executor = DuckDBExecutor(*arrow_source(dataset.events_to_arrow(events)))
     store = MemoryObjectStore()
     return AnalyticsService(
-        executor, RollupService(executor, store, clock=lambda: NOW), SpendStore(store), clock=lambda: NOW
+        executor,
+        RollupService(executor, store, FixedLakeHistory(executor.data_as_of()), clock=lambda: NOW),
+        SpendStore(store),
+        clock=lambda: NOW,
     )
 
 
@@ -122,6 +126,7 @@ def test_overview_compares_with_the_previous_period_and_hourly_series(service: A
     assert len(body["series"]) == 24
     assert body["series"][9] == {
         "bucket": "2026-11-03T09:00:00Z",
+        "partial": False,
         "visitors": 1,
         "sessions": 1,
         "page_views": 1,

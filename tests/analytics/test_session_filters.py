@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from reviva.adapters.lake.history import FixedLakeHistory
 from reviva.analytics.errors import InvalidParameter
 from reviva.analytics.service import AnalyticsService
 from reviva.analytics.session_filters import SessionFilters
@@ -69,7 +70,10 @@ def test_a_filtered_overview_is_never_stored_as_a_rollup(executor, store: Memory
     from tests.analytics.conftest import NOW
 
     service = AnalyticsService(
-        executor, RollupService(executor, store, clock=lambda: NOW), SpendStore(store), clock=lambda: NOW
+        executor,
+        RollupService(executor, store, FixedLakeHistory(executor.data_as_of()), clock=lambda: NOW),
+        SpendStore(store),
+        clock=lambda: NOW,
     )
     service.answer("overview", {**RANGE, "page": "/pricing"})
     assert not [key for key in store.objects if key.startswith("rollups/")]

@@ -8,11 +8,12 @@ when `LAKE_BUCKET` is one (benchmarks, no S3 at all).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from pyiceberg.catalog import Catalog
-from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.exceptions import CommitFailedException, NoSuchTableError
 from pyiceberg.io import PY_IO_IMPL
 from pyiceberg.table import Table
 
@@ -20,9 +21,13 @@ from reviva.adapters.lake.fileio import LAKE_FILE_IO
 from reviva.adapters.lake.schema import EVENTS_PARTITION_SPEC, EVENTS_SCHEMA, EVENTS_SORT_ORDER
 from reviva.settings import Settings
 
+logger = logging.getLogger(__name__)
+
 CATALOG_NAME = "reviva"
 DEFAULT_SQL_CATALOG_URI = "sqlite:///.reviva/catalog.db"
 _SQLITE_PREFIX = "sqlite:///"
+
+PARTITION_SUMMARY_LIMIT_PROPERTY = "write.summary.partition-limit"
 
 # Table properties chosen for Athena (engine v3 reads format v2 and zstd Parquet) and for a table
 # that takes a small commit per Kinesis batch per shard, all day long.
@@ -41,6 +46,10 @@ EVENTS_TABLE_PROPERTIES: dict[str, str] = {
     "write.delete.mode": "copy-on-write",
     "write.update.mode": "copy-on-write",
     "write.merge.mode": "copy-on-write",
+    # Every commit that changes at most this many day partitions names them in its snapshot summary,
+    # so the rollups learn which days late data reached without reading manifests
+    # (reviva.adapters.lake.history). An enrich batch spans the days its events happened on.
+    PARTITION_SUMMARY_LIMIT_PROPERTY: "100",
 }
 
 
@@ -140,6 +149,7 @@ def ensure_events_table(catalog: Catalog, settings: Settings) -> Table:
             sort_order=EVENTS_SORT_ORDER,
             properties=EVENTS_TABLE_PROPERTIES,
         )
+    _add_partition_summaries(table)
     existing = {field.name for field in table.schema().fields}
     missing = [field for field in EVENTS_SCHEMA.fields if field.name not in existing]
     if missing:
@@ -148,3 +158,23 @@ def ensure_events_table(catalog: Catalog, settings: Settings) -> Table:
                 # Format v2 cannot add a required column: rows written before it have no value.
                 update.add_column(field.name, field.field_type, doc=field.doc, required=False)
     return table
+
+
+def _add_partition_summaries(table: Table) -> None:
+    """Give a table created before the property its partition summaries (one property-only commit).
+
+    A lost race with a writer is left for the next load, and so is a loader that may only read the
+    table (the query function: the enrich function's first load sets it). Until then commits without
+    summaries are read from their manifests, which is slower but exact.
+    """
+    if PARTITION_SUMMARY_LIMIT_PROPERTY in table.properties:
+        return
+    try:
+        with table.transaction() as transaction:
+            transaction.set_properties(
+                {PARTITION_SUMMARY_LIMIT_PROPERTY: EVENTS_TABLE_PROPERTIES[PARTITION_SUMMARY_LIMIT_PROPERTY]}
+            )
+    except CommitFailedException:
+        return
+    except Exception as error:  # e.g. AccessDenied for a read-only loader: not fatal
+        logger.warning("could not add %s to the events table: %s", PARTITION_SUMMARY_LIMIT_PROPERTY, error)

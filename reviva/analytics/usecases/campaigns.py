@@ -166,7 +166,7 @@ def campaigns(
         campaigns=chunk,
         total=len(ordered),
         next_cursor=next_cursor,
-        freshness=lake_freshness(executor, now),
+        freshness=lake_freshness(executor, now, params.first, params.last),
     )
 
 

@@ -223,7 +223,7 @@ def funnel(params: FunnelParams, executor: QueryExecutor, now: datetime) -> Funn
             for key, values in ranked
         ],
         other_keys=other_keys,
-        freshness=lake_freshness(executor, now),
+        freshness=lake_freshness(executor, now, params.first, params.last),
     )
 
 

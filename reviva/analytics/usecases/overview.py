@@ -13,11 +13,11 @@ from pydantic import Field
 from reviva.analytics.answers import Answer, Number
 from reviva.analytics.daily_totals import Totals, sum_days
 from reviva.analytics.errors import InvalidParameter
-from reviva.analytics.freshness import Freshness, iso_utc, rollup_freshness
+from reviva.analytics.freshness import Freshness, is_partial, iso_utc, rollup_freshness
 from reviva.analytics.params import parse_choice, parse_range
 from reviva.analytics.periods import day_start, days_in
 from reviva.analytics.ratios import change, ratio
-from reviva.analytics.rollups import RollupService, compute_rollups
+from reviva.analytics.rollups import RollupRead, RollupService, compute_rollups
 from reviva.analytics.session_filters import FilteredExecutor, SessionFilters
 from reviva.analytics.usecase import AnalyticsAdapters, AnalyticsRequest
 
@@ -58,6 +58,8 @@ class Kpi(Answer):
 
 class SeriesPoint(Answer):
     bucket: str | None
+    # The bucket reaches a day (or hour) not over yet: its figures will still grow.
+    partial: bool
     visitors: int
     sessions: int
     page_views: int
@@ -103,9 +105,10 @@ class FilteredDays:
     def __init__(self, executor: FilteredExecutor) -> None:
         self._executor = executor
 
-    def days(self, first: date, last: date) -> tuple[dict[date, dict[str, Any]], bool]:
-        """Every day of first..last computed from the lake; True: computed just now."""
-        return compute_rollups(self._executor, first, last, datetime.now(UTC)), True
+    def days(self, first: date, last: date) -> RollupRead:
+        """Every day of first..last computed from the lake just now."""
+        computed = compute_rollups(self._executor, first, last, datetime.now(UTC), None)
+        return RollupRead(days=computed, lake=None, recomputed=sorted(computed))
 
 
 def overview(params: OverviewParams, rollups: RollupService | FilteredDays, now: datetime) -> OverviewAnswer:
@@ -114,23 +117,23 @@ def overview(params: OverviewParams, rollups: RollupService | FilteredDays, now:
     span = (last - first).days + 1
     previous_last = first - timedelta(days=1)
     previous_first = previous_last - timedelta(days=span - 1)
-    days, computed = rollups.days(previous_first, last)
-    current = [days[d] for d in days_in(first, last)]
-    previous = [days[d] for d in days_in(previous_first, previous_last)]
+    read = rollups.days(previous_first, last)
+    current = [read.days[d] for d in days_in(first, last)]
+    previous = [read.days[d] for d in days_in(previous_first, previous_last)]
     return OverviewAnswer(
         first=first,
         last=last,
         interval=params.interval,
         previous=Period(first=previous_first, last=previous_last),
         kpis=_kpis(sum_days(current), sum_days(previous)),
-        series=_series(current, first, params.interval),
+        series=_series(current, first, params.interval, now),
         top_pages=_top("pages", current, previous),
         channels=_top("channels", current, previous),
         devices=_top("devices", current, previous),
         countries=_top("countries", current, previous),
         visitors_estimated=span > 1,
         filters=params.filters.as_dict(),
-        freshness=rollup_freshness(current, computed, now),
+        freshness=rollup_freshness(read, first, last, now),
     )
 
 
@@ -159,7 +162,9 @@ def _kpis(current: Totals, previous: Totals) -> dict[str, Kpi]:
     }
 
 
-def _series(rollups: list[dict[str, Any]], first: date, interval: Interval) -> list[SeriesPoint]:
+def _series(
+    rollups: list[dict[str, Any]], first: date, interval: Interval, now: datetime
+) -> list[SeriesPoint]:
     series = []
     if interval == "hour":
         for offset, rollup in enumerate(rollups):
@@ -168,6 +173,7 @@ def _series(rollups: list[dict[str, Any]], first: date, interval: Interval) -> l
                 series.append(
                     SeriesPoint(
                         bucket=iso_utc(bucket),
+                        partial=bucket + timedelta(hours=1) > now,
                         visitors=hour["visitors"],
                         sessions=hour["sessions"],
                         page_views=hour["page_views"],
@@ -178,10 +184,12 @@ def _series(rollups: list[dict[str, Any]], first: date, interval: Interval) -> l
         return series
     size = 1 if interval == "day" else 7
     for offset in range(0, len(rollups), size):
-        totals = sum_days(rollups[offset : offset + size])
+        chunk = rollups[offset : offset + size]
+        totals = sum_days(chunk)
         series.append(
             SeriesPoint(
                 bucket=iso_utc(day_start(first + timedelta(days=offset))),
+                partial=is_partial(first + timedelta(days=offset + len(chunk) - 1), now),
                 visitors=totals.visitors,
                 sessions=totals.sessions,
                 page_views=totals.page_views,

@@ -121,7 +121,7 @@ def paths(params: PathsParams, executor: QueryExecutor, now: datetime) -> PathsA
             for path, count in sorted(top_paths, key=lambda pc: (-pc[1], pc[0]))[:TOP_PATHS]
         ],
         stage_transitions=sorted(stages, key=lambda s: (-s.count, s.stage_from, s.stage_to)),
-        freshness=lake_freshness(executor, now),
+        freshness=lake_freshness(executor, now, params.first, params.last),
     )
 
 

@@ -97,7 +97,7 @@ def retention(params: RetentionParams, executor: QueryExecutor, now: datetime) -
         first=params.first,
         last=last,
         cohorts=cohorts,
-        freshness=lake_freshness(executor, now),
+        freshness=lake_freshness(executor, now, params.first, params.last),
     )
 
 

@@ -12,7 +12,7 @@ from pydantic import Field
 from reviva.analytics.answers import Answer
 from reviva.analytics.daily_totals import sum_days
 from reviva.analytics.forecast import ets_forecast
-from reviva.analytics.freshness import Freshness, rollup_freshness
+from reviva.analytics.freshness import Freshness, is_partial, rollup_freshness
 from reviva.analytics.params import parse_choice, parse_int, parse_range
 from reviva.analytics.periods import days_in
 from reviva.analytics.rollups import RollupService
@@ -48,6 +48,8 @@ class TrendsParams:
 class HistoryPoint(Answer):
     bucket: date
     value: float
+    # The bucket reaches a day not over yet (UTC): its value will still grow.
+    partial: bool
 
 
 class ForecastPoint(Answer):
@@ -81,14 +83,22 @@ def answer(request: AnalyticsRequest, adapters: AnalyticsAdapters) -> TrendsAnsw
 def trends(params: TrendsParams, rollups: RollupService, now: datetime) -> TrendsAnswer:
     """The metric per day or week of the range, then `horizon` forecast buckets after it."""
     first, last = params.first, params.last
-    days, computed = rollups.days(first, last)
-    daily = [days[d] for d in days_in(first, last)]
+    read = rollups.days(first, last)
+    daily = [read.days[d] for d in days_in(first, last)]
     size = 1 if params.interval == "day" else 7
     history: list[HistoryPoint] = []
     for offset in range(0, len(daily), size):
-        totals = sum_days(daily[offset : offset + size])
+        chunk = daily[offset : offset + size]
+        totals = sum_days(chunk)
         value = float(getattr(totals, params.metric))
-        history.append(HistoryPoint(bucket=first + timedelta(days=offset), value=round(value, 2)))
+        bucket = first + timedelta(days=offset)
+        history.append(
+            HistoryPoint(
+                bucket=bucket,
+                value=round(value, 2),
+                partial=is_partial(bucket + timedelta(days=len(chunk) - 1), now),
+            )
+        )
     # A bucket still filling up (today, or a last week cut short by `to`) would pull the level down:
     # the model sees only complete buckets and forecasts through the partial ones.
     complete = sum(
@@ -119,5 +129,5 @@ def trends(params: TrendsParams, rollups: RollupService, now: datetime) -> Trend
         forecast=forecast,
         model=predicted.model if predicted else None,
         fitted_buckets=complete,
-        freshness=rollup_freshness(daily, computed, now),
+        freshness=rollup_freshness(read, first, last, now),
     )

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from reviva.adapters.duckdb_executor import DuckDBExecutor, arrow_source
+from reviva.adapters.lake.history import FixedLakeHistory
 from reviva.analytics.attribution import NO_TOUCH, PathCount, TouchKey, markov
 from reviva.analytics.rollups import RollupService
 from reviva.analytics.service import AnalyticsService
@@ -149,7 +150,10 @@ def answer_for(people: list[Visitor], query: dict[str, str]) -> dict:
     executor = DuckDBExecutor(*arrow_source(events_to_arrow(lake_events(people))))
     store = MemoryObjectStore()
     service = AnalyticsService(
-        executor, RollupService(executor, store, clock=lambda: NOW), SpendStore(store), clock=lambda: NOW
+        executor,
+        RollupService(executor, store, FixedLakeHistory(executor.data_as_of()), clock=lambda: NOW),
+        SpendStore(store),
+        clock=lambda: NOW,
     )
     return service.answer("attribution", query)
 

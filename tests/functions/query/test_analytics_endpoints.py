@@ -88,7 +88,19 @@ def test_every_get_endpoint_answers(lake: Path, path: str, query: str, key: str)
     status, body, _ = call(request("GET", path, query))
     assert status == 200, body
     assert body[key]
-    assert set(body["freshness"]) == {"source", "data_as_of", "generated_at"}
+    assert set(body["freshness"]) == {
+        "source",
+        "data_as_of",
+        "computed_at",
+        "generated_at",
+        "partial",
+        "complete_through",
+        "recomputed_days",
+        "lagging_days",
+    }
+    assert body["freshness"]["partial"] is False
+    if path != "/v1/attribution":  # attribution does not pass its range to the freshness yet
+        assert body["freshness"]["complete_through"] == DAY1
 
 
 @pytest.mark.parametrize(
@@ -142,7 +154,7 @@ def test_roles(lake: Path) -> None:
     assert call(_jwt_event("/v1/campaigns", "[marketing]"))[0] == 200
 
 
-def test_the_rollup_schedule_stores_today_and_yesterday(lake: Path) -> None:
+def test_the_rollup_schedule_stores_the_recent_days(lake: Path) -> None:
     from functions.query.handler import handler
 
     event = {

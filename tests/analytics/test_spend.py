@@ -67,7 +67,8 @@ def test_the_cli_command_imports_into_the_lake_bucket(
     reset_settings_cache()
     spend_file = tmp_path / "spend.csv"
     spend_file.write_text(CSV)
-    result = CliRunner().invoke(app, ["import", "spend", str(spend_file)])
+    # --environment: the stack the environment describes (here a lake on disk), not a running `reviva dev`.
+    result = CliRunner().invoke(app, ["import", "spend", str(spend_file), "--environment"])
     assert result.exit_code == 0, result.output
     assert "Imported 3 spend rows" in result.output
     assert current_composition().spend_store.totals(date(2026, 11, 1), date(2026, 11, 30)) == {
@@ -75,5 +76,6 @@ def test_the_cli_command_imports_into_the_lake_bucket(
         ("email", ""): 10.0,
     }
     spend_file.write_text("date,channel,campaign,spend\nnot-a-date,email,,1\n")
-    result = CliRunner().invoke(app, ["import", "spend", str(spend_file)])
+    # --environment: the stack the environment describes (here a lake on disk), not a running `reviva dev`.
+    result = CliRunner().invoke(app, ["import", "spend", str(spend_file), "--environment"])
     assert result.exit_code == 2

@@ -17,6 +17,8 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
+from reviva_dev.ml_cli import ml_app
+
 app = typer.Typer(
     help="RevivaTech Analytics: customer analytics on AWS, runnable locally.",
     no_args_is_help=True,
@@ -178,6 +180,7 @@ def simulate(
 
 import_app = typer.Typer(help="Import data for the analytics endpoints.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
+app.add_typer(ml_app, name="ml")
 
 
 @app.command("replay-failed")

@@ -6,8 +6,8 @@ only: `bgnbd` (BG/NBD alone), `learned` (gradient boosting correcting BG/NBD, `l
 docs/intelligence.md: among the candidates whose holdout total is within ±5 % of the actual, the
 lowest per-customer MAE; if none is, the smallest absolute total error.
 
-The naive baseline extrapolates each customer's calibration repeat rate (repeats / age × holdout
-length) and ranks returners by it. Predicted value = predicted purchases × Gamma-Gamma's expected
+The naive baseline extrapolates each customer's calibration repeat rate (repeats / age * holdout
+length) and ranks returners by it. Predicted value = predicted purchases * Gamma-Gamma's expected
 amount per purchase; p_alive and churn risk come from BG/NBD.
 """
 
@@ -54,7 +54,7 @@ class HoldoutFigures:
 
     @property
     def total_error(self) -> float:
-        """Relative error of the total (predicted / actual − 1); inf when nobody bought in the holdout."""
+        """Relative error of the total (predicted / actual - 1); inf when nobody bought in the holdout."""
         return self.total_predicted / self.total_actual - 1 if self.total_actual else float("inf")
 
 
@@ -96,6 +96,7 @@ class BacktestResult:
     candidates: tuple[HoldoutFigures, ...]
     baseline: HoldoutFigures
     chosen: str
+    candidate_purchases: dict[str, FloatArray]  # every candidate's predicted purchases, by name
     predictions: CustomerPredictions
     value_predicted: float
     value_actual: float
@@ -128,14 +129,19 @@ def holdout_figures(name: str, predicted: FloatArray, actual: FloatArray) -> Hol
 
 def choose_candidate(candidates: list[HoldoutFigures]) -> str:
     """The stated rule: lowest MAE among totals within ±5 %, else the smallest total error."""
-    within = [f for f in candidates if abs(f.total_error) <= TOTAL_TOLERANCE]
+    # The epsilon keeps a total exactly 5 % off inside despite floating point.
+    within = [f for f in candidates if abs(f.total_error) <= TOTAL_TOLERANCE + 1e-12]
     if within:
         return min(within, key=lambda f: f.mae).name
     return min(candidates, key=lambda f: abs(f.total_error)).name
 
 
 def _churn_figures(
-    risk: FloatArray, weeks_to_lapse: FloatArray, histories: list[CustomerHistory], start: date, gap: float,
+    risk: FloatArray,
+    weeks_to_lapse: FloatArray,
+    histories: list[CustomerHistory],
+    start: date,
+    gap: float,
     holdout_weeks: float,
 ) -> ChurnFigures:
     inside = (weeks_to_lapse > 0) & (weeks_to_lapse <= holdout_weeks)
@@ -203,6 +209,7 @@ def run_backtest(
         candidates=tuple(candidates),
         baseline=holdout_figures("naive", naive, actual),
         chosen=chosen,
+        candidate_purchases=predictions,
         predictions=CustomerPredictions(
             summary.customer_ids, predictions[chosen], p_alive, predictions[chosen] * amount, risk.risk
         ),

@@ -1,7 +1,7 @@
 """BG/NBD (Fader, Hardie and Lee 2005, "Counting your customers the easy way"): repeat purchases and
 the probability that a customer is still active, fitted by maximum likelihood.
 
-While active, a customer buys as a Poisson process of rate λ ~ Gamma(r, α); after each purchase
+While active, a customer buys as a Poisson process of rate lambda ~ Gamma(r, alpha); after each purchase
 they drop out for good with probability p ~ Beta(a, b). A customer is described by their repeat
 purchases x, the age at their last purchase t_x and their age T (weeks in this package).
 """
@@ -63,7 +63,9 @@ def fit(frequency: FloatArray, recency: FloatArray, age: FloatArray) -> BgNbdPar
     return BgNbdParameters(*(float(v) for v in np.exp(result.x)))
 
 
-def _dropout_odds(params: BgNbdParameters, frequency: FloatArray, recency: FloatArray, age: FloatArray) -> FloatArray:
+def _dropout_odds(
+    params: BgNbdParameters, frequency: FloatArray, recency: FloatArray, age: FloatArray
+) -> FloatArray:
     """Odds that the customer dropped out right after their last purchase rather than being active."""
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     x = frequency

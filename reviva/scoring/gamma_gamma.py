@@ -1,7 +1,7 @@
 """Gamma-Gamma spend model (Fader, Hardie and Lee 2005, "RFM and CLV"; Colombo and Jiang 1999).
 
-A customer's purchase amounts are Gamma(p, ν) around their own mean, with ν ~ Gamma(q, γ) across
-customers (`v` is the literature's γ). Fitted on the customers with repeat purchases, on their
+A customer's purchase amounts are Gamma(p, nu) around their own mean, with nu ~ Gamma(q, gamma) across
+customers (`v` is the literature's gamma). Fitted on the customers with repeat purchases, on their
 number x of repeat purchases and their mean repeat amount m; independent of the purchase process.
 """
 

@@ -113,7 +113,9 @@ def inner_cutoffs(first_purchase: date, calibration_end: date) -> list[date]:
     return sorted({calibration_end - timedelta(days=round(window_days * f)) for f in INNER_CUTOFF_FRACTIONS})
 
 
-def fit_learned_model(histories: list[CustomerHistory], calibration_end: date, seed: int = 0) -> LearnedLtvModel:
+def fit_learned_model(
+    histories: list[CustomerHistory], calibration_end: date, seed: int = 0
+) -> LearnedLtvModel:
     """Train on the inner time splits of the calibration window (never on anything after its end)."""
     first_purchase = min(h.days[0] for h in histories)
     matrices, targets, offsets = [], [], []

@@ -82,7 +82,9 @@ def parse_transactions_csv(text: str) -> ParsedTransactions:
     try:
         header = [name.strip().lower() for name in next(reader)]
     except StopIteration:
-        raise TransactionFileError("the file is empty; its header must name customer_id,date,amount") from None
+        raise TransactionFileError(
+            "the file is empty; its header must name customer_id,date,amount"
+        ) from None
     missing = [name for name in REQUIRED_COLUMNS if name not in header]
     if missing:
         raise TransactionFileError(
@@ -101,7 +103,9 @@ def parse_transactions_csv(text: str) -> ParsedTransactions:
         if not any(value.strip() for value in fields):
             continue
         if len(fields) != len(header):
-            parsed.problems.append(RowProblem(line, f"{len(fields)} fields where the header has {len(header)}"))
+            parsed.problems.append(
+                RowProblem(line, f"{len(fields)} fields where the header has {len(header)}")
+            )
             continue
         customer_id = fields[position["customer_id"]].strip()
         if not customer_id:

@@ -72,7 +72,8 @@ def render(figures: LtvFigures) -> str:
         f" ({'meets' if abs(chosen.total_error) <= 0.05 else 'misses'}), return AUC {_auc(chosen.return_auc)}"
         f" ({'meets' if (chosen.return_auc or 0) >= 0.8 else 'misses'}). Holdout spend predicted"
         f" {r.value_predicted:,.0f} against {r.value_actual:,.0f} actual"
-        f" ({r.value_predicted / r.value_actual - 1:+.1%}; naive {r.value_baseline / r.value_actual - 1:+.1%}).",
+        f" ({r.value_predicted / r.value_actual - 1:+.1%};"
+        f" naive {r.value_baseline / r.value_actual - 1:+.1%}).",
         "",
         f"Churn risk: lapse gap {c.lapse_gap_weeks:.1f} weeks; of the {c.customers_scored:,} customers whose"
         f" lapse point falls in the holdout, {c.lapsed_share:.1%} lapsed against a mean risk of"

@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import analytics, local_load, pipeline
+from bench import analytics, local_load, ltv, pipeline
 from bench.report import render_local_load, render_performance_doc
 from reviva_dev.measure.timing import pin_to_one_core
 
@@ -52,6 +52,8 @@ def main() -> int:
         + analytics.render(analytics_figures)
         + "\n"
         + render_local_load(load_figures)
+        + "\n"
+        + ltv.render(ltv.run())
     )
     print(document)
     Path("docs").mkdir(exist_ok=True)

@@ -26,6 +26,8 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
+from reviva_dev.ml_cli import ml_app
+
 # Plain help (no rich panels): flags show as flags (`--dry-run`, `--demo / --no-demo`), values
 # with their type (`--port <int>`).
 app = typer.Typer(
@@ -287,6 +289,7 @@ import_app = typer.Typer(
     help="Import data for the analytics endpoints.", no_args_is_help=True, rich_markup_mode=None
 )
 app.add_typer(import_app, name="import")
+app.add_typer(ml_app, name="ml")
 
 ENVIRONMENT_HELP = (
     "Use the stack the environment describes (AWS credentials and the REVIVA_* and resource variables, "

@@ -129,7 +129,6 @@ class RevivaStack(Stack):
             "Edge",
             config=config,
             site_bucket=data.buckets["site"],
-            logs_bucket=data.buckets["access-logs"],
             api_domain=api.origin_domain,
             web_acl_arn=firewall.web_acl_arn,
             origin_verify=secrets.origin_verify,

@@ -317,3 +317,101 @@ def function_spec(name: FunctionName) -> FunctionSpec:
         if spec.name == name:
             return spec
     raise KeyError(name)
+
+
+StoreKind = Literal["table", "bucket", "lake_table", "stream", "queue"]
+
+
+@dataclass(frozen=True)
+class PersonalDataStore:
+    """A place that can hold data about a person, and how the erasure workflow reaches it.
+
+    `name` is the store's logical name in its kind's declaration (a `TABLE_MODELS` key, a bucket,
+    queue or stream of this module, a lake table). Exactly one of `erasure` (the erasure workflow's
+    step that deletes and verifies a subject's data there) or `exemption` (why nothing there needs
+    erasing, in words a compliance officer can check) is set. A store added without a line here
+    fails `tests/infra/test_personal_data_stores.py`.
+    """
+
+    kind: StoreKind
+    name: str
+    holds: str
+    erasure: str | None = None
+    exemption: str | None = None
+
+
+PERSONAL_DATA_STORES: tuple[PersonalDataStore, ...] = (
+    PersonalDataStore(
+        "table",
+        "visitors",
+        "profiles (with the open session and the journey), closed sessions, recent message digests",
+        erasure="visitor-items",
+    ),
+    PersonalDataStore(
+        "table", "identities", "identity links between a person's keys", erasure="identity-links"
+    ),
+    PersonalDataStore(
+        "table",
+        "counters",
+        "per-minute live counts with the keys of the visitors active in that minute, the day's "
+        "cookieless salts, the stream's watermarks",
+        erasure="live-counters",
+    ),
+    PersonalDataStore(
+        "table",
+        "rejected",
+        "refused messages with masked payloads (keys, pseudonyms)",
+        erasure="rejected-items",
+    ),
+    PersonalDataStore("lake_table", "events", "every enriched event of every visitor", erasure="lake-events"),
+    PersonalDataStore(
+        "bucket",
+        "lake",
+        "the lake tables' files; the analytics store (daily rollups, saved funnels, imported spend); "
+        "the per-shard notes of unapplied messages",
+        exemption="Its files are erased through the lake tables registered here (row-level delete, "
+        "rewrite, snapshot expiry, orphan removal). Rollups hold aggregates only and are recomputed "
+        "for the affected days; saved funnels and spend hold no data about a person; unapplied-message "
+        "notes hold 8-byte one-way digests only, and are emptied as soon as the profiles hold them.",
+    ),
+    PersonalDataStore(
+        "bucket",
+        "models",
+        "trained model artefacts",
+        exemption="Model artefacts hold fitted parameters, no row about a person. (Training extracts "
+        "and predictions, when customer intelligence stores them, must be registered with their own step.)",
+    ),
+    PersonalDataStore(
+        "bucket",
+        "athena-results",
+        "Athena's result files of analytics queries",
+        exemption="Analytics answers are aggregates; the files expire after 30 days, within the "
+        "30-day legal deadline of an erasure.",
+    ),
+    PersonalDataStore(
+        "bucket",
+        "site",
+        "the tracker script and the dashboard",
+        exemption="Static code and assets only; nothing about a visitor is ever written there.",
+    ),
+    PersonalDataStore(
+        "bucket",
+        "access-logs",
+        "S3 server access logs",
+        exemption="They name the AWS services calling the buckets (CloudFront, the functions), never "
+        "a visitor; CloudFront's logs are off (docs/privacy.md, Logs).",
+    ),
+    PersonalDataStore(
+        "stream",
+        "events",
+        "collected events for 24 hours",
+        exemption="Records cannot be deleted from Kinesis; they expire after 24 hours, and the erasure "
+        "workflow's suppression list makes enrich drop a subject's records still in the stream.",
+    ),
+    PersonalDataStore(
+        "queue",
+        "enrich-dead-letter",
+        "pointers to failed batches (shard and sequence numbers)",
+        exemption="Lambda puts pointers only there (shard and sequence numbers): no event, key or payload.",
+    ),
+)

@@ -20,7 +20,8 @@ from infra.config import StageConfig
 from reviva.topology import ROLES, ROUTES, RouteSpec
 
 ACCESS_LOG_FORMAT = (
-    '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","routeKey":"$context.routeKey",'
+    # No `$context.identity.sourceIp`: a raw IP address may not be stored in any log.
+    '{"requestId":"$context.requestId","routeKey":"$context.routeKey",'
     '"status":"$context.status","latency":"$context.responseLatency",'
     '"integrationError":"$context.integrationErrorMessage","authorizerError":"$context.authorizer.error"}'
 )

@@ -37,7 +37,6 @@ class EdgeStage(Construct):
         *,
         config: StageConfig,
         site_bucket: s3.IBucket,
-        logs_bucket: s3.IBucket,
         api_domain: str,
         web_acl_arn: str,
         origin_verify: secretsmanager.ISecret,
@@ -87,9 +86,15 @@ class EdgeStage(Construct):
             minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
             domain_names=[config.site_domain_name] if certificate and config.site_domain_name else None,
             certificate=certificate,
-            enable_logging=True,
-            log_bucket=logs_bucket,
-            log_file_prefix="cloudfront/",
+            # CloudFront's standard logs record every visitor's full IP address (`c-ip`), which no
+            # store of ours may hold; the legacy format cannot leave the field out. The edge is
+            # watched through CloudFront's and the firewall's metrics instead (docs/privacy.md).
+            enable_logging=False,
+        )
+        acknowledge(
+            self.distribution,
+            "AwsSolutions-CFR3",
+            "Access logs are off on purpose: they would store every visitor's raw IP address.",
         )
         acknowledge(
             self.distribution,

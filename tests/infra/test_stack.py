@@ -528,3 +528,13 @@ def test_dead_letter_alarms_say_how_to_replay_and_how_long_is_left(synthesized: 
         if a["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
     ]
     assert any("reviva replay-failed" in d["AlarmDescription"] for d in depth)
+
+
+def test_no_access_log_stores_a_visitor_s_ip_address(synthesized: Synthesized) -> None:
+    """No raw IP in any log: API Gateway's access log format names none, CloudFront keeps no logs."""
+    for stage in synthesized.resources("AWS::ApiGatewayV2::Stage").values():
+        log_format = stage["Properties"]["AccessLogSettings"]["Format"]
+        assert "sourceIp" not in log_format and "$context.identity" not in log_format
+    for distribution in synthesized.resources("AWS::CloudFront::Distribution").values():
+        # Standard logs record the full client address (c-ip) and cannot leave it out.
+        assert "Logging" not in distribution["Properties"]["DistributionConfig"]

@@ -38,7 +38,9 @@ if TYPE_CHECKING:  # adapters are imported where they are built: each function l
     from reviva.enrich.service import EnrichPorts
     from reviva.ingest.ports import EventPublisher, RejectedStore
     from reviva.privacy.ports import SaltStore
+    from reviva.privacy.pseudonymize import KeyedPseudonyms
     from reviva.query.ports import CounterReader, RejectedReader, VisitorReader
+    from reviva.scoring.ports import TransactionStore
 
 T = TypeVar("T")
 
@@ -57,6 +59,7 @@ ADAPTER_NAMES: Final = frozenset(
         "analytics_store",
         "analytics",
         "spend_store",
+        "transactions",
         "query",
         "failed_batches",
         "stream_reader",
@@ -333,6 +336,27 @@ class Composition:
             return SpendStore(self.analytics_store)
 
         return self._adapter("spend_store", build)
+
+    @property
+    def transactions(self) -> TransactionStore:
+        """The lake's `transactions` table (for `reviva import transactions` and the scoring jobs)."""
+
+        def build() -> TransactionStore:
+            from reviva.adapters.lake.catalog import load_lake_catalog
+            from reviva.adapters.lake.transactions import LakeTransactionStore, ensure_transactions_table
+
+            return LakeTransactionStore(
+                lambda: ensure_transactions_table(load_lake_catalog(self.settings), self.settings)
+            )
+
+        return self._adapter("transactions", build)
+
+    @property
+    def pseudonyms(self) -> KeyedPseudonyms:
+        """The keyed pseudonyms ingest stores, for domains that take identifiers from files."""
+        from reviva.privacy.pseudonymize import KeyedPseudonyms
+
+        return KeyedPseudonyms(self.settings.hmac_key())
 
     @property
     def analytics(self) -> AnalyticsService:

@@ -365,6 +365,12 @@ PERSONAL_DATA_STORES: tuple[PersonalDataStore, ...] = (
     ),
     PersonalDataStore("lake_table", "events", "every enriched event of every visitor", erasure="lake-events"),
     PersonalDataStore(
+        "lake_table",
+        "transactions",
+        "the store's purchases by customer pseudonym, linked to visitor keys",
+        erasure="lake-transactions",
+    ),
+    PersonalDataStore(
         "bucket",
         "lake",
         "the lake tables' files; the analytics store (daily rollups, saved funnels, imported spend); "

@@ -394,5 +394,48 @@ def import_spend(
     )
 
 
+@import_app.command("transactions")
+def import_transactions_command(
+    file: Path = typer.Argument(
+        ...,
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="CSV: customer_id,date,amount and optionally user_id or email.",
+    ),
+    data_dir: Path = typer.Option(DEFAULT_DATA_DIR, "--data-dir", help=DATA_DIR_HELP),
+    environment: bool = typer.Option(False, "--environment", help=ENVIRONMENT_HELP),
+) -> None:
+    """Import the store's booking history into the lake's transactions table (re-imports add nothing)."""
+    from datetime import UTC, datetime
+
+    from reviva.composition import current_composition
+    from reviva.scoring.import_transactions import import_transactions
+    from reviva.scoring.transactions import TransactionFileError
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        error_console.print(f"[red]{file} was not imported:[/red] it is not UTF-8 text")
+        raise typer.Exit(2) from error
+    with stack_for_command(data_dir, environment):
+        composition = current_composition()
+        try:
+            report = import_transactions(
+                text, composition.transactions, composition.pseudonyms, datetime.now(UTC)
+            )
+        except TransactionFileError as error:
+            error_console.print(f"[red]{file} was not imported:[/red] {error}")
+            raise typer.Exit(2) from error
+    for problem in report.problems:
+        error_console.print(f"line {problem.line}: {problem.reason}", highlight=False)
+    console.print(
+        f"Imported {report.added} transactions ({report.already_stored} already stored, "
+        f"{len(report.problems)} rows left out)."
+    )
+    if report.problems:
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()

@@ -1,4 +1,4 @@
-"""Deploy-time handler: create (or evolve) the Iceberg `events` table in the Glue catalog.
+"""Deploy-time handler: create (or evolve) the Iceberg tables (`events`, `transactions`) in the Glue catalog.
 
 CloudFormation cannot declare an Iceberg partition spec or sort order, so the table is created by
 the same code the pipeline uses (`reviva.adapters.lake.catalog.ensure_events_table`, schema from
@@ -12,10 +12,15 @@ from typing import Any
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Ensure the events table exists; answer its identifier and location."""
-    from reviva.adapters.lake.catalog import ensure_events_table, load_lake_catalog
+    """Ensure every lake table exists; answer the events table's identifier and location, and all tables."""
+    from reviva.adapters.lake.catalog import load_lake_catalog
+    from reviva.adapters.lake.lake_tables import ensure_lake_tables
     from reviva.settings import load_settings
 
     settings = load_settings()
-    table = ensure_events_table(load_lake_catalog(settings), settings)
-    return {"table": ".".join(table.name()), "location": table.location()}
+    events, *others = ensure_lake_tables(load_lake_catalog(settings), settings)
+    return {
+        "table": ".".join(events.name()),
+        "location": events.location(),
+        "tables": [".".join(table.name()) for table in (events, *others)],
+    }

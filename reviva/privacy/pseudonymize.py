@@ -405,3 +405,18 @@ def mask_pii(obj: Any, key: HmacKey | None = None) -> Any:
     raises: excessive nesting is replaced by a marker.
     """
     return _Walker(key, strict=False, mask_user_ids=True).walk(obj)
+
+
+class KeyedPseudonyms:
+    """The pseudonyms of one key, for domains that take identifiers from elsewhere (imports, search)."""
+
+    def __init__(self, key: HmacKey) -> None:
+        self._key = key
+
+    def user_id(self, value: str) -> str:
+        """`pseudonymize_user_id`: what every store keys a known user (or customer id) by."""
+        return pseudonymize_user_id(value, self._key)
+
+    def email(self, value: str) -> str:
+        """The pseudonym ingest stores for this e-mail address (normalised first, as ingest does)."""
+        return pseudonymize(normalize_email(value), self._key)

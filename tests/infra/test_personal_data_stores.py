@@ -6,7 +6,8 @@ from pathlib import Path
 
 from infra.components.topology_tags import METADATA_KEY
 from reviva.adapters.dynamodb.tables import TABLE_MODELS
-from reviva.adapters.lake import ensure_events_table, load_lake_catalog
+from reviva.adapters.lake import load_lake_catalog
+from reviva.adapters.lake.lake_tables import ensure_lake_tables
 from reviva.settings import Settings
 from reviva.topology import BUCKETS, EVENTS_STREAM, PERSONAL_DATA_STORES, QUEUES
 from tests.infra.conftest import Synthesized
@@ -49,7 +50,7 @@ def test_every_lake_table_is_registered(tmp_path: Path) -> None:
         LAKE_CATALOG_URI=f"sqlite:///{tmp_path}/c.db",
     )
     catalog = load_lake_catalog(settings)
-    ensure_events_table(catalog, settings)
+    ensure_lake_tables(catalog, settings)
     tables = {name for namespace in catalog.list_namespaces() for _, name in catalog.list_tables(namespace)}
     assert tables
     assert {("lake_table", name) for name in tables} - REGISTERED == set()

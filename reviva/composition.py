@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # adapters are imported where they are built: each function l
     from reviva.enrich.ports import FailedBatchQueue, StreamRangeReader
     from reviva.enrich.service import EnrichPorts
     from reviva.ingest.ports import EventPublisher, RejectedStore
-    from reviva.privacy.ports import SaltStore
+    from reviva.privacy.ports import ConsentLedger, SaltStore
     from reviva.privacy.pseudonymize import KeyedPseudonyms
     from reviva.query.ports import CounterReader, RejectedReader, VisitorReader
     from reviva.scoring.ports import TransactionStore
@@ -50,6 +50,7 @@ ADAPTER_NAMES: Final = frozenset(
         "publisher",
         "rejected_store",
         "salt_store",
+        "consent_ledger",
         "ingest",
         "visitors",
         "counters",
@@ -173,6 +174,18 @@ class Composition:
         return self._adapter("salt_store", build)
 
     @property
+    def consent_ledger(self) -> ConsentLedger:
+        """The append-only history of consent decisions (DynamoDB)."""
+
+        def build() -> ConsentLedger:
+            from reviva.adapters.dynamodb.consent_ledger import DynamoConsentLedger
+            from reviva.aws_clients import client
+
+            return DynamoConsentLedger(client("dynamodb", self.settings), self.settings.consents_table)
+
+        return self._adapter("consent_ledger", build)
+
+    @property
     def ingest(self) -> IngestEndpoint:
         """The ingest API: the collector over the adapters above, with this settings' keys and origins."""
 
@@ -184,7 +197,7 @@ class Composition:
 
             policy = PrivacyPolicy(self.settings.hmac_key(), DailySalt(self.salt_store))
             collector = Collector(policy, self.publisher, self.rejected_store)
-            return IngestEndpoint.from_settings(collector, self.settings)
+            return IngestEndpoint.from_settings(collector, self.settings, self.consent_ledger)
 
         return self._adapter("ingest", build)
 

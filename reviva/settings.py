@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     identities_table: str = Field(default="reviva-identities", alias="IDENTITIES_TABLE")
     counters_table: str = Field(default="reviva-counters", alias="COUNTERS_TABLE")
     rejected_table: str = Field(default="reviva-rejected", alias="REJECTED_TABLE")
+    consents_table: str = Field(default="reviva-consents", alias="CONSENTS_TABLE")
     dead_letter_queue_url: str | None = Field(default=None, alias="DEAD_LETTER_QUEUE_URL")
 
     lake_bucket: str = Field(default="reviva-lake", alias="LAKE_BUCKET")

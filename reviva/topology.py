@@ -169,6 +169,8 @@ INGEST_PATHS: tuple[str, ...] = (
 # analytics.js posts its own telemetry (counters about the library) to `{apiHost}/m`: the ingest
 # function accepts and drops it, with CORS, so browsers show no error; nothing of it is stored.
 TELEMETRY_PATH = "/m"
+# Consent decisions, from the tracker or any banner (reviva.privacy.consent_records).
+CONSENT_PATH = "/v1/privacy/consent"
 
 # What opening the lake's `events` table through Glue reads (`reviva.adapters.lake.catalog`).
 LAKE_SETTINGS: tuple[str, ...] = ("lake_bucket", "lake_catalog", "lake_namespace", "lake_table")
@@ -188,6 +190,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             "stream_record_format",
             "rejected_table",
             "counters_table",
+            "consents_table",
             "allowed_origins",
             "pseudonymization_key_secret_arn",
             "write_keys_secret_arn",
@@ -236,6 +239,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
 ROUTES: tuple[RouteSpec, ...] = (
     *(RouteSpec("POST", path, "ingest", "write_key") for path in INGEST_PATHS),
     *(RouteSpec("OPTIONS", path, "ingest", "public") for path in INGEST_PATHS),
+    RouteSpec("POST", CONSENT_PATH, "ingest", "write_key"),
+    RouteSpec("OPTIONS", CONSENT_PATH, "ingest", "public"),
     RouteSpec("POST", TELEMETRY_PATH, "ingest", "public"),
     RouteSpec("OPTIONS", TELEMETRY_PATH, "ingest", "public"),
     RouteSpec("GET", "/health", "query", "public"),
@@ -362,6 +367,12 @@ PERSONAL_DATA_STORES: tuple[PersonalDataStore, ...] = (
         "rejected",
         "refused messages with masked payloads (keys, pseudonyms)",
         erasure="rejected-items",
+    ),
+    PersonalDataStore(
+        "table",
+        "consents",
+        "consent decisions: policy version, categories granted and refused, times, source, visitor keys",
+        erasure="consent-records",
     ),
     PersonalDataStore("lake_table", "events", "every enriched event of every visitor", erasure="lake-events"),
     PersonalDataStore(

@@ -22,7 +22,7 @@ from reviva.composition import current_composition
 from reviva.ingest.errors import IngestError
 from reviva.origin_verify import came_through_origin, forbidden_response
 from reviva.settings import load_settings
-from reviva.topology import INGEST_PATHS, TELEMETRY_PATH
+from reviva.topology import CONSENT_PATH, INGEST_PATHS, TELEMETRY_PATH
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "reviva-ingest"))
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "RevivaAnalytics"))
@@ -90,6 +90,19 @@ def telemetry() -> Response[str]:
     return _respond(_endpoint().telemetry(app.current_event.headers or {}))
 
 
+def record_consent() -> Response[str]:
+    """POST to the consent path: store one consent decision."""
+    event = app.current_event
+    request = IngestRequest(
+        method=event.request_context.http.method,
+        path=event.raw_path,
+        headers=event.headers or {},
+        body=event.get("body"),
+        is_base64_encoded=bool(event.get("isBase64Encoded")),
+    )
+    return _respond(_endpoint().record_consent(request))
+
+
 def wrong_method() -> Response[str]:
     """Any other method on an ingest path."""
     raise MethodNotAllowedError(f"{app.current_event.request_context.http.method} is not allowed; use POST")
@@ -100,6 +113,9 @@ for _path in INGEST_PATHS:
         app.route(_rule, method="POST")(post_messages)
         app.route(_rule, method="OPTIONS")(preflight)
         app.route(_rule, method=_OTHER_METHODS)(wrong_method)
+app.route(CONSENT_PATH, method="POST")(record_consent)
+app.route(CONSENT_PATH, method="OPTIONS")(preflight)
+app.route(CONSENT_PATH, method=_OTHER_METHODS)(wrong_method)
 app.route(TELEMETRY_PATH, method="POST")(telemetry)
 app.route(TELEMETRY_PATH, method="OPTIONS")(preflight)
 app.route(TELEMETRY_PATH, method=_OTHER_METHODS)(wrong_method)

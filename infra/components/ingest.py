@@ -44,6 +44,7 @@ class IngestStage(Construct):
                 **data.table_environment("rejected"),
                 # The cookieless daily salt lives in the counters table (adapters/dynamodb/salt_store.py).
                 **data.table_environment("counters"),
+                **data.table_environment("consents"),
                 **secrets.arn_environment("pseudonymization_key", "write_keys"),
                 # Requests without CloudFront's origin header are refused (they bypassed its WAF).
                 **secrets.arn_environment("origin_verify"),
@@ -60,4 +61,6 @@ class IngestStage(Construct):
             data.tables["counters"],
             ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:DeleteItem"),
         )
+        # Consent records are appended, never read or changed by ingest.
+        allow_table(self.handler, data.tables["consents"], ("dynamodb:PutItem",))
         allow_secrets(self.handler, secrets.pseudonymization_key, secrets.write_keys, secrets.origin_verify)

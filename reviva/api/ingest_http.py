@@ -28,8 +28,11 @@ from reviva.contracts.events import Geo, MessageType
 from reviva.ingest.batch import NonFiniteNumber, read_batch
 from reviva.ingest.collector import Collector, CollectOutcome, RequestContext
 from reviva.ingest.errors import BadRequestError, IngestError, PayloadTooLargeError, UnauthorizedError
+from reviva.privacy.consent_records import InvalidConsentRecord, parse_consent_record
 from reviva.privacy.ip import client_ip
 from reviva.privacy.policy import host_of
+from reviva.privacy.ports import ConsentLedger
+from reviva.privacy.pseudonymize import pseudonymize_user_id
 from reviva.segment.limits import LIMIT_REQUEST_BYTES, MAX_REQUEST_BYTES
 from reviva.segment.messages import BATCH_PATHS, PATH_MESSAGE_TYPES
 from reviva.settings import Settings
@@ -240,11 +243,54 @@ class IngestEndpoint:
     write_keys: frozenset[str]
     allowed_origins: tuple[str, ...] = ("*",)
     clock: Callable[[], datetime] = _utc_now
+    # Where `POST /v1/privacy/consent` keeps its records (None: the route answers 503).
+    consents: ConsentLedger | None = None
 
     @classmethod
-    def from_settings(cls, collector: Collector, settings: Settings) -> IngestEndpoint:
+    def from_settings(
+        cls, collector: Collector, settings: Settings, consents: ConsentLedger | None = None
+    ) -> IngestEndpoint:
         """The endpoint with the write keys and CORS origins of `settings`."""
-        return cls(collector, settings.accepted_write_keys(), settings.origins())
+        return cls(collector, settings.accepted_write_keys(), settings.origins(), consents=consents)
+
+    def record_consent(self, request: IngestRequest) -> IngestResponse:
+        """`POST /v1/privacy/consent`: store one consent decision (`reviva.privacy.consent_records`).
+
+        Authenticated by the write key like every ingest path (Basic auth or `writeKey`); 400
+        naming the field for a body that is not a record; 200 with the record's id when stored.
+        """
+        headers = lower_headers(request.headers)
+        cors = self.cors_headers(headers)
+        header_key = basic_auth_key(headers)
+        body = decode_body(
+            request.body,
+            is_base64=request.is_base64_encoded,
+            content_encoding=headers.get("content-encoding", ""),
+        )
+        document = parse_json(body)
+        self._authenticate(header_key if header_key is not None else _body_write_key(document))
+        if self.consents is None:
+            return IngestResponse(503, {"success": False, "error": "consent_store_unavailable"}, cors)
+        policy = self.collector.policy
+        try:
+            record = parse_consent_record(
+                document, self.clock(), lambda value: pseudonymize_user_id(value, policy.hmac_key)
+            )
+        except InvalidConsentRecord as error:
+            answer = {"success": False, "error": "bad_request", "field": error.field, "reason": error.reason}
+            return IngestResponse(400, answer, cors, rejected=1)
+        self.consents.append(record)
+        return IngestResponse(
+            200,
+            {
+                "success": True,
+                "recordId": record.record_id,
+                "granted": list(record.granted),
+                "refused": list(record.refused),
+                "recordedAt": record.recorded_at.isoformat().replace("+00:00", "Z"),
+            },
+            cors,
+        )
 
     def post(self, request: IngestRequest) -> IngestResponse:
         """Collect the messages of a POST: 200, 400 (some refused) or 503 (the stream failed some).

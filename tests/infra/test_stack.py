@@ -202,8 +202,10 @@ def test_no_wildcard_actions_and_no_wildcard_resources_on_data(synthesized: Synt
     }
     assert "kinesis:PutRecords" in ingest_actions
     assert not {a for a in ingest_actions if a.startswith(("s3:", "glue:", "athena:"))}
-    # Single-item reads and writes only on the counters table, where the cookieless daily salt lives.
+    # Single-item reads and writes only on the counters table, where the cookieless daily salt lives,
+    # and appending (PutItem alone) to the consent records.
     counters_arn = {"Fn::GetAtt": [by_marker(synthesized, "table/counters")[0], "Arn"]}
+    consents_arn = {"Fn::GetAtt": [by_marker(synthesized, "table/consents")[0], "Arn"]}
     item_actions = {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem"}
     ingest_item_statements = [
         s
@@ -213,7 +215,11 @@ def test_no_wildcard_actions_and_no_wildcard_resources_on_data(synthesized: Synt
         if item_actions & set(as_list(s["Action"]))
     ]
     assert ingest_item_statements
-    assert all(as_list(s["Resource"]) == [counters_arn] for s in ingest_item_statements)
+    for statement in ingest_item_statements:
+        if as_list(statement["Resource"]) == [consents_arn]:
+            assert as_list(statement["Action"]) == ["dynamodb:PutItem"]
+        else:
+            assert as_list(statement["Resource"]) == [counters_arn]
 
 
 def test_every_non_ingest_non_public_route_needs_the_cognito_jwt(synthesized: Synthesized) -> None:

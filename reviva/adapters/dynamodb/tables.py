@@ -107,11 +107,26 @@ class RejectedItem(Model):
     expires_at = TTLAttribute(null=True)
 
 
+class ConsentItem(Model):
+    """A consent record: pk = the visitor key (or "NOKEY#<day>" for a visitor without one), sk =
+    "<recorded_at ISO>#<record id>". Append-only (`reviva.privacy.consent_records`)."""
+
+    class Meta:
+        table_name = "reviva-consents"
+        billing_mode = "PAY_PER_REQUEST"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    record = UnicodeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
 TABLE_MODELS: dict[str, type[Model]] = {
     "visitors": VisitorItem,
     "identities": IdentityLink,
     "counters": CounterItem,
     "rejected": RejectedItem,
+    "consents": ConsentItem,
 }
 
 TTL_ATTRIBUTE = "expires_at"
@@ -123,6 +138,7 @@ def _table_names(settings: Settings) -> dict[str, str]:
         "identities": settings.identities_table,
         "counters": settings.counters_table,
         "rejected": settings.rejected_table,
+        "consents": settings.consents_table,
     }
 
 

@@ -45,6 +45,7 @@ class SpiedRequest:
     headers: dict[str, str]
     status: int = 0
     error: str | None = None  # what the handler raised, if it raised
+    path: str = ""
 
     def messages(self) -> list[dict[str, Any]]:
         document = json.loads(self.body)
@@ -70,7 +71,7 @@ class IngestSpy:
                 body = event.get("body") or ""
                 raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
                 headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-                spied = SpiedRequest(raw, headers)
+                spied = SpiedRequest(raw, headers, path=str(event.get("rawPath") or ""))
                 with self.lock:
                     self.in_handler.append(spied)
                 try:
@@ -98,6 +99,17 @@ class IngestSpy:
         with self.lock:
             requests = list(self.requests)
         return [m for r in requests for m in r.messages() if predicate(m)]
+
+    def wait_for_requests(self, path: str, count: int, timeout: float = 10.0) -> list[SpiedRequest]:
+        """The first `count` answered requests to `path`, waiting for them."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                found = [r for r in self.requests if r.path == path]
+            if len(found) >= count:
+                return found
+            time.sleep(0.05)
+        raise AssertionError(f"expected {count} requests to {path}, got {len(found)}")
 
     def wait_for(
         self, predicate: Callable[[dict[str, Any]], Any], count: int = 1, timeout: float = 10.0

@@ -253,6 +253,17 @@ def test_consent_refused_then_withdrawn(page: Page, stack: Stack) -> None:
     assert page.evaluate("window.reviva.consentState.analytics") is False
     assert page.is_hidden("#consent-banner"), "the banner remembers the refusal itself"
 
+    # Each decision was also recorded as proof (/v1/privacy/consent), stored by ingest (200).
+    refusal, grant, withdrawal = (
+        json.loads(r.body) for r in stack.spy.wait_for_requests("/v1/privacy/consent", 3)
+    )
+    assert all(r.status == 200 for r in stack.spy.wait_for_requests("/v1/privacy/consent", 3))
+    assert "anonymousId" not in refusal and refusal["categories"]["analytics"] is False
+    assert grant["anonymousId"] == anonymous_id and grant["categories"]["analytics"] is True
+    assert withdrawal["anonymousId"] == anonymous_id, "the withdrawal names whom it is about"
+    assert withdrawal["categories"] == {"analytics": False, "marketing": False, "personalization": False}
+    assert {r["source"] for r in (refusal, grant, withdrawal)} == {"tracker"}
+
 
 def test_gpc_keeps_marketing_off(browser: Any, stack: Stack) -> None:
     context = browser.new_context(

@@ -58,6 +58,8 @@ export interface InitOptions {
   autocapture?: boolean | Partial<Record<"pageviews" | "clicks" | "scroll" | "forms" | "exitIntent" | "performance", boolean>>;
   /** Where the fingerprint module is served (set by the bundles). */
   fingerprintUrl?: string;
+  /** The version of the privacy policy the banner shows, kept with each consent record. */
+  policyVersion?: string;
   debug?: boolean;
 }
 
@@ -184,6 +186,9 @@ export class Tracker {
 
   private setConsent(choice: Partial<Categories>, explicit: boolean): void {
     const before = this.consentState;
+    // A withdrawal erases the ids: the record of it must still name whom it is about.
+    const anonymousId = this.anonymousId;
+    const userId = this.userId;
     const after = applyConsent(before, choice, this.signals);
     this.consentState = after;
     if (after.analytics && !this.store) this.grantStorage();
@@ -191,7 +196,31 @@ export class Tracker {
     if (this.store) this.store.set(K_CONSENT, JSON.stringify({ ...after, at: iso(Date.now()) }));
     if (explicit) {
       this.track("Consent Updated", { analytics: after.analytics, marketing: after.marketing, personalization: after.personalization });
+      this.recordConsent(after, anonymousId || this.anonymousId, userId || this.userId);
     }
+  }
+
+  /** The proof of a decision: one record at `/v1/privacy/consent` (kept server-side, append-only). */
+  private recordConsent(state: Categories, anonymousId: string | null, userId: string | null): void {
+    const options = this.options;
+    if (!options) return;
+    const endpoint = (options.endpoint || location.origin).replace(/\/+$/, "");
+    const record: Record<string, unknown> = {
+      writeKey: options.writeKey,
+      policyVersion: options.policyVersion || "unversioned",
+      categories: { analytics: state.analytics, marketing: state.marketing, personalization: state.personalization },
+      source: "tracker",
+      timestamp: iso(Date.now()),
+    };
+    if (anonymousId) record.anonymousId = anonymousId;
+    if (userId) record.userId = userId;
+    // text/plain keeps it a simple request (no preflight), as the batches are sent.
+    void fetch(endpoint + "/v1/privacy/consent", {
+      method: "POST",
+      body: JSON.stringify(record),
+      headers: { "Content-Type": "text/plain" },
+      keepalive: true,
+    }).catch(() => this.debug("consent record not sent"));
   }
 
   private grantStorage(): void {

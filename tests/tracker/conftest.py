@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from reviva.topology import CONSENT_PATH
 from reviva_dev.local.gateway import HandlerResolver, import_handler_resolver
 from reviva_dev.local.runtime import LocalRuntime, RuntimeInfo
 
@@ -56,7 +57,9 @@ class SpiedRequest:
 class IngestSpy:
     """Keeps every ingest request's bytes (wrapping the real handler, which still does the work)."""
 
-    requests: list[SpiedRequest] = field(default_factory=list)
+    requests: list[SpiedRequest] = field(default_factory=list)  # the batches of events
+    # Requests to other ingest paths (consent records), kept apart from the batches.
+    other_requests: list[SpiedRequest] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     # Requests whose handler is still running, so a test can tell "never arrived" from "stuck".
     in_handler: list[SpiedRequest] = field(default_factory=list)
@@ -84,7 +87,9 @@ class IngestSpy:
                 finally:
                     with self.lock:
                         self.in_handler.remove(spied)
-                        if headers.get("content-type", "").startswith("text/plain") or raw.startswith(b"{"):
+                        if spied.path == CONSENT_PATH:
+                            self.other_requests.append(spied)
+                        elif headers.get("content-type", "").startswith("text/plain") or raw.startswith(b"{"):
                             self.requests.append(spied)
 
             return spy
@@ -101,11 +106,11 @@ class IngestSpy:
         return [m for r in requests for m in r.messages() if predicate(m)]
 
     def wait_for_requests(self, path: str, count: int, timeout: float = 10.0) -> list[SpiedRequest]:
-        """The first `count` answered requests to `path`, waiting for them."""
+        """The first `count` answered requests to `path` (not a batch path), waiting for them."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self.lock:
-                found = [r for r in self.requests if r.path == path]
+                found = [r for r in self.other_requests if r.path == path]
             if len(found) >= count:
                 return found
             time.sleep(0.05)

@@ -134,7 +134,7 @@ export class AttributionPanel extends Panel<Compared> {
   protected async load(context: PanelContext, signal: AbortSignal): Promise<Compared> {
     const { from, to } = context.range;
     const settled = await Promise.allSettled(
-      MODELS.map(([model]) => context.api.get<Attribution>("/v1/attribution", { model, from, to, limit: 500 }, signal)),
+      MODELS.map(([model]) => context.api.get<Attribution>("/v1/attribution", { model, from, to, limit: 500, ...context.filters }, signal)),
     );
     const answers = new Map<string, Attribution>();
     const failed: [string, string][] = [];

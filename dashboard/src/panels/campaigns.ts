@@ -58,7 +58,7 @@ export class CampaignsPanel extends Panel<Campaigns> {
   protected async load(context: PanelContext, signal: AbortSignal): Promise<Campaigns> {
     const answer = await context.api.get<Campaigns>(
       "/v1/campaigns",
-      { from: context.range.from, to: context.range.to, sort: this.sort, limit: PAGE },
+      { from: context.range.from, to: context.range.to, sort: this.sort, limit: PAGE, ...context.filters },
       signal,
     );
     this.rows = answer.campaigns;
@@ -83,6 +83,7 @@ export class CampaignsPanel extends Panel<Campaigns> {
         sort: this.sort,
         limit: PAGE,
         cursor: data.next_cursor,
+        ...this.context.filters,
       });
       this.rows = [...this.rows, ...next.campaigns];
       this.render({ ...next, campaigns: this.rows });

@@ -42,7 +42,7 @@ export class RetentionPanel extends Panel<Retention> {
     this.cohortSelect.value = cohort;
     return context.api.get<Retention>(
       "/v1/retention",
-      { cohort, periods: 8, from: context.range.from, to: context.range.to },
+      { cohort, periods: 8, from: context.range.from, to: context.range.to, ...context.filters },
       signal,
     );
   }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal, cast
 
 from pydantic import Field
@@ -17,8 +17,8 @@ from reviva.analytics.freshness import Freshness, is_partial, iso_utc, rollup_fr
 from reviva.analytics.params import parse_choice, parse_range
 from reviva.analytics.periods import day_start, days_in
 from reviva.analytics.ratios import change, ratio
-from reviva.analytics.rollups import RollupRead, RollupService, compute_rollups
-from reviva.analytics.session_filters import FilteredExecutor, SessionFilters
+from reviva.analytics.rollups import RollupService
+from reviva.analytics.session_filters import FilteredDays, FilteredExecutor, SessionFilters
 from reviva.analytics.usecase import AnalyticsAdapters, AnalyticsRequest
 
 TOP = 10
@@ -97,18 +97,6 @@ def answer(request: AnalyticsRequest, adapters: AnalyticsAdapters) -> OverviewAn
         lake = FilteredExecutor(adapters.executor, params.filters)
         return overview(params, FilteredDays(lake), request.now)
     return overview(params, adapters.rollups, request.now)
-
-
-class FilteredDays:
-    """The rollups' `days` over a filtered lake: computed now, for this answer only."""
-
-    def __init__(self, executor: FilteredExecutor) -> None:
-        self._executor = executor
-
-    def days(self, first: date, last: date) -> RollupRead:
-        """Every day of first..last computed from the lake just now."""
-        computed = compute_rollups(self._executor, first, last, datetime.now(UTC), None)
-        return RollupRead(days=computed, lake=None, recomputed=sorted(computed))
 
 
 def overview(params: OverviewParams, rollups: RollupService | FilteredDays, now: datetime) -> OverviewAnswer:

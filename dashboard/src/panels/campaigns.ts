@@ -1,5 +1,6 @@
 /** Campaigns: per UTM campaign visitors, conversions, revenue and the daily trend. */
 
+import { term } from "../definitions";
 import { h, replaceChildren } from "../dom";
 import { gbp, num, pct } from "../format";
 import { Panel, type PanelContext } from "../panel";
@@ -111,11 +112,11 @@ export class CampaignsPanel extends Panel<Campaigns> {
               "tr",
               {},
               h("th", {}, "Campaign"),
-              h("th", {}, "Visitors"),
-              h("th", {}, "Conv."),
-              h("th", {}, "Rate"),
-              h("th", {}, "Revenue"),
-              hasSpend ? h("th", {}, "Spend") : null,
+              h("th", {}, term("visitors")),
+              h("th", {}, term("conversion_events", "Conv.")),
+              h("th", {}, term("conversion_events_per_session", "Per session")),
+              h("th", {}, term("revenue")),
+              hasSpend ? h("th", {}, term("spend")) : null,
               h("th", { className: "trend-col" }, "Trend"),
             ),
           ),

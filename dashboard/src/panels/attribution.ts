@@ -213,7 +213,7 @@ export class AttributionPanel extends Panel<Compared> {
     const days = any.lookback_days;
     const shared = [
       "Every model shares out the same ",
-      measure === "revenue" ? term("credited_revenue", gbp(total)) : term("credited_conversions", `${num(total)} conversions`),
+      measure === "revenue" ? term("credited_revenue", gbp(total)) : term("credited_conversions", `${num(total)} conversion${total === 1 ? "" : "s"}`),
       ratio ? "." : "; shading shows each row's share.",
     ];
     const spendLine = spendTotal !== null ? ` ${gbp(spendTotal)} of ad spend imported for these dates.` : "";

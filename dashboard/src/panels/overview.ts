@@ -63,7 +63,7 @@ function comparisonNote(comparison: KpiComparison | undefined): HTMLElement | nu
   if (!comparison?.excluded_open_days) return null;
   const text =
     comparison.current && comparison.previous
-      ? `* Changes compare complete days only: ${span(comparison.current)} with ${span(comparison.previous)} (today is still in progress).`
+      ? `* Changes compare complete days only, ${span(comparison.current)} with ${span(comparison.previous)}: today so far counts in the figures, not in the changes.`
       : "Today is still in progress: no change is shown until a full day can be compared.";
   return h("p", { className: "muted small comparison-note", "data-comparison": String(comparison.excluded_open_days) }, text);
 }

@@ -50,6 +50,16 @@ export const DEFINITIONS: Record<string, { name: string; text: string }> = {
     name: "Retained visitors",
     text: "Retention: a cohort's visitors active again k periods after the period of their first event.",
   },
+  retention_rate: { name: "Retention rate", text: "Retention: retained visitors ÷ the cohort's visitors (period 0 is 100 %)." },
+  credited_revenue: { name: "Credited revenue", text: "Attribution: the share of conversion revenue a model gives a channel and campaign." },
+  spend: { name: "Spend", text: "Ad spend imported for a channel and campaign over the range (reviva import spend)." },
+  cac: { name: "CAC", text: "Customer acquisition cost: spend ÷ credited conversions (lower is better)." },
+  roas: { name: "ROAS", text: "Return on ad spend: credited revenue ÷ spend." },
+  roi: { name: "ROI", text: "Return on investment: (credited revenue − spend) ÷ spend; −100 % means nothing came back." },
+  active_visitors_5m: { name: "Active now", text: "Realtime: distinct visitors with an event in the last 5 minutes, bots excluded." },
+  active_visitors: { name: "Visitors, 30 min", text: "Realtime: distinct visitors with an event in the last 30 minutes, bots excluded." },
+  live_events: { name: "Events, 30 min", text: "Realtime: events in the last 30 minutes, bot events excluded." },
+  bot_events: { name: "Bot events", text: "Realtime: events in the last 30 minutes from visitors flagged as bots (left out of every other figure)." },
 };
 
 /** A figure's name, linked to its definition (shown as a tooltip on hover or focus). */

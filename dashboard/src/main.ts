@@ -89,7 +89,7 @@ class Dashboard {
       this.filterBar,
       h("span", { className: "muted small" }, "Filtered:"),
       chips,
-      h("span", { className: "muted small filter-scope" }, "Overview, chart and audience show only matching sessions."),
+      h("span", { className: "muted small filter-scope" }, "Live Realtime and People lists are not filtered."),
     );
     this.filterBar.hidden = chips.length === 0;
   }

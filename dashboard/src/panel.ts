@@ -15,7 +15,7 @@ export type PanelState = "idle" | "loading" | "ready" | "empty" | "error" | "una
 export interface PanelContext {
   api: ApiClient;
   range: DateRange;
-  /** The filter chips (channel, page, device, country); panels whose endpoint filters pass them on. */
+  /** The filter chips (channel, page, device, country); every lake-backed panel passes them on. */
   filters: Filters;
 }
 

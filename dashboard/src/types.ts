@@ -157,9 +157,19 @@ export interface Visitor {
 }
 
 export interface Kpi {
+  /** The whole range, today so far included. */
   value: number | null;
+  /** The range's complete days only: what `change` compares with `previous`. */
+  compared?: number | null;
   previous: number | null;
   change: number | null;
+}
+
+/** Which days the KPI changes compare (open days, i.e. today, are left out). */
+export interface KpiComparison {
+  current: { from: string; to: string } | null;
+  previous: { from: string; to: string } | null;
+  excluded_open_days: number;
 }
 
 export interface Breakdown {
@@ -173,6 +183,7 @@ export interface Overview {
   to: string;
   interval: string;
   previous: { from: string; to: string };
+  comparison?: KpiComparison;
   kpis: Record<
     | "visitors"
     | "sessions"

@@ -2,21 +2,23 @@
 
 A filter keeps whole sessions: those whose first event's channel, device type or country is the one
 asked for (as the rollups attribute sessions), or that viewed the page. `FilteredExecutor` wraps the
-lake executor and narrows every query to those sessions, so the daily rollups' own queries and
-arithmetic (`reviva.analytics.rollups.compute_rollups`) compute a filtered overview unchanged; the
-answer is computed from the lake on each request and never stored as a rollup.
+lake executor and narrows every query to those sessions, so every endpoint's own queries and
+arithmetic answer for the filtered sessions unchanged: a filtered answer is the unfiltered answer
+over a lake that holds only those sessions' events. Rollup-backed endpoints (overview, trends) read
+`FilteredDays` instead of the rollups: computed from the lake on each request, never stored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from reviva.analytics.errors import InvalidParameter
 from reviva.analytics.params import is_text
 from reviva.analytics.ports import LakeQuery, Param, QueryExecutor, Row
+from reviva.analytics.rollups import RollupRead, compute_rollups
 from reviva.analytics.sql_fragments import EVENT_RANGE_SQL, PAGE_TYPES_SQL
 
 MAX_FILTER_CHARS = 256
@@ -98,3 +100,20 @@ class FilteredExecutor:
     def data_as_of(self) -> datetime | None:
         """The lake's freshness, unchanged by filtering."""
         return self._executor.data_as_of()
+
+
+def filtered(executor: QueryExecutor, filters: SessionFilters) -> QueryExecutor:
+    """`executor` narrowed to the filters' sessions (itself when there is no filter)."""
+    return FilteredExecutor(executor, filters) if filters else executor
+
+
+class FilteredDays:
+    """The rollups' `days` over a filtered lake: computed now, for this answer only."""
+
+    def __init__(self, executor: FilteredExecutor) -> None:
+        self._executor = executor
+
+    def days(self, first: date, last: date) -> RollupRead:
+        """Every day of first..last computed from the lake just now."""
+        computed = compute_rollups(self._executor, first, last, datetime.now(UTC), None)
+        return RollupRead(days=computed, lake=None, recomputed=sorted(computed))

@@ -62,7 +62,7 @@ def test_overview_kpis_and_breakdowns(service: AnalyticsService) -> None:
         "session_conversion_rate": 0.5,
     }
     assert body["previous"] == {"from": "2026-10-31", "to": "2026-11-01"}
-    assert body["kpis"]["sessions"] == {"value": 4, "previous": 0, "change": None}
+    assert body["kpis"]["sessions"] == {"value": 4, "compared": 4, "previous": 0, "change": None}
     assert body["channels"] == [
         {"key": "paid_search", "value": 2, "previous": 0},
         {"key": "direct", "value": 1, "previous": 0},
@@ -121,8 +121,8 @@ def test_overview_is_served_from_stored_rollups_the_second_time(service: Analyti
 
 def test_overview_compares_with_the_previous_period_and_hourly_series(service: AnalyticsService) -> None:
     body = service.answer("overview", {"from": DAY1, "to": DAY1, "interval": "hour"})
-    assert body["kpis"]["visitors"] == {"value": 1, "previous": 3, "change": -0.6667}
-    assert body["kpis"]["page_views"] == {"value": 1, "previous": 5, "change": -0.8}
+    assert body["kpis"]["visitors"] == {"value": 1, "compared": 1, "previous": 3, "change": -0.6667}
+    assert body["kpis"]["page_views"] == {"value": 1, "compared": 1, "previous": 5, "change": -0.8}
     assert len(body["series"]) == 24
     assert body["series"][9] == {
         "bucket": "2026-11-03T09:00:00Z",

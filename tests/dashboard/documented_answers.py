@@ -30,6 +30,20 @@ def _days(start: str, end: str) -> list[str]:
     return [str(first + timedelta(days=i)) for i in range((last - first).days + 1)]
 
 
+def _comparison(days: list[str]) -> dict[str, Any]:
+    """The days the KPI changes compare: the complete ones (before today, UTC), day for day."""
+    complete = [day for day in days if date.fromisoformat(day) < NOW.date()]
+    if not complete:
+        return {"current": None, "previous": None, "excluded_open_days": len(days)}
+    shift = timedelta(days=len(days))
+    first, last = date.fromisoformat(complete[0]), date.fromisoformat(complete[-1])
+    return {
+        "current": {"from": str(first), "to": str(last)},
+        "previous": {"from": str(first - shift), "to": str(last - shift)},
+        "excluded_open_days": len(days) - len(complete),
+    }
+
+
 def overview(query: dict[str, str], empty: bool = False) -> dict[str, Any]:
     days = _days(query["from"], query["to"])
     scale = 0 if empty else 1
@@ -38,6 +52,7 @@ def overview(query: dict[str, str], empty: bool = False) -> dict[str, Any]:
         value, previous = value * scale, previous * scale
         return {
             "value": value,
+            "compared": value,
             "previous": previous,
             "change": round((value - previous) / previous, 4) if previous else None,
         }
@@ -63,6 +78,7 @@ def overview(query: dict[str, str], empty: bool = False) -> dict[str, Any]:
         "to": query["to"],
         "interval": query.get("interval", "day"),
         "previous": {"from": query["from"], "to": query["to"]},
+        "comparison": _comparison(days),
         "kpis": {
             "visitors": kpi(812, 640),
             "sessions": kpi(1040, 830),

@@ -3,6 +3,7 @@ against the real local stack (simulated history and a live visitor, see conftest
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 
@@ -92,18 +93,36 @@ def _number(text: str) -> int:
     return int(re.sub(r"\D", "", text) or 0)
 
 
+def _leading_number(text: str) -> int:
+    """The first number of a sentence ("1,204 visitors in 8 cohorts." → 1204)."""
+    found = re.match(r"\D*([\d,]+)", text)
+    assert found, text
+    return int(found.group(1).replace(",", ""))
+
+
 def test_filter_by_a_channel_and_remove_the_chip(desktop: Page, stack: Stack) -> None:
     errors = ConsoleErrors(desktop)
     sign_in_by_storage(desktop)
     desktop.goto(stack.dashboard_url)
-    wait_settled(desktop, ["overview", "audience"])
+    wait_settled(desktop, ["overview", "audience", "funnel", "retention"])
     overview = desktop.locator('[data-panel="overview"]')
     sessions_before = _number(overview.locator('[data-kpi="sessions"] .kpi-value').inner_text())
+    # The funnel's step-1 visitors and the retention cohorts' visitors, unfiltered.
+    funnel_entered = desktop.locator('[data-panel="funnel"] [data-step="0"] .step-count')
+    retention_summary = desktop.locator('[data-panel="retention"] [data-retention-summary]')
+    entered_before = funnel_entered.inner_text()
+    cohorts_before = retention_summary.inner_text()
     channel = desktop.locator('[data-panel="audience"] [data-filter-name="channel"]').first
     key = channel.get_attribute("data-filter-value") or ""
     channel_sessions = _number(channel.locator(".bar-value").inner_text())
 
-    with desktop.expect_request(lambda r: "/v1/stats/overview" in r.url and f"channel={key}" in r.url):
+    with (
+        desktop.expect_request(lambda r: "/v1/stats/overview" in r.url and f"channel={key}" in r.url),
+        desktop.expect_request(lambda r: "/v1/retention" in r.url and f"channel={key}" in r.url),
+        desktop.expect_request(
+            lambda r: r.url.endswith("/v1/funnels") and json.loads(r.post_data or "{}").get("channel") == key
+        ),
+    ):
         channel.click()
     chip = desktop.locator('.filter-chip[data-filter="channel"]')
     expect(chip).to_be_visible()
@@ -117,12 +136,22 @@ def test_filter_by_a_channel_and_remove_the_chip(desktop: Page, stack: Stack) ->
     channels = desktop.locator('[data-panel="audience"] [data-filter-name="channel"]')
     expect(channels).to_have_count(1)
     expect(channels).to_have_attribute("data-filter-value", key)
+    # The funnel and retention panels now count only that channel's sessions too.
+    expect(funnel_entered).not_to_have_text(entered_before, timeout=SLOW_MS)
+    expect(retention_summary).not_to_have_text(cohorts_before, timeout=SLOW_MS)
+    wait_settled(desktop, ["funnel", "retention"])
+    assert _number(funnel_entered.inner_text()) < _number(entered_before)
+    assert _leading_number(retention_summary.inner_text()) < _leading_number(cohorts_before)
+    expect(desktop.locator(".filter-scope")).not_to_contain_text("Funnel")
 
     chip.get_by_role("button").click()
     expect(chip).to_have_count(0)
     assert "channel=" not in desktop.url
     wait_settled(desktop, ["overview"])
     expect(overview.locator('[data-kpi="sessions"] .kpi-value')).to_have_text(str(sessions_before))
+    # Removing the chip restores the funnel and retention panels.
+    expect(funnel_entered).to_have_text(entered_before, timeout=SLOW_MS)
+    expect(retention_summary).to_have_text(cohorts_before, timeout=SLOW_MS)
     assert errors.messages == []
 
 

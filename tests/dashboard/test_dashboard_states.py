@@ -76,6 +76,28 @@ def test_documented_shapes_render_in_every_panel(
     expect(overview.locator('[data-kpi="revenue"] .kpi-value')).to_have_text("£4,121")
     expect(overview.locator(".spark canvas")).to_have_count(5)  # the KPIs with a series
     expect(overview.locator("[data-freshness]")).to_contain_text("precomputed rollup")
+    # One vocabulary: every labelled figure links to its definition, which the page holds.
+    terms = page.eval_on_selector_all(
+        "[data-panel] a.term",
+        "links => links.map((a) => "
+        "[a.closest('[data-panel]').dataset.panel, a.getAttribute('href'), a.title])",
+    )
+    assert {panel for panel, _, _ in terms} >= {
+        "overview",
+        "funnel",
+        "paths",
+        "retention",
+        "attribution",
+        "campaigns",
+        "realtime",
+        "people",
+    }
+    for _, href, title in terms:
+        assert title and page.locator(href).count() == 1, href
+    assert overview.locator(".kpi h3 a.term").count() == 8
+    # The default range ends today: the changes leave today out, and the tiles say so.
+    expect(overview.locator("[data-comparison]")).to_contain_text("Changes compare complete days only")
+    expect(overview.locator('[data-kpi="visitors"] [data-complete-days]')).to_have_count(1)
 
     funnel = page.locator('[data-panel="funnel"]')
     expect(funnel.locator(".step-count")).to_have_text(["500", "200", "200", "37"])

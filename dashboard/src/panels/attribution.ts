@@ -1,5 +1,6 @@
 /** Attribution: conversions, revenue or (with imported spend) CAC, ROAS and ROI per channel or campaign, every model side by side. */
 
+import { term } from "../definitions";
 import { h, replaceChildren } from "../dom";
 import { decimal, gbp, label, num } from "../format";
 import { findFreshness, Panel, type Freshness, type PanelContext } from "../panel";
@@ -32,9 +33,9 @@ const SPEND_MEASURES: Measure[] = ["cac", "roas", "roi"];
 const MEASURE_NOTES: Record<Measure, string> = {
   conversions: "",
   revenue: "",
-  cac: "CAC: spend per attributed conversion (lower is better).",
-  roas: "ROAS: attributed revenue per £1 of spend.",
-  roi: "ROI: (attributed revenue − spend) / spend; −100% means nothing came back.",
+  cac: ": spend per attributed conversion (lower is better).",
+  roas: ": attributed revenue per £1 of spend.",
+  roi: ": (attributed revenue − spend) / spend; −100% means nothing came back.",
 };
 
 interface Compared {
@@ -134,7 +135,7 @@ export class AttributionPanel extends Panel<Compared> {
   protected async load(context: PanelContext, signal: AbortSignal): Promise<Compared> {
     const { from, to } = context.range;
     const settled = await Promise.allSettled(
-      MODELS.map(([model]) => context.api.get<Attribution>("/v1/attribution", { model, from, to, limit: 500 }, signal)),
+      MODELS.map(([model]) => context.api.get<Attribution>("/v1/attribution", { model, from, to, limit: 500, ...context.filters }, signal)),
     );
     const answers = new Map<string, Attribution>();
     const failed: [string, string][] = [];
@@ -210,13 +211,15 @@ export class AttributionPanel extends Panel<Compared> {
     const rows = this.tableRows(data, models);
     const total = measure === "revenue" ? any.totals.revenue : any.totals.conversions;
     const days = any.lookback_days;
-    const shared = `Every model shares out the same ${
-      measure === "revenue" ? gbp(total) : `${num(total)} conversions`
-    }${ratio ? "" : "; shading shows each row's share"}.`;
+    const shared = [
+      "Every model shares out the same ",
+      measure === "revenue" ? term("credited_revenue", gbp(total)) : term("credited_conversions", `${num(total)} conversion${total === 1 ? "" : "s"}`),
+      ratio ? "." : "; shading shows each row's share.",
+    ];
     const spendLine = spendTotal !== null ? ` ${gbp(spendTotal)} of ad spend imported for these dates.` : "";
     replaceChildren(
       this.body,
-      h("p", { className: "muted small" }, shared + spendLine, ratio ? ` ${MEASURE_NOTES[measure]}` : ""),
+      h("p", { className: "muted small" }, shared, spendLine, ratio ? [" ", term(measure as "cac" | "roas" | "roi"), MEASURE_NOTES[measure]] : ""),
       h(
         "div",
         { className: "table-scroll tall" },
@@ -230,7 +233,7 @@ export class AttributionPanel extends Panel<Compared> {
               "tr",
               {},
               h("th", {}, this.group === "channel" ? "Channel" : "Campaign"),
-              spendTotal !== null ? h("th", { "data-column": "spend" }, "Spend") : null,
+              spendTotal !== null ? h("th", { "data-column": "spend" }, term("spend")) : null,
               models.map(([model, name]) =>
                 h("th", { "data-model": model, title: `${name}: ${EXPLAINED[model](days)}` }, name),
               ),

@@ -1,5 +1,6 @@
 /** Campaigns: per UTM campaign visitors, conversions, revenue and the daily trend. */
 
+import { term } from "../definitions";
 import { h, replaceChildren } from "../dom";
 import { gbp, num, pct } from "../format";
 import { Panel, type PanelContext } from "../panel";
@@ -58,7 +59,7 @@ export class CampaignsPanel extends Panel<Campaigns> {
   protected async load(context: PanelContext, signal: AbortSignal): Promise<Campaigns> {
     const answer = await context.api.get<Campaigns>(
       "/v1/campaigns",
-      { from: context.range.from, to: context.range.to, sort: this.sort, limit: PAGE },
+      { from: context.range.from, to: context.range.to, sort: this.sort, limit: PAGE, ...context.filters },
       signal,
     );
     this.rows = answer.campaigns;
@@ -83,6 +84,7 @@ export class CampaignsPanel extends Panel<Campaigns> {
         sort: this.sort,
         limit: PAGE,
         cursor: data.next_cursor,
+        ...this.context.filters,
       });
       this.rows = [...this.rows, ...next.campaigns];
       this.render({ ...next, campaigns: this.rows });
@@ -110,11 +112,11 @@ export class CampaignsPanel extends Panel<Campaigns> {
               "tr",
               {},
               h("th", {}, "Campaign"),
-              h("th", {}, "Visitors"),
-              h("th", {}, "Conv."),
-              h("th", {}, "Rate"),
-              h("th", {}, "Revenue"),
-              hasSpend ? h("th", {}, "Spend") : null,
+              h("th", {}, term("visitors")),
+              h("th", {}, term("conversion_events", "Conv.")),
+              h("th", {}, term("conversion_events_per_session", "Per session")),
+              h("th", {}, term("revenue")),
+              hasSpend ? h("th", {}, term("spend")) : null,
               h("th", { className: "trend-col" }, "Trend"),
             ),
           ),

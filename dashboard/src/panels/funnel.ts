@@ -197,6 +197,7 @@ export class FunnelPanel extends Panel<Funnel> {
       window_hours: WINDOW_HOURS,
       from: context.range.from,
       to: context.range.to,
+      ...context.filters,
     };
     if (this.breakdown) body.breakdown = this.breakdown;
     return context.api.post<Funnel>("/v1/funnels", body, {}, signal);

@@ -1,13 +1,14 @@
 /** Overview: the period's KPIs against the previous period, each with its sparkline; and the audience mix. */
 
 import { axisStyle, COLORS, draw, sparklineOption } from "../charts";
+import { DEFINITIONS, term } from "../definitions";
 import { h, replaceChildren } from "../dom";
 import { duration, gbp, label, num, pct } from "../format";
 import { setFilter, updateUrl, type FilterName } from "../navigation";
 import { intervalFor } from "../range";
 import { Panel, type PanelContext } from "../panel";
 import { shared } from "../shared";
-import type { Breakdown, Overview } from "../types";
+import type { Breakdown, KpiComparison, Overview } from "../types";
 
 function fetchOverview(context: PanelContext): Promise<Overview> {
   const { from, to } = context.range;
@@ -20,6 +21,8 @@ type KpiName = keyof Overview["kpis"];
 
 interface KpiSpec {
   name: KpiName;
+  /** The figure's term in the one vocabulary (definitions.ts, docs/api-analytics.md). */
+  term: keyof typeof DEFINITIONS & string;
   title: string;
   format: (value: number | null) => string;
   /** A drop is good news (bounce rate). */
@@ -29,14 +32,14 @@ interface KpiSpec {
 }
 
 const KPIS: KpiSpec[] = [
-  { name: "visitors", title: "Visitors", format: num, series: (b) => b.visitors },
-  { name: "sessions", title: "Sessions", format: num, series: (b) => b.sessions },
-  { name: "page_views", title: "Page views", format: num, series: (b) => b.page_views },
-  { name: "bounce_rate", title: "Bounce rate", format: (v) => pct(v), lowerIsBetter: true },
-  { name: "avg_session_duration_seconds", title: "Avg session", format: duration },
-  { name: "conversions", title: "Conversions", format: num, series: (b) => b.conversions },
-  { name: "conversion_rate", title: "Conversion rate", format: (v) => pct(v, 2) },
-  { name: "revenue", title: "Revenue", format: (v) => gbp(v), series: (b) => b.revenue },
+  { name: "visitors", term: "visitors", title: "Visitors", format: num, series: (b) => b.visitors },
+  { name: "sessions", term: "sessions", title: "Sessions", format: num, series: (b) => b.sessions },
+  { name: "page_views", term: "page_views", title: "Page views", format: num, series: (b) => b.page_views },
+  { name: "bounce_rate", term: "bounce_rate", title: "Bounce rate", format: (v) => pct(v), lowerIsBetter: true },
+  { name: "avg_session_duration_seconds", term: "avg_session_duration_seconds", title: "Avg session", format: duration },
+  { name: "conversions", term: "conversion_events", title: "Conversion events", format: num, series: (b) => b.conversions },
+  { name: "conversion_rate", term: "session_conversion_rate", title: "Session conv. rate", format: (v) => pct(v, 2) },
+  { name: "revenue", term: "revenue", title: "Revenue", format: (v) => gbp(v), series: (b) => b.revenue },
 ];
 
 function change(value: number | null, lowerIsBetter = false): HTMLElement {
@@ -45,6 +48,24 @@ function change(value: number | null, lowerIsBetter = false): HTMLElement {
   const arrow = value > 0 ? "▲" : value < 0 ? "▼" : "■";
   const tone = Math.abs(value) < 0.005 ? "neutral" : good ? "up" : "down";
   return h("span", { className: `delta ${tone}` }, `${arrow} ${pct(Math.abs(value))}`);
+}
+
+function dayLabel(day: string): string {
+  return new Date(`${day}T00:00:00Z`).toLocaleDateString("en-GB", { day: "numeric", month: "short", timeZone: "UTC" });
+}
+
+function span(period: { from: string; to: string }): string {
+  return period.from === period.to ? dayLabel(period.from) : `${dayLabel(period.from)}–${dayLabel(period.to)}`;
+}
+
+/** The line that says which days the changes compare, when a day still in progress is left out. */
+function comparisonNote(comparison: KpiComparison | undefined): HTMLElement | null {
+  if (!comparison?.excluded_open_days) return null;
+  const text =
+    comparison.current && comparison.previous
+      ? `* Changes compare complete days only, ${span(comparison.current)} with ${span(comparison.previous)}: today so far counts in the figures, not in the changes.`
+      : "Today is still in progress: no change is shown until a full day can be compared.";
+  return h("p", { className: "muted small comparison-note", "data-comparison": String(comparison.excluded_open_days) }, text);
 }
 
 const BUCKET_MS: Record<string, number> = { hour: 3_600_000, day: 86_400_000, week: 7 * 86_400_000 };
@@ -132,9 +153,15 @@ export class KpiPanel extends Panel<Overview> {
           role: chartable ? "button" : null,
           tabindex: chartable ? "0" : null,
           "aria-pressed": chartable ? String(spec.name === this.metric) : null,
-          onclick: chartable ? () => this.choose(spec.name) : null,
+          onclick: chartable
+            ? (event: Event) => {
+                if (!(event.target as HTMLElement).closest("a")) this.choose(spec.name);
+              }
+            : null,
           onkeydown: chartable
             ? (event: Event) => {
+                // Enter on the figure's definition link follows the link, not the chart.
+                if ((event.target as HTMLElement).closest("a")) return;
                 const key = (event as KeyboardEvent).key;
                 if (key === "Enter" || key === " ") {
                   event.preventDefault();
@@ -143,14 +170,9 @@ export class KpiPanel extends Panel<Overview> {
               }
             : null,
         },
-        h("h3", {}, spec.title, estimated ? h("span", { className: "muted", title: "HyperLogLog estimate, about ±1 %" }, " ≈") : null),
+        h("h3", {}, term(spec.term, spec.title), estimated ? h("span", { className: "muted", title: "HyperLogLog estimate, about ±1 %" }, " ≈") : null),
         h("div", { className: "kpi-value" }, spec.format(kpi.value)),
-        h(
-          "div",
-          { className: "kpi-compare" },
-          change(kpi.change, spec.lowerIsBetter),
-          h("span", { className: "muted" }, ` vs ${spec.format(kpi.previous)}`),
-        ),
+        compareLine(spec, kpi, data.comparison),
         spec.series ? spark : periodBars(kpi.value, kpi.previous),
       );
     });
@@ -158,6 +180,7 @@ export class KpiPanel extends Panel<Overview> {
     replaceChildren(
       this.body,
       h("div", { className: "kpi-grid" }, tiles),
+      comparisonNote(data.comparison),
       h(
         "div",
         { className: "main-chart" },
@@ -188,6 +211,26 @@ export class KpiPanel extends Panel<Overview> {
       }),
     ]);
   }
+}
+
+/** A tile's change line: against the same complete days of the previous period (see comparisonNote). */
+function compareLine(spec: KpiSpec, kpi: Overview["kpis"][KpiName], comparison: KpiComparison | undefined): HTMLElement {
+  if (comparison && !comparison.current) {
+    return h("div", { className: "kpi-compare" }, h("span", { className: "delta neutral" }, "so far"), h("span", { className: "muted" }, " today in progress"));
+  }
+  const partial = !!comparison?.excluded_open_days && !!comparison.current && !!comparison.previous;
+  return h(
+    "div",
+    {
+      className: "kpi-compare",
+      title: partial
+        ? `${spec.format(kpi.compared ?? null)} over ${span(comparison!.current!)} against ${spec.format(kpi.previous)} over ${span(comparison!.previous!)}; today is left out until it is over.`
+        : null,
+    },
+    change(kpi.change, spec.lowerIsBetter),
+    h("span", { className: "muted" }, ` vs ${spec.format(kpi.previous)}`),
+    partial ? h("span", { className: "muted", "data-complete-days": "" }, "*") : null,
+  );
 }
 
 /** A sparkline whose open end (the partial bucket) is dashed. */

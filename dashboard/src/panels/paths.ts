@@ -36,7 +36,7 @@ export class PathsPanel extends Panel<Paths> {
   protected load(context: PanelContext, signal: AbortSignal): Promise<Paths> {
     return context.api.get<Paths>(
       "/v1/paths",
-      { from: context.range.from, to: context.range.to, depth: 4, from_step: this.fromStep || null },
+      { from: context.range.from, to: context.range.to, depth: 4, from_step: this.fromStep || null, ...context.filters },
       signal,
     );
   }

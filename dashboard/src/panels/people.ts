@@ -1,5 +1,6 @@
 /** People: visitors of the period, most recent first, with their key figures; a search by id or e-mail. */
 
+import { DEFINITIONS, term } from "../definitions";
 import { h, replaceChildren } from "../dom";
 import { ago, gbp, label, num } from "../format";
 import { openVisitor } from "../navigation";
@@ -99,6 +100,19 @@ export class PeoplePanel extends Panel<People> {
     replaceChildren(
       this.body,
       h(
+        "p",
+        { className: "muted small people-legend" },
+        "Each visitor's ",
+        term("sessions", "sessions"),
+        ", ",
+        term("page_views", "page views"),
+        ", ",
+        term("conversion_events", "conversion events"),
+        " and ",
+        term("revenue", "revenue"),
+        " in all their history.",
+      ),
+      h(
         "ol",
         { className: "people-list", "data-people": "" },
         this.rows.map((person) => personRow(person, now)),
@@ -136,9 +150,9 @@ function personRow(person: Person, now: Date): HTMLElement {
         "span",
         { className: "person-figures small" },
         person.identified ? h("span", { className: "chip chip-success" }, "Known") : null,
-        h("span", { title: "Sessions" }, `${num(person.sessions)} sess.`),
-        h("span", { title: "Page views" }, `${num(person.page_views)} page${person.page_views === 1 ? "" : "s"}`),
-        person.conversions ? h("span", { className: "strong", title: "Conversions and revenue" }, `${num(person.conversions)} conv. ${gbp(person.revenue)}`) : null,
+        h("span", { title: DEFINITIONS.sessions.text }, `${num(person.sessions)} sess.`),
+        h("span", { title: DEFINITIONS.page_views.text }, `${num(person.page_views)} page${person.page_views === 1 ? "" : "s"}`),
+        person.conversions ? h("span", { className: "strong", title: `${DEFINITIONS.conversion_events.text} ${DEFINITIONS.revenue.text}` }, `${num(person.conversions)} conv. ${gbp(person.revenue)}`) : null,
       ),
     ),
   );

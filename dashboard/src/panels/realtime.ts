@@ -1,6 +1,7 @@
 /** Realtime: who is on the site now, from the live counters; refreshes itself while the tab is visible. */
 
 import { axisStyle, COLORS, draw } from "../charts";
+import { term } from "../definitions";
 import { h, replaceChildren } from "../dom";
 import { ago, label, num } from "../format";
 import { openVisitor } from "../navigation";
@@ -87,14 +88,14 @@ export class RealtimePanel extends Panel<Realtime> {
               "div",
               { className: "big-stat" },
               h("span", { className: "big-number", "data-metric": "active_visitors_5m" }, num(data.active_visitors_5m)),
-              h("span", { className: "big-label" }, "active now (5 min)"),
+              h("span", { className: "big-label" }, term("active_visitors_5m", "active now (5 min)")),
             ),
             h(
               "dl",
               { className: "mini-stats" },
-              h("div", {}, h("dt", {}, "Visitors, 30 min"), h("dd", {}, num(data.active_visitors))),
-              h("div", {}, h("dt", {}, "Events"), h("dd", {}, num(data.total_events))),
-              h("div", {}, h("dt", {}, "Bot events"), h("dd", {}, num(data.bot_events))),
+              h("div", {}, h("dt", {}, term("active_visitors")), h("dd", {}, num(data.active_visitors))),
+              h("div", {}, h("dt", {}, term("live_events", "Events")), h("dd", {}, num(data.total_events))),
+              h("div", {}, h("dt", {}, term("bot_events")), h("dd", {}, num(data.bot_events))),
             ),
           ),
           this.chart,

@@ -1,6 +1,7 @@
 /** Cohort retention: of the visitors first seen in a period, how many came back in each later period. */
 
 import { draw, MUTED } from "../charts";
+import { term } from "../definitions";
 import { h, replaceChildren } from "../dom";
 import { num, pct } from "../format";
 import { dayCount } from "../range";
@@ -42,7 +43,7 @@ export class RetentionPanel extends Panel<Retention> {
     this.cohortSelect.value = cohort;
     return context.api.get<Retention>(
       "/v1/retention",
-      { cohort, periods: 8, from: context.range.from, to: context.range.to },
+      { cohort, periods: 8, from: context.range.from, to: context.range.to, ...context.filters },
       signal,
     );
   }
@@ -67,7 +68,20 @@ export class RetentionPanel extends Panel<Retention> {
     const later = cells.filter(([x]) => x > 0).map(([, , r]) => r);
     const top = Math.max(0.05, ...later);
     this.chart.style.height = `${Math.max(220, cohorts.length * 30 + 70)}px`;
-    replaceChildren(this.body, this.chart);
+    const visitors = cohorts.reduce((sum, c) => sum + c.size, 0);
+    replaceChildren(
+      this.body,
+      h(
+        "p",
+        { className: "muted small", "data-retention-summary": "" },
+        `${num(visitors)} visitors in ${num(cohorts.length)} cohort${cohorts.length === 1 ? "" : "s"}. Each cell: `,
+        term("retention_rate", "retention rate"),
+        " (",
+        term("retained_visitors", "retained visitors"),
+        " ÷ the cohort's visitors).",
+      ),
+      this.chart,
+    );
     await draw(this.chart, {
       animation: false,
       grid: { left: 118, right: 8, top: 26, bottom: 46 },

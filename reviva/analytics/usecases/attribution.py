@@ -8,7 +8,7 @@ adds imported spend ratios.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from pydantic import Field
@@ -27,6 +27,7 @@ from reviva.analytics.freshness import Freshness, lake_freshness
 from reviva.analytics.params import page, parse_choice, parse_int, parse_page, parse_range
 from reviva.analytics.periods import lake_range
 from reviva.analytics.ports import LakeQuery, Param, QueryExecutor
+from reviva.analytics.session_filters import SessionFilters, filtered
 from reviva.analytics.spend import SpendStore
 from reviva.analytics.sql_fragments import EVENT_RANGE_SQL, event_range
 from reviva.analytics.usecase import AnalyticsAdapters, AnalyticsRequest
@@ -34,7 +35,8 @@ from reviva.analytics.usecase import AnalyticsAdapters, AnalyticsRequest
 
 @dataclass(frozen=True)
 class AttributionParams:
-    """The `model` (required), `from`/`to`, `lookback_days` (default 30), and a page of rows."""
+    """The `model` (required), `from`/`to`, `lookback_days` (default 30), a page of rows and the
+    session filters (see session_filters)."""
 
     model: str
     first: date
@@ -42,6 +44,7 @@ class AttributionParams:
     lookback_days: int
     offset: int
     limit: int
+    filters: SessionFilters = field(default_factory=SessionFilters)
 
     @classmethod
     def parse(cls, query: Mapping[str, str], today: date) -> AttributionParams:
@@ -50,7 +53,7 @@ class AttributionParams:
         first, last = parse_range(query, today)
         lookback = parse_int(query, "lookback_days", 30, 1, 90)
         offset, limit = parse_page(query)
-        return cls(model, first, last, lookback, offset, limit)
+        return cls(model, first, last, lookback, offset, limit, SessionFilters.parse(query))
 
 
 class AttributionRow(Answer):
@@ -79,6 +82,7 @@ class AttributionAnswer(Answer):
     rows: list[AttributionRow]
     total: int
     next_cursor: str | None
+    filters: dict[str, str]
     freshness: Freshness
 
 
@@ -96,6 +100,7 @@ def attribution(
     params: AttributionParams, executor: QueryExecutor, spend_store: SpendStore, now: datetime
 ) -> AttributionAnswer:
     """Credit per (channel, campaign) under the model, with CAC, ROAS and ROI where spend is known."""
+    executor = filtered(executor, params.filters)
     start, end = lake_range(params.first, params.last)
     conversions = _conversions(executor, start, end, params.lookback_days)
     total_conversions = float(len(conversions))
@@ -107,6 +112,10 @@ def attribution(
     else:
         credit = rule_based(params.model, conversions)
     spend = spend_store.totals(params.first, params.last)
+    channel = params.filters.as_dict().get("channel")
+    if spend is not None and channel is not None:
+        # Spend is imported per channel: a channel filter keeps that channel's spend only.
+        spend = {key: value for key, value in spend.items() if key[0] == channel}
     rows = [
         _row(channel, campaign, credited, revenue, spend)
         for (channel, campaign), (credited, revenue) in credit.items()
@@ -133,6 +142,7 @@ def attribution(
         rows=chunk,
         total=len(rows),
         next_cursor=next_cursor,
+        filters=params.filters.as_dict(),
         freshness=lake_freshness(executor, now),
     )
 

@@ -16,6 +16,7 @@ from reviva.analytics.params import page, parse_choice, parse_page, parse_range
 from reviva.analytics.periods import days_in, lake_range
 from reviva.analytics.ports import LakeQuery, QueryExecutor
 from reviva.analytics.ratios import ratio
+from reviva.analytics.session_filters import SessionFilters, filtered
 from reviva.analytics.spend import SpendStore
 from reviva.analytics.sql_fragments import EVENT_RANGE_SQL, event_range
 from reviva.analytics.usecase import AnalyticsAdapters, AnalyticsRequest
@@ -26,13 +27,15 @@ SORT_KEYS: tuple[SortKey, ...] = ("visitors", "sessions", "conversions", "revenu
 
 @dataclass(frozen=True)
 class CampaignsParams:
-    """`from`/`to` (default 7 days), the `sort` figure (default visitors) and a page of campaigns."""
+    """`from`/`to` (default 7 days), the `sort` figure (default visitors) a page of campaigns
+    and the session filters (see session_filters)."""
 
     first: date
     last: date
     sort: SortKey
     offset: int
     limit: int
+    filters: SessionFilters = field(default_factory=SessionFilters)
 
     @classmethod
     def parse(cls, query: Mapping[str, str], today: date) -> CampaignsParams:
@@ -43,7 +46,7 @@ class CampaignsParams:
             parse_choice(query, "sort", ("visitors", "sessions", "conversions", "revenue"), "visitors"),
         )
         offset, limit = parse_page(query)
-        return cls(first, last, sort, offset, limit)
+        return cls(first, last, sort, offset, limit, SessionFilters.parse(query))
 
 
 class CampaignTrend(Answer):
@@ -73,6 +76,7 @@ class CampaignsAnswer(Answer):
     campaigns: list[Campaign]
     total: int
     next_cursor: str | None
+    filters: dict[str, str]
     freshness: Freshness
 
 
@@ -127,6 +131,7 @@ def campaigns(
     params: CampaignsParams, executor: QueryExecutor, spend_store: SpendStore, now: datetime
 ) -> CampaignsAnswer:
     """Every campaign's totals, its main source and medium, its imported spend and daily trend."""
+    executor = filtered(executor, params.filters)
     days = days_in(params.first, params.last)
     index = {d: i for i, d in enumerate(days)}
     rows = executor.run(campaigns_query(*lake_range(params.first, params.last)))
@@ -151,9 +156,11 @@ def campaigns(
         tallies[name].source = source or None
         tallies[name].medium = medium or None
     spend = spend_store.totals(params.first, params.last)
+    channel = params.filters.as_dict().get("channel")
     if spend is not None:
-        for (_, campaign), amount in spend.items():
-            if campaign in tallies:
+        for (spend_channel, campaign), amount in spend.items():
+            # A channel filter keeps that channel's spend only (spend is imported per channel).
+            if campaign in tallies and channel in (None, spend_channel):
                 tallies[campaign].spend = round((tallies[campaign].spend or 0.0) + amount, 2)
     ordered = sorted(
         (tally.answer() for tally in tallies.values()), key=lambda c: (-getattr(c, params.sort), c.campaign)
@@ -166,6 +173,7 @@ def campaigns(
         campaigns=chunk,
         total=len(ordered),
         next_cursor=next_cursor,
+        filters=params.filters.as_dict(),
         freshness=lake_freshness(executor, now, params.first, params.last),
     )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -23,6 +23,7 @@ from reviva.analytics.params import parse_choice, parse_int, parse_range
 from reviva.analytics.periods import lake_range
 from reviva.analytics.ports import LakeQuery, Param, QueryExecutor
 from reviva.analytics.ratios import ratio
+from reviva.analytics.session_filters import SessionFilters, filtered
 from reviva.analytics.sql_fragments import EVENT_RANGE_SQL, PAGE_TYPES_SQL
 from reviva.analytics.usecase import AnalyticsAdapters, AnalyticsRequest
 
@@ -72,13 +73,15 @@ class FunnelStep:
 
 @dataclass(frozen=True)
 class FunnelParams:
-    """The JSON body: 2-10 `steps`, `window_hours` (default 72), a `breakdown`, `from`/`to`."""
+    """The JSON body: 2-10 `steps`, `window_hours` (default 72), a `breakdown`, `from`/`to` and
+    the session filters `channel`, `page`, `device`, `country` (see session_filters)."""
 
     steps: list[FunnelStep]
     window_hours: int
     breakdown: str | None
     first: date
     last: date
+    filters: SessionFilters = field(default_factory=SessionFilters)
 
     @classmethod
     def parse(cls, body: Any, today: date) -> FunnelParams:
@@ -91,7 +94,7 @@ class FunnelParams:
         if breakdown is not None:
             breakdown = parse_choice(body, "breakdown", tuple(BREAKDOWN_COLUMNS), None)
         first, last = parse_range({k: body[k] for k in ("from", "to") if body.get(k) is not None}, today)
-        return cls(steps, window, breakdown, first, last)
+        return cls(steps, window, breakdown, first, last, SessionFilters.parse(body))
 
 
 def parse_steps(raw: Any) -> list[FunnelStep]:
@@ -161,6 +164,7 @@ class FunnelAnswer(Answer):
     steps: list[FunnelStepAnswer]
     breakdowns: list[FunnelBreakdown]
     other_keys: int
+    filters: dict[str, str]
     freshness: Freshness
 
 
@@ -172,6 +176,7 @@ def answer(request: AnalyticsRequest, adapters: AnalyticsAdapters) -> FunnelAnsw
 def funnel(params: FunnelParams, executor: QueryExecutor, now: datetime) -> FunnelAnswer:
     """Count the visitors reaching each step, and per breakdown value (the top 20 by step 0, then
     one OTHER_KEY row summing the rest, so the rows always add up to the steps' counts)."""
+    executor = filtered(executor, params.filters)
     steps = params.steps
     start, end = lake_range(params.first, params.last)
     rows = executor.run(funnel_query(steps, start, end, params.window_hours, params.breakdown))
@@ -223,6 +228,7 @@ def funnel(params: FunnelParams, executor: QueryExecutor, now: datetime) -> Funn
             for key, values in ranked
         ],
         other_keys=other_keys,
+        filters=params.filters.as_dict(),
         freshness=lake_freshness(executor, now, params.first, params.last),
     )
 

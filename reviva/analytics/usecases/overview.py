@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal, cast
 
 from pydantic import Field
@@ -17,8 +17,8 @@ from reviva.analytics.freshness import Freshness, is_partial, iso_utc, rollup_fr
 from reviva.analytics.params import parse_choice, parse_range
 from reviva.analytics.periods import day_start, days_in
 from reviva.analytics.ratios import change, ratio
-from reviva.analytics.rollups import RollupRead, RollupService, compute_rollups
-from reviva.analytics.session_filters import FilteredExecutor, SessionFilters
+from reviva.analytics.rollups import RollupService
+from reviva.analytics.session_filters import FilteredDays, FilteredExecutor, SessionFilters
 from reviva.analytics.usecase import AnalyticsAdapters, AnalyticsRequest
 
 TOP = 10
@@ -51,9 +51,23 @@ class Period(Answer):
 
 
 class Kpi(Answer):
+    # The whole range, open days included (what the range holds so far).
     value: Number
+    # `compared` against `previous` gives `change`: both over the compared days only (Comparison).
+    compared: Number
     previous: Number
     change: float | None
+
+
+class Comparison(Answer):
+    """Which days the KPI changes compare: the range's complete days against the same days one
+    period earlier. A day not over yet (today) would set a part-day against full days, so it is
+    left out (`excluded_open_days`); with no complete day at all, `current` and `previous` are None
+    and every change is None."""
+
+    current: Period | None
+    previous: Period | None
+    excluded_open_days: int
 
 
 class SeriesPoint(Answer):
@@ -78,6 +92,7 @@ class OverviewAnswer(Answer):
     last: date = Field(serialization_alias="to")
     interval: Interval
     previous: Period
+    comparison: Comparison
     kpis: dict[str, Kpi]
     series: list[SeriesPoint]
     top_pages: list[Ranked]
@@ -99,18 +114,6 @@ def answer(request: AnalyticsRequest, adapters: AnalyticsAdapters) -> OverviewAn
     return overview(params, adapters.rollups, request.now)
 
 
-class FilteredDays:
-    """The rollups' `days` over a filtered lake: computed now, for this answer only."""
-
-    def __init__(self, executor: FilteredExecutor) -> None:
-        self._executor = executor
-
-    def days(self, first: date, last: date) -> RollupRead:
-        """Every day of first..last computed from the lake just now."""
-        computed = compute_rollups(self._executor, first, last, datetime.now(UTC), None)
-        return RollupRead(days=computed, lake=None, recomputed=sorted(computed))
-
-
 def overview(params: OverviewParams, rollups: RollupService | FilteredDays, now: datetime) -> OverviewAnswer:
     """The range's KPIs against the period of the same length before it, its series and top lists."""
     first, last = params.first, params.last
@@ -120,12 +123,23 @@ def overview(params: OverviewParams, rollups: RollupService | FilteredDays, now:
     read = rollups.days(previous_first, last)
     current = [read.days[d] for d in days_in(first, last)]
     previous = [read.days[d] for d in days_in(previous_first, previous_last)]
+    # Open days are always the range's last ones: compare the complete prefix, day for day.
+    complete = sum(1 for d in days_in(first, last) if not is_partial(d, now))
     return OverviewAnswer(
         first=first,
         last=last,
         interval=params.interval,
         previous=Period(first=previous_first, last=previous_last),
-        kpis=_kpis(sum_days(current), sum_days(previous)),
+        comparison=Comparison(
+            current=Period(first=first, last=first + timedelta(days=complete - 1)) if complete else None,
+            previous=Period(first=previous_first, last=previous_first + timedelta(days=complete - 1))
+            if complete
+            else None,
+            excluded_open_days=span - complete,
+        ),
+        kpis=_kpis(
+            sum_days(current), sum_days(current[:complete]), sum_days(previous[:complete]), complete > 0
+        ),
         series=_series(current, first, params.interval, now),
         top_pages=_top("pages", current, previous),
         channels=_top("channels", current, previous),
@@ -137,7 +151,9 @@ def overview(params: OverviewParams, rollups: RollupService | FilteredDays, now:
     )
 
 
-def _kpis(current: Totals, previous: Totals) -> dict[str, Kpi]:
+def _kpis(current: Totals, compared: Totals, previous: Totals, comparable: bool) -> dict[str, Kpi]:
+    """Each figure over the whole range, and its change over the compared days (None without any)."""
+
     def derived(t: Totals) -> dict[str, Number]:
         return {
             "visitors": t.visitors,
@@ -155,9 +171,14 @@ def _kpis(current: Totals, previous: Totals) -> dict[str, Kpi]:
             "session_conversion_rate": ratio(t.converted, t.sessions),
         }
 
-    now, before = derived(current), derived(previous)
+    now, same_days, before = derived(current), derived(compared), derived(previous)
     return {
-        name: Kpi(value=now[name], previous=before[name], change=change(now[name], before[name]))
+        name: Kpi(
+            value=now[name],
+            compared=same_days[name],
+            previous=before[name],
+            change=change(same_days[name], before[name]) if comparable else None,
+        )
         for name in now
     }
 

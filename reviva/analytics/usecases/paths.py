@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from pydantic import Field
@@ -14,6 +14,7 @@ from reviva.analytics.freshness import Freshness, lake_freshness
 from reviva.analytics.params import parse_int, parse_range, parse_step
 from reviva.analytics.periods import lake_range
 from reviva.analytics.ports import LakeQuery, Param, QueryExecutor
+from reviva.analytics.session_filters import SessionFilters, filtered
 from reviva.analytics.sql_fragments import EVENT_RANGE_SQL
 from reviva.analytics.usecase import AnalyticsAdapters, AnalyticsRequest
 
@@ -24,12 +25,14 @@ TOP_PATHS = 20
 
 @dataclass(frozen=True)
 class PathsParams:
-    """`from`/`to` (default 7 days), the touchpoint paths start at (`from_step`) and their `depth`."""
+    """`from`/`to` (default 7 days), the touchpoint paths start at (`from_step`) and their `depth`,
+    and the session filters (see session_filters)."""
 
     first: date
     last: date
     from_step: str | None
     depth: int
+    filters: SessionFilters = field(default_factory=SessionFilters)
 
     @classmethod
     def parse(cls, query: Mapping[str, str], today: date) -> PathsParams:
@@ -37,7 +40,7 @@ class PathsParams:
         first, last = parse_range(query, today)
         from_step = parse_step("from_step", query.get("from_step"))
         depth = parse_int(query, "depth", 4, 2, 8)
-        return cls(first, last, from_step, depth)
+        return cls(first, last, from_step, depth, SessionFilters.parse(query))
 
 
 class PathNode(Answer):
@@ -73,6 +76,7 @@ class PathsAnswer(Answer):
     links: list[PathLink]
     top_paths: list[TopPath]
     stage_transitions: list[StageTransition]
+    filters: dict[str, str]
     freshness: Freshness
 
 
@@ -83,6 +87,7 @@ def answer(request: AnalyticsRequest, adapters: AnalyticsAdapters) -> PathsAnswe
 
 def paths(params: PathsParams, executor: QueryExecutor, now: datetime) -> PathsAnswer:
     """The top nodes per depth, the links between kept nodes, the top paths and stage changes."""
+    executor = filtered(executor, params.filters)
     start, end = lake_range(params.first, params.last)
     rows = executor.run(paths_query(start, end, params.from_step, params.depth))
     nodes: dict[int, list[tuple[str, int]]] = defaultdict(list)
@@ -121,6 +126,7 @@ def paths(params: PathsParams, executor: QueryExecutor, now: datetime) -> PathsA
             for path, count in sorted(top_paths, key=lambda pc: (-pc[1], pc[0]))[:TOP_PATHS]
         ],
         stage_transitions=sorted(stages, key=lambda s: (-s.count, s.stage_from, s.stage_to)),
+        filters=params.filters.as_dict(),
         freshness=lake_freshness(executor, now, params.first, params.last),
     )
 

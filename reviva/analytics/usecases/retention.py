@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal, cast
 
@@ -17,6 +17,7 @@ from reviva.analytics.params import parse_choice, parse_day, parse_int
 from reviva.analytics.periods import lake_range
 from reviva.analytics.ports import LakeQuery, QueryExecutor
 from reviva.analytics.ratios import ratio
+from reviva.analytics.session_filters import SessionFilters, filtered
 from reviva.analytics.sql_fragments import EVENT_RANGE_SQL, event_range
 from reviva.analytics.usecase import AnalyticsAdapters, AnalyticsRequest
 
@@ -28,12 +29,14 @@ MAX_SPAN_DAYS = 2 * 366
 
 @dataclass(frozen=True)
 class RetentionParams:
-    """The `cohort` unit, how many `periods`, and `from` (aligned to its period start) to `to`."""
+    """The `cohort` unit, how many `periods`, and `from` (aligned to its period start) to `to`,
+    and the session filters (see session_filters)."""
 
     unit: CohortUnit
     periods: int
     first: date
     last: date
+    filters: SessionFilters = field(default_factory=SessionFilters)
 
     @classmethod
     def parse(cls, query: Mapping[str, str], today: date) -> RetentionParams:
@@ -48,7 +51,7 @@ class RetentionParams:
         first = period_start(first, unit)
         if (last - first).days + 1 > MAX_SPAN_DAYS:
             raise InvalidParameter("from", f"the range may span at most {MAX_SPAN_DAYS} days")
-        return cls(unit, periods, first, last)
+        return cls(unit, periods, first, last, SessionFilters.parse(query))
 
 
 class Cohort(Answer):
@@ -64,6 +67,7 @@ class RetentionAnswer(Answer):
     first: date = Field(serialization_alias="from")
     last: date = Field(serialization_alias="to")
     cohorts: list[Cohort]
+    filters: dict[str, str]
     freshness: Freshness
 
 
@@ -74,6 +78,7 @@ def answer(request: AnalyticsRequest, adapters: AnalyticsAdapters) -> RetentionA
 
 def retention(params: RetentionParams, executor: QueryExecutor, now: datetime) -> RetentionAnswer:
     """Each cohort's size and the visitors it kept in each period that has started by `to`."""
+    executor = filtered(executor, params.filters)
     unit, periods, last = params.unit, params.periods, params.last
     rows = executor.run(retention_query(unit, *lake_range(params.first, last)))
     matrix: dict[date, dict[int, int]] = defaultdict(dict)
@@ -97,6 +102,7 @@ def retention(params: RetentionParams, executor: QueryExecutor, now: datetime) -
         first=params.first,
         last=last,
         cohorts=cohorts,
+        filters=params.filters.as_dict(),
         freshness=lake_freshness(executor, now, params.first, params.last),
     )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal, cast
 
@@ -16,6 +16,7 @@ from reviva.analytics.freshness import Freshness, is_partial, rollup_freshness
 from reviva.analytics.params import parse_choice, parse_int, parse_range
 from reviva.analytics.periods import days_in
 from reviva.analytics.rollups import RollupService
+from reviva.analytics.session_filters import FilteredDays, FilteredExecutor, SessionFilters
 from reviva.analytics.usecase import AnalyticsAdapters, AnalyticsRequest
 
 METRICS = ("visitors", "sessions", "page_views", "conversions", "revenue")
@@ -27,13 +28,15 @@ SEASON_LENGTH: dict[Interval, int] = {"day": 7, "week": 1}
 
 @dataclass(frozen=True)
 class TrendsParams:
-    """The `metric` (required), `from`/`to` (default 28 days), `interval` and forecast `horizon`."""
+    """The `metric` (required), `from`/`to` (default 28 days), `interval`, forecast `horizon`
+    and the session filters (see session_filters)."""
 
     metric: Metric
     first: date
     last: date
     interval: Interval
     horizon: int
+    filters: SessionFilters = field(default_factory=SessionFilters)
 
     @classmethod
     def parse(cls, query: Mapping[str, str], today: date) -> TrendsParams:
@@ -42,7 +45,7 @@ class TrendsParams:
         first, last = parse_range(query, today, default_days=28)
         interval = cast(Interval, parse_choice(query, "interval", ("day", "week"), "day"))
         horizon = parse_int(query, "horizon", 14 if interval == "day" else 4, 1, 60)
-        return cls(metric, first, last, interval, horizon)
+        return cls(metric, first, last, interval, horizon, SessionFilters.parse(query))
 
 
 class HistoryPoint(Answer):
@@ -71,16 +74,21 @@ class TrendsAnswer(Answer):
     model: str | None
     # Buckets the model was fitted on: the history's complete buckets (not a partial today or week).
     fitted_buckets: int
+    filters: dict[str, str]
     confidence: float = 0.95
     freshness: Freshness
 
 
 def answer(request: AnalyticsRequest, adapters: AnalyticsAdapters) -> TrendsAnswer:
     """The use case's entry point (`reviva.analytics.usecase`): parse the request, then answer it."""
-    return trends(TrendsParams.parse(request.query, request.now.date()), adapters.rollups, request.now)
+    params = TrendsParams.parse(request.query, request.now.date())
+    if params.filters:
+        # A filtered history is computed from the lake each time (never stored as a rollup).
+        return trends(params, FilteredDays(FilteredExecutor(adapters.executor, params.filters)), request.now)
+    return trends(params, adapters.rollups, request.now)
 
 
-def trends(params: TrendsParams, rollups: RollupService, now: datetime) -> TrendsAnswer:
+def trends(params: TrendsParams, rollups: RollupService | FilteredDays, now: datetime) -> TrendsAnswer:
     """The metric per day or week of the range, then `horizon` forecast buckets after it."""
     first, last = params.first, params.last
     read = rollups.days(first, last)
@@ -129,5 +137,6 @@ def trends(params: TrendsParams, rollups: RollupService, now: datetime) -> Trend
         forecast=forecast,
         model=predicted.model if predicted else None,
         fitted_buckets=complete,
+        filters=params.filters.as_dict(),
         freshness=rollup_freshness(read, first, last, now),
     )

@@ -33,22 +33,24 @@ from tests.analytics import dataset
 from tests.functions.query.http_events import http_event
 from tests.local_lake import use_local_lake
 
+# The session filters (the dashboard's chips) every analytics endpoint reads.
+FILTERS = ("channel", "page", "device", "country")
 # Every GET route of the query function and the parameters it reads.
 GET_PARAMETERS: dict[str, tuple[str, ...]] = {
     "/health": (),
     "/v1/rejected": ("limit",),
     "/v1/stats/realtime": (),
-    "/v1/stats/overview": ("from", "to", "interval", "channel", "page", "device", "country"),
+    "/v1/stats/overview": ("from", "to", "interval", *FILTERS),
     "/v1/visitors": ("from", "to", "limit", "cursor"),
-    "/v1/retention": ("cohort", "periods", "from", "to"),
-    "/v1/paths": ("from", "to", "from_step", "depth"),
-    "/v1/attribution": ("model", "from", "to", "lookback_days", "limit", "cursor"),
-    "/v1/campaigns": ("from", "to", "sort", "limit", "cursor"),
-    "/v1/trends": ("metric", "from", "to", "interval", "horizon"),
+    "/v1/retention": ("cohort", "periods", "from", "to", *FILTERS),
+    "/v1/paths": ("from", "to", "from_step", "depth", *FILTERS),
+    "/v1/attribution": ("model", "from", "to", "lookback_days", "limit", "cursor", *FILTERS),
+    "/v1/campaigns": ("from", "to", "sort", "limit", "cursor", *FILTERS),
+    "/v1/trends": ("metric", "from", "to", "interval", "horizon", *FILTERS),
     "/v1/funnels/vocabulary": ("from", "to", "q", "limit"),
     "/v1/funnels/saved": ("id",),
 }
-FUNNEL_PARAMETERS = ("body", "steps", "window_hours", "breakdown", "from", "to")
+FUNNEL_PARAMETERS = ("body", "steps", "window_hours", "breakdown", "from", "to", *FILTERS)
 SAVE_FUNNEL_PARAMETERS = ("body", "name", "steps", "labels", "window_hours", "breakdown", "id")
 VISITOR_PATH = "/v1/visitors/{visitor_id}"
 # A request that neither answers nor fails within this is a hang.
@@ -253,6 +255,10 @@ funnel_bodies = st.fixed_dictionaries(
         "breakdown": st.sampled_from(sorted(BREAKDOWN_COLUMNS)) | json_values,
         "from": parameter_values | json_values,
         "to": parameter_values | json_values,
+        **{
+            name: parameter_values | json_values | st.sampled_from(["paid_search", "/pricing"])
+            for name in FILTERS
+        },
     },
 )
 
@@ -299,6 +305,9 @@ PROPERTY_SETTINGS = settings(
 @example(request=("/v1/trends", {"metric": "visitors", "from": "9999-12-31", "to": "9999-12-31"}))
 @example(request=("/v1/rejected", {"limit": "²"}))
 @example(request=("/v1/paths", {"from_step": "\ud800"}))
+@example(request=("/v1/retention", {"channel": "x" * 257}))
+@example(request=("/v1/attribution", {"model": "markov", "page": "\ud800"}))
+@example(request=("/v1/campaigns", {"device": "mobile", "country": "PT"}))
 def test_no_query_string_makes_a_get_endpoint_fail(stack: Path, request: tuple[str, dict[str, str]]) -> None:
     path, query = request
     status, body = _call(_event("GET", path, query))
@@ -314,6 +323,8 @@ def test_no_query_string_makes_a_get_endpoint_fail(stack: Path, request: tuple[s
 @example(body=_nested(30_000, "[", "]"), base64_encoded=False)
 @example(body=json.dumps({"steps": [{"event": "\ud800"}, {"type": "page"}]}), base64_encoded=False)
 @example(body=json.dumps({"steps": TWO_PAGES, "to": "0001-01-03"}), base64_encoded=False)
+@example(body=json.dumps({"steps": TWO_PAGES, "channel": {"x": 1}}), base64_encoded=False)
+@example(body=json.dumps({"steps": TWO_PAGES, "page": "/pricing", "country": "PT"}), base64_encoded=False)
 def test_no_body_makes_the_funnel_endpoint_fail(stack: Path, body: str, base64_encoded: bool) -> None:
     event = _event("POST", "/v1/funnels")
     event["headers"]["content-type"] = "application/json"
@@ -408,3 +419,21 @@ def test_no_authorization_header_is_a_5xx(stack: Path, path: str, authorization:
     status, body = _call(event)
     assert status == 401, (status, body)
     assert body["error"] == "unauthorized"
+
+
+@pytest.mark.parametrize("path", [path for path, names in GET_PARAMETERS.items() if "channel" in names])
+@pytest.mark.parametrize("name", FILTERS)
+@pytest.mark.parametrize("value", ["x" * 257, "\ud800"])
+def test_every_analytics_endpoint_names_a_bad_filter(stack: Path, path: str, name: str, value: str) -> None:
+    query = {"metric": "visitors", "model": "linear", name: value}
+    status, body = _call(_event("GET", path, {k: v for k, v in query.items() if k in GET_PARAMETERS[path]}))
+    assert (status, body.get("parameter")) == (400, name), body
+
+
+@pytest.mark.parametrize("name", FILTERS)
+def test_the_funnel_endpoint_names_a_bad_filter(stack: Path, name: str) -> None:
+    event = _event("POST", "/v1/funnels")
+    event["headers"]["content-type"] = "application/json"
+    event["body"] = json.dumps({"steps": TWO_PAGES, name: 7})
+    status, body = _call(event)
+    assert (status, body.get("parameter")) == (400, name), body

@@ -66,10 +66,10 @@ def _respond(result: IngestResponse) -> Response[str]:
     )
 
 
-def post_messages() -> Response[str]:
-    """POST to any ingest path: collect the request's messages."""
+def _current_request() -> IngestRequest:
+    """The API Gateway event being handled, as the ingest endpoint reads a request."""
     event = app.current_event
-    request = IngestRequest(
+    return IngestRequest(
         method=event.request_context.http.method,
         path=event.raw_path,
         headers=event.headers or {},
@@ -77,7 +77,11 @@ def post_messages() -> Response[str]:
         is_base64_encoded=bool(event.get("isBase64Encoded")),
         source_ip=((event.get("requestContext") or {}).get("http") or {}).get("sourceIp"),
     )
-    return _respond(_endpoint().post(request))
+
+
+def post_messages() -> Response[str]:
+    """POST to any ingest path: collect the request's messages."""
+    return _respond(_endpoint().post(_current_request()))
 
 
 def preflight() -> Response[str]:
@@ -92,15 +96,7 @@ def telemetry() -> Response[str]:
 
 def record_consent() -> Response[str]:
     """POST to the consent path: store one consent decision."""
-    event = app.current_event
-    request = IngestRequest(
-        method=event.request_context.http.method,
-        path=event.raw_path,
-        headers=event.headers or {},
-        body=event.get("body"),
-        is_base64_encoded=bool(event.get("isBase64Encoded")),
-    )
-    return _respond(_endpoint().record_consent(request))
+    return _respond(_endpoint().record_consent(_current_request()))
 
 
 def wrong_method() -> Response[str]:

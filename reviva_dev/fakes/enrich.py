@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from reviva.contracts.events import EnrichedEvent
 from reviva.enrich.ports import (
@@ -15,6 +16,9 @@ from reviva.enrich.ports import (
     VisitorCommit,
 )
 from reviva.enrich.visitor_state import SessionState, VisitorState
+
+if TYPE_CHECKING:
+    from reviva.enrich.service import EnrichPorts
 
 
 class MemoryVisitors:
@@ -147,3 +151,19 @@ class MemoryPoison:
             if item.name not in self._names:
                 self._names.add(item.name)
                 self.items.append(item)
+
+
+def memory_enrich_ports() -> tuple[EnrichPorts, MemoryVisitors, MemoryLake, MemoryCounters]:
+    """Enrich's ports on in-memory adapters (the default journey rules), and the adapters themselves."""
+    from reviva.enrich.journey_rules import load_journey_rules
+    from reviva.enrich.service import EnrichPorts
+
+    counters = MemoryCounters()
+    visitors = MemoryVisitors(counters)
+    lake = MemoryLake()
+    return (
+        EnrichPorts(visitors, counters, lake, MemoryPoison(), load_journey_rules(None)),
+        visitors,
+        lake,
+        counters,
+    )

@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 
-from reviva.enrich.journey_rules import load_journey_rules
 from reviva.enrich.replay import FailedBatch, InvalidFailurePointer, replay_failed_batches
-from reviva.enrich.service import EnrichPorts, process_batch
+from reviva.enrich.service import process_batch
 from reviva.enrich.stream_records import StreamRecord
-from reviva_dev.fakes.enrich import MemoryCounters, MemoryLake, MemoryPoison, MemoryVisitors
+from reviva_dev.fakes.enrich import (
+    memory_enrich_ports,
+)
 from reviva_dev.fakes.replay import MemoryFailedBatchQueue, MemoryStream
 from tests.enrich.builders import T0, Stream, browse
 
@@ -37,16 +38,7 @@ def pointer(records: list[StreamRecord], arrival: datetime = T0) -> dict[str, An
     }
 
 
-def memory_ports() -> tuple[EnrichPorts, MemoryVisitors, MemoryLake, MemoryCounters]:
-    counters = MemoryCounters()
-    visitors = MemoryVisitors(counters)
-    lake = MemoryLake()
-    return (
-        EnrichPorts(visitors, counters, lake, MemoryPoison(), load_journey_rules(None)),
-        visitors,
-        lake,
-        counters,
-    )
+memory_ports = memory_enrich_ports
 
 
 def test_a_batch_whose_visitor_write_failed_is_replayed_once_and_its_pointer_deleted() -> None:

@@ -18,23 +18,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reviva.contracts.events import CollectedEvent
-from reviva.enrich.journey_rules import load_journey_rules
 from reviva.enrich.service import EnrichPorts, process_batch
 from reviva.enrich.stream_records import StreamRecord
-from reviva_dev.fakes.enrich import MemoryCounters, MemoryLake, MemoryPoison, MemoryVisitors
+from reviva_dev.fakes.enrich import (
+    MemoryLake,
+    MemoryVisitors,
+    memory_enrich_ports,
+)
 from tests.enrich.builders import GOOGLEBOT_UA, T0, Stream, browse, event
 
-
-def _ports() -> tuple[EnrichPorts, MemoryVisitors, MemoryLake, MemoryCounters]:
-    counters = MemoryCounters()
-    visitors = MemoryVisitors(counters)
-    lake = MemoryLake()
-    return (
-        EnrichPorts(visitors, counters, lake, MemoryPoison(), load_journey_rules(None)),
-        visitors,
-        lake,
-        counters,
-    )
+_ports = memory_enrich_ports
 
 
 def _give_up(

@@ -41,6 +41,7 @@ from reviva.topology import (
 )
 from reviva.workflows import function_substitutions, render_definition
 from reviva_dev.local.gateway import physical_function_name
+from reviva_dev.local.moto_transactions import install_transaction_undo_log
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -241,6 +242,7 @@ class Emulator:
         self._server = server
         memoize_backend_lookup(getattr(server._server, "app", None))
         memoize_action_lookup()
+        install_transaction_undo_log()
         host, port = server.get_host_and_port()
         endpoint_url = f"http://{host}:{port}"
         try:

@@ -19,6 +19,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.models import Model
 
+from reviva.aws_clients import MAX_POOL_CONNECTIONS
 from reviva.settings import Settings
 
 
@@ -133,6 +134,8 @@ def bind_tables(settings: Settings) -> None:
         model.Meta.table_name = name
         model.Meta.region = settings.aws_region
         model.Meta.host = settings.aws_endpoint_url
+        # Shared by concurrent invocations locally: the same pool size as every other client.
+        model.Meta.max_pool_connections = MAX_POOL_CONNECTIONS
         # pynamodb caches a connection per model; drop it so the new endpoint takes effect.
         model._connection = None
 

@@ -44,6 +44,7 @@ from reviva.topology import (
 )
 from reviva.workflows import function_substitutions, render_definition
 from reviva_dev.local.gateway import physical_function_name
+from reviva_dev.local.moto_queries import install_partition_query
 from reviva_dev.local.moto_transactions import install_transaction_undo_log
 
 if TYPE_CHECKING:
@@ -226,10 +227,12 @@ def quiet_moto_logs() -> None:
 
 
 def speed_up_moto(server: Any) -> None:
-    """The patches every emulator gets: memoized lookups and DynamoDB transactions by undo log."""
+    """The patches every emulator gets: memoized lookups, DynamoDB transactions by undo log and
+    queries reading one partition."""
     memoize_backend_lookup(getattr(server._server, "app", None))
     memoize_action_lookup()
     install_transaction_undo_log()
+    install_partition_query()
 
 
 class Emulator:

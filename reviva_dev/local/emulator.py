@@ -44,6 +44,7 @@ from reviva.topology import (
 )
 from reviva.workflows import function_substitutions, render_definition
 from reviva_dev.local.gateway import physical_function_name
+from reviva_dev.local.moto_kinesis import install_shard_locks
 from reviva_dev.local.moto_queries import install_partition_query
 from reviva_dev.local.moto_transactions import install_transaction_undo_log
 
@@ -227,12 +228,13 @@ def quiet_moto_logs() -> None:
 
 
 def speed_up_moto(server: Any) -> None:
-    """The patches every emulator gets: memoized lookups, DynamoDB transactions by undo log and
-    queries reading one partition."""
+    """The patches every emulator gets: memoized lookups, DynamoDB transactions by undo log,
+    queries reading one partition, and Kinesis shards written and read one thread at a time."""
     memoize_backend_lookup(getattr(server._server, "app", None))
     memoize_action_lookup()
     install_transaction_undo_log()
     install_partition_query()
+    install_shard_locks()
 
 
 class Emulator:

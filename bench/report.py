@@ -213,31 +213,35 @@ def _where_the_limit_lies(figures: LocalLoadFigures) -> list[str]:
     cpu = figures.runtime_cpu_per_second
     requests_per_second = load.requests / load.seconds if load.seconds else 0.0
     mean_wait_ms = load.clients / requests_per_second * 1000 if requests_per_second else 0.0
+    share = figures.emulator_cpu_share
     cpu_sentence = (
-        f"During the load it used {cpu:.2f} CPU seconds per second of the {figures.runtime_cores} "
-        "cores it may use; Python code runs on one of them at a time (the GIL), so near 1.0 the "
-        "interpreter lock, not the pool sizes, is the ceiling. "
+        f"During the load the two used {cpu:.2f} CPU seconds per second of the {figures.runtime_cores} "
+        "cores they may use"
+        + (f" ({share:.0%} of it the emulator's process)" if share is not None else "")
+        + "; each runs Python on one core at a time (its GIL), so the ceiling is two cores' worth, "
+        "less what the load generator and the machine's other work take. "
         if cpu is not None
         else ""
     )
     until = figures.cpu_seconds_per_1000_messages_until_profiles
     ceiling = (
         [
-            f"At {until:.2f} CPU seconds per 1,000 messages for the whole pipeline, one interpreter "
-            f"keeps up with at most about {1000 / until:,.0f} messages/s, whatever the pool sizes.",
+            f"At {until:.2f} CPU seconds per 1,000 messages for the whole pipeline, every profile "
+            f"complete 5 s after a 1,000 messages/s load needs about {until:.1f} cores for the "
+            "stack alone.",
         ]
         if until
         else []
     )
     return [
-        "Where the limit lies: the runtime is one Python process, so the gateway, every ingest and",
-        "enrich invocation and the emulator itself (moto's Kinesis, DynamoDB and S3 behind werkzeug,",
-        "reached over HTTP) share one interpreter. " + cpu_sentence,
+        "Where the limit lies: `reviva dev` runs as two processes, the runtime (gateway, every ingest",
+        "and enrich invocation, the shard pollers) and the emulator (moto's Kinesis, DynamoDB and S3",
+        "behind werkzeug, reached over HTTP as before). " + cpu_sentence,
         *ceiling,
         f"The clients wait for each answer (a closed loop): {load.clients} clients at "
         f"{requests_per_second:,.0f} requests/s wait about {mean_wait_ms:,.0f} ms a request on average",
-        "(Little's law), so a p99 under 500 ms with 64 clients needs well over 128 requests/s: less CPU",
-        "per request (ingest's work and the emulator's `PutRecords`) or more than one process.",
+        "(Little's law), so a p99 under 500 ms with 64 clients needs well over 128 requests/s and a",
+        "tail no longer than a few times the mean.",
         "",
         *CPU_PROFILE,
     ]

@@ -131,7 +131,8 @@ def bind_tables(settings: Settings) -> None:
     """Point every model at the configured table names, region and endpoint."""
     for logical, name in _table_names(settings).items():
         model: Any = TABLE_MODELS[logical]
-        bound = (model.Meta.table_name, getattr(model.Meta, "region", None), getattr(model.Meta, "host", None))
+        meta = model.Meta
+        bound = (meta.table_name, getattr(meta, "region", None), getattr(meta, "host", None))
         if model._connection is not None and bound == (name, settings.aws_region, settings.aws_endpoint_url):
             # Already bound there: keep the connection (a new one is a new botocore client, which
             # loads the service's model files again; each repository built would otherwise do that).

@@ -51,7 +51,7 @@ def main() -> int:
         + "\n"
         + analytics.render(analytics_figures)
         + "\n"
-        + render_local_load(load_figures)
+        + render_local_load(load_figures, machine)
         + "\n"
         + ltv.render(ltv.run())
     )

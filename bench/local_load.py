@@ -1,9 +1,10 @@
 """The local stack under load (issue 10): `reviva dev` in its own process, 64 clients on 127.0.0.1.
 
-The runtime runs as a separate process (as a developer runs it), on every core this machine
-gives it; the load generator (`reviva_dev.measure.load`) runs in the bench process. Measured:
-messages per second through the local gateway, ingest's answer time (p50, p99), errors, resets,
-and how long after the load every event is in its visitor's profile.
+The runtime runs as a separate process (as a developer runs it, with the emulator in a child
+process of its own), on every core this machine gives it; the load generator
+(`reviva_dev.measure.load`) runs in the bench process. Measured: messages per second through the
+local gateway, ingest's answer time (p50, p99), errors, resets, and how long after the load every
+event is in its visitor's profile.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ class LocalLoadFigures:
     # noisy than throughput on a shared machine: other processes take cores, not CPU seconds.
     cpu_seconds_per_1000_messages: float | None = None
     cpu_seconds_per_1000_messages_until_profiles: float | None = None
+    # The emulator's process's share of that CPU during the load (moto runs in a child process).
+    emulator_cpu_share: float | None = None
 
 
 def _free_port() -> int:
@@ -89,6 +92,7 @@ def run() -> LocalLoadFigures:
             _wait_ready(process)
             base_url = f"http://127.0.0.1:{port}"
             cpu_before = process_cpu_seconds(process.pid)
+            runtime_cpu_before = process_cpu_seconds(process.pid, children=False)
             figures = run_load(
                 base_url,
                 write_key,
@@ -98,6 +102,7 @@ def run() -> LocalLoadFigures:
                 time_limit_seconds=TIME_LIMIT_SECONDS,
             )
             cpu_after = process_cpu_seconds(process.pid)
+            runtime_cpu_after = process_cpu_seconds(process.pid, children=False)
             cpu_per_second = (
                 (cpu_after - cpu_before) / figures.seconds
                 if cpu_before is not None and cpu_after is not None and figures.seconds
@@ -121,7 +126,20 @@ def run() -> LocalLoadFigures:
         cpu_per_second,
         _per_1000(cpu_before, cpu_after, figures.messages),
         _per_1000(cpu_before, cpu_at_profiles, figures.messages) if after is not None else None,
+        _child_share(cpu_before, cpu_after, runtime_cpu_before, runtime_cpu_after),
     )
+
+
+def _child_share(
+    total_before: float | None,
+    total_after: float | None,
+    own_before: float | None,
+    own_after: float | None,
+) -> float | None:
+    if None in (total_before, total_after, own_before, own_after):
+        return None
+    total = total_after - total_before  # type: ignore[operator]
+    return (total - (own_after - own_before)) / total if total > 0 else None  # type: ignore[operator]
 
 
 def _per_1000(cpu_before: float | None, cpu_after: float | None, messages: int) -> float | None:

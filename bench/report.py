@@ -161,8 +161,8 @@ MESSAGES_TARGET = 1_000
 P99_TARGET_MS = 500
 
 
-def render_local_load(figures: LocalLoadFigures) -> str:
-    """The section of docs/performance.md on the local stack under load."""
+def render_local_load(figures: LocalLoadFigures, machine: str | None = None) -> str:
+    """The section of docs/performance.md on the local stack under load (on `machine`, if named)."""
     load = figures.load
     after = figures.profiles_after_seconds
 
@@ -173,9 +173,11 @@ def render_local_load(figures: LocalLoadFigures) -> str:
     lines = [
         "## The local stack under load (issue 10)",
         "",
-        f"`reviva dev` in its own process ({figures.runtime_cores} cores), {load.clients} clients on",
+        f"`reviva dev` in its own process, moto in a child process of it ({figures.runtime_cores} cores), "
+        f"{load.clients} clients on",
         f"127.0.0.1 with one keep-alive connection each, {REQUESTS_PER_CLIENT} `POST /v1/batch` each of",
-        f"{MESSAGES_PER_REQUEST} track messages (`reviva_dev/measure/load.py`).",
+        f"{MESSAGES_PER_REQUEST} track messages (`reviva_dev/measure/load.py`)."
+        + (f" Machine: {machine}." if machine else ""),
         "",
         "| figure | measured | target | |",
         "|---|---|---|---|",
@@ -202,7 +204,7 @@ def _cpu_lines(figures: LocalLoadFigures) -> list[str]:
     until = figures.cpu_seconds_per_1000_messages_until_profiles
     if during is None:
         return []
-    line = f"The runtime used {during:.2f} CPU seconds per 1,000 messages during the load"
+    line = f"The runtime and the emulator used {during:.2f} CPU seconds per 1,000 messages during the load"
     if until is not None:
         line += f", {until:.2f} until every profile was complete (enrich's catch-up included)"
     return [line + "."]
@@ -213,70 +215,94 @@ def _where_the_limit_lies(figures: LocalLoadFigures) -> list[str]:
     cpu = figures.runtime_cpu_per_second
     requests_per_second = load.requests / load.seconds if load.seconds else 0.0
     mean_wait_ms = load.clients / requests_per_second * 1000 if requests_per_second else 0.0
+    share = figures.emulator_cpu_share
     cpu_sentence = (
-        f"During the load it used {cpu:.2f} CPU seconds per second of the {figures.runtime_cores} "
-        "cores it may use; Python code runs on one of them at a time (the GIL), so near 1.0 the "
-        "interpreter lock, not the pool sizes, is the ceiling. "
+        f"During the load the two used {cpu:.2f} CPU seconds per second of the {figures.runtime_cores} "
+        "cores they may use"
+        + (f" ({share:.0%} of it the emulator's process)" if share is not None else "")
+        + "; each runs Python on one core at a time (its GIL), so the ceiling is two cores' worth, "
+        "less what the load generator and the machine's other work take. "
         if cpu is not None
         else ""
     )
     until = figures.cpu_seconds_per_1000_messages_until_profiles
     ceiling = (
         [
-            f"At {until:.2f} CPU seconds per 1,000 messages for the whole pipeline, one interpreter "
-            f"keeps up with at most about {1000 / until:,.0f} messages/s, whatever the pool sizes.",
+            f"At {until:.2f} CPU seconds per 1,000 messages for the whole pipeline, every profile "
+            f"complete 5 s after a 1,000 messages/s load needs about {until:.1f} cores for the "
+            "stack alone.",
         ]
         if until
         else []
     )
     return [
-        "Where the limit lies: the runtime is one Python process, so the gateway, every ingest and",
-        "enrich invocation and the emulator itself (moto's Kinesis, DynamoDB and S3 behind werkzeug,",
-        "reached over HTTP) share one interpreter. " + cpu_sentence,
+        "Where the limit lies: `reviva dev` runs as two processes, the runtime (gateway, every ingest",
+        "and enrich invocation, the shard pollers) and the emulator (moto's Kinesis, DynamoDB and S3",
+        "behind werkzeug, reached over HTTP as before). " + cpu_sentence,
         *ceiling,
         f"The clients wait for each answer (a closed loop): {load.clients} clients at "
         f"{requests_per_second:,.0f} requests/s wait about {mean_wait_ms:,.0f} ms a request on average",
-        "(Little's law), so a p99 under 500 ms with 64 clients needs well over 128 requests/s: less CPU",
-        "per request (ingest's work and the emulator's `PutRecords`) or more than one process.",
+        "(Little's law), so a p99 under 500 ms with 64 clients needs well over 128 requests/s and a",
+        "tail no longer than a few times the mean.",
         "",
         *CPU_PROFILE,
     ]
 
 
-# A one-off sampling profile (py-spy, GIL-holding samples of the runtime during the load), kept
-# here so that every rerun of the bench prints it beside the figures it explains.
+# A one-off sampling profile (py-spy, GIL-holding samples of both processes during the load) and
+# the measured history, kept here so that every rerun of the bench prints them beside the figures.
 CPU_PROFILE = [
-    "Where the runtime's CPU goes under this load (py-spy, samples of the thread holding the GIL,",
-    "December 2026): the emulator's side of every AWS call (moto behind werkzeug and Flask: request",
-    "parsing, dispatch, DynamoDB's copy of both tables for each transaction, response",
-    "serialization) 43%; our side of those calls (botocore: serializing, signing, HTTP) 18%;",
-    "enrich's own work (decoding, profiles, sessions, lake rows and commits) 21%; the gateway and",
-    "ingest's own work (routing, validation, privacy, envelopes) 12%; thread switches and the",
-    "rest 7%. So about 60% of the CPU (near 0.9 CPU seconds per 1,000 messages) is the price of",
-    "emulating AWS over HTTP inside the same interpreter; only a third is the pipeline's code.",
+    "Where the CPU goes under this load (py-spy, samples of the thread holding each process's GIL,",
+    "December 2026, after changes 1 to 4 below): the runtime process 65%, the emulator's 35%. In the",
+    "runtime: our side of every AWS call (botocore: serializing, signing, HTTP) 33% of the total",
+    "(11 points of it new clients loading model files, removed by change 5),",
+    "enrich's own work 16%, ingest's 7%, the gateway's 6%, the rest 3%. In the emulator: werkzeug's",
+    "HTTP handling 13%, moto's dispatch and response serialization 12%, DynamoDB 8% (transactions",
+    "2%), Kinesis 2%. So the runtime's interpreter is the limit: it runs near one core's worth",
+    "while the emulator's runs about half of one; a third of the runtime's time is botocore",
+    "talking to the emulator, a price of emulating AWS over HTTP that Lambda pays too, elsewhere.",
     "",
-    "Why the target is out of reach on 2 cores: 64 clients in a closed loop wait 64 / (requests/s)",
-    "on average (Little's law), so a p99 under 500 ms needs well over 128 requests/s, i.e. more",
-    "than 1,280 messages/s, and every profile complete 5 s after the load needs enrich to keep up",
-    "at that rate. At about 1.5 CPU seconds per 1,000 messages for the whole pipeline that is",
-    "about 1.9 cores of Python, plus the load generator's own, on a machine of 2 shared cores:",
-    "more than one process would be needed (the emulator in its own process is the natural cut,",
-    "about 45/55; its Step Functions Lambda bridge would then call back into the runtime) and",
-    "still about a quarter less CPU per message. In one interpreter the ceiling is 1 / 1.5 CPU",
-    "seconds: about 700 messages/s sustained (ingest alone bursts higher while enrich falls",
-    "behind, hence the catch-up after the load).",
+    "Why the latency target is still missed: ingest's answer has a median near 185 ms and a p99",
+    "near 1 s, throughout the load (not only its first requests). Every ingest invocation shares",
+    "the runtime's GIL with enrich's 4 shards x 8 writers, which run in bursts as batches arrive;",
+    "each of ingest's I/O steps (the request, PutRecords, the answer) waits for the GIL behind",
+    "them. A shorter switch interval (1 ms) made it worse (p50 278 ms, p99 1.4 s). Meeting p99 <",
+    "500 ms needs ingest apart from enrich (enrich's pollers in a process of their own, a third",
+    "interpreter) or a quieter machine; the profiles' 5 s needs enrich to keep up during the load,",
+    "about 1.0 CPU seconds per 1,000 messages for the whole pipeline, i.e. 1 core at 1,000",
+    "messages/s besides the load generator's, on 2 cores shared with other work.",
     "",
-    "Issue 10 §6 changes, same machine, runs interleaved (load average 12 to 22): moto's per-request",
-    "host and action lookups memoized, SDK connection pools sized for clients shared by concurrent",
-    "invocations (beyond 10 connections each request opened and dropped one), the lake table",
-    "created and enrich's parsers built at start, and the profile reads no longer hammering the",
-    "enrich they wait for. Before (3 runs): 371 messages/s, p99 5.3 s, profiles complete after",
-    "18.8 s in 1 run of 3 (not within a minute in 2), 1.24 CPU s per 1,000 messages during the",
-    "load. After (5 runs, medians): 871 messages/s (590 to 1,022), p99 1.9 s, profiles complete",
-    "after 13.1 s, 0.99 CPU s per 1,000 messages during the load and 1.47 until the profiles. The",
-    "runtime's changes alone (the old runtime measured with the new profile reads, 2 runs): 1.19",
-    "to 0.99 CPU s per 1,000 messages during the load, 1.74 to 1.47 until the profiles. (The",
-    "figures this section showed before, 928 messages/s and p99 1.5 s, came from a quieter hour:",
-    "compare runs of one session only.)",
+    "Issue 10 §6, second round (same machine; medians of runs interleaved with the baseline; CPU",
+    "seconds per 1,000 messages count both processes). Baseline (3 runs, load average 3 to 5): 741",
+    "messages/s (711 to 1,020), p99 2.2 s, profiles complete after 12.0 s, 1.16 CPU s per 1,000",
+    "messages during the load, 1.67 until the profiles. Changes: (1) moto's DynamoDB transactions",
+    "roll back by an undo log of the touched items instead of deep-copying both tables, one writer",
+    "at a time per backend (the copies iterated tables other threads were writing, and putting a",
+    "table back undid their writes); with the idle pollers' back-off (3): 0.99 and 1.49 CPU s (4",
+    "runs, load average 4 to 7). (2) moto in a process of its own: 1,688 messages/s (1,462 to",
+    "1,691), p99 1.27 s, profiles 10.3 s, 0.76 and 1.39 CPU s (3 runs, load average 7 to 10). (3) Idle shard",
+    "pollers back off from 0.15 s to 1 s between GetRecords (Lambda's own idle cadence); a shard",
+    "with records is polled at 0.15 s again; an idle `reviva dev` (both processes) used 1.4% of a",
+    "core against 8.5% before (20 s each). (4) Found by the profile: moto answered every Query",
+    "on a table's key by sorting the whole table (29% of the emulator's CPU, growing with the",
+    "data): it now reads the one partition; and Kinesis reads looked records up from the shard's",
+    "first one. All (4 runs, load average 1 to 4): 1,956 messages/s (1,738 to 1,988), p50 204 ms,",
+    "p99 1.2 s, 0 errors, 0 resets, profiles complete after 8.3 s, 0.69 CPU s per 1,000 messages",
+    "during the load and 1.22 until the profiles. (5) Found by the next profile: every DynamoDB",
+    "repository built (one per new execution environment) dropped the table models' connection,",
+    "and each new botocore client loaded the service's model files again (11% of the CPU while the",
+    "profiles were read); binding the models again to the same tables now keeps it. All (3 runs,",
+    "load average 3 to 4): 2,024 messages/s (2,020 to 2,357), p50 184 ms, p99 976 ms, profiles",
+    "complete after 5.3 s (4.9 to 5.6), 0.67 CPU s per 1,000 messages during the load and 1.01",
+    "until the profiles.",
+    "",
+    "Two defects the load found and fixed on the way, both of which lost events that ingest had",
+    "answered 200 for (about one run in four, seen as profiles 'not within a minute': one request's",
+    "10 events missing): Powertools' resolver keeps the event it handles on a class, so concurrent",
+    "ingest invocations in one process could read each other's event (one request published twice",
+    "and dropped as duplicates, the other never); and moto's Kinesis numbers a record 'last + 1'",
+    "without a lock, so two concurrent PutRecords could take one number. Each invocation now reads",
+    "its own event (`reviva_dev/local/router_isolation.py`) and each shard is written under a",
+    "lock (`reviva_dev/local/moto_kinesis.py`).",
     "",
 ]

@@ -181,7 +181,9 @@ def dev(
             ("admin token", "REVIVA_ADMIN_TOKEN", ADMIN_TOKEN_FILE),
         )
     }
-    runtime = LocalRuntime(port=port, data_dir=data_dir, demo=demo, demo_visitors=demo_visitors)
+    runtime = LocalRuntime(
+        port=port, data_dir=data_dir, demo=demo, demo_visitors=demo_visitors, emulator_process=True
+    )
     try:
         info = runtime.start()
     except DataDirectoryInUse as error:

@@ -12,11 +12,14 @@ process (`reviva_dev.local.lambda_bridge`), never inside moto.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
 import logging
 import os
+import selectors
+import subprocess
 import sys
 import urllib.request
 import zipfile
@@ -41,6 +44,9 @@ from reviva.topology import (
 )
 from reviva.workflows import function_substitutions, render_definition
 from reviva_dev.local.gateway import physical_function_name
+from reviva_dev.local.moto_kinesis import install_shard_locks
+from reviva_dev.local.moto_queries import install_partition_query
+from reviva_dev.local.moto_transactions import install_transaction_undo_log
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -50,6 +56,8 @@ logger = logging.getLogger("reviva_dev.local.emulator")
 RESOURCE_PREFIX = "reviva-"
 Middleware = TypeVar("Middleware", bound="WSGIApplication")
 CATALOG_FILE = "catalog.db"
+# moto's import and server start, on a busy machine.
+EMULATOR_PROCESS_START_SECONDS = 120.0
 
 
 class EnvironmentOverlay:
@@ -208,15 +216,55 @@ class EmulatedResources:
     state_machines: dict[str, str] = field(default_factory=dict)  # logical → ARN
 
 
-class Emulator:
-    """moto's ThreadedMotoServer on 127.0.0.1 at a free port, holding the whole stack."""
+def quiet_moto_logs() -> None:
+    """Keep moto's and werkzeug's per-request logging out of the terminal."""
+    # werkzeug logs every request at INFO unless its logger already has a level.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    # moto's Step Functions logs every failed state with its whole parse tree at ERROR; the
+    # execution's history (`get_execution_history`) records the same failure readably.
+    parser_logger = logging.getLogger("moto.stepfunctions.parser")
+    if parser_logger.level == logging.NOTSET:
+        parser_logger.setLevel(logging.CRITICAL)
 
-    def __init__(self, data_dir: Path, host: str = "127.0.0.1") -> None:
+
+def speed_up_moto(server: Any) -> None:
+    """The patches every emulator gets: memoized lookups, DynamoDB transactions by undo log,
+    queries reading one partition, and Kinesis shards written and read one thread at a time."""
+    memoize_backend_lookup(getattr(server._server, "app", None))
+    memoize_action_lookup()
+    install_transaction_undo_log()
+    install_partition_query()
+    install_shard_locks()
+
+
+class Emulator:
+    """moto's server on 127.0.0.1 at a free port, holding the whole stack.
+
+    By default moto runs in this process (`ThreadedMotoServer`), where tools can reach its state and
+    requests (`wrap_app`, `cost`'s metering). With `separate_process`, moto runs in a child process
+    (`reviva_dev.local.emulator_process`) so that it does not share this interpreter's lock with the
+    handlers; `invoke_endpoint` is then where the child forwards Lambda Invoke calls for
+    `forwarded_functions` (the runtime's `LambdaBridge.serve`).
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        host: str = "127.0.0.1",
+        *,
+        separate_process: bool = False,
+        invoke_endpoint: str | None = None,
+        forwarded_functions: tuple[str, ...] = (),
+    ) -> None:
         self.data_dir = data_dir
         self.host = host
+        self.separate_process = separate_process
+        self.invoke_endpoint = invoke_endpoint
+        self.forwarded_functions = forwarded_functions
         self.environment = EnvironmentOverlay()
         self.resources: EmulatedResources | None = None
         self._server: Any = None
+        self._process: subprocess.Popen[str] | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -226,22 +274,18 @@ class Emulator:
 
     def start(self) -> EmulatedResources:
         """Start moto, point this process's AWS SDK at it and create every resource."""
-        from moto.server import ThreadedMotoServer
-
-        # werkzeug logs every request at INFO unless its logger already has a level.
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        # moto's Step Functions logs every failed state with its whole parse tree at ERROR; the
-        # execution's history (`get_execution_history`) records the same failure readably.
-        parser_logger = logging.getLogger("moto.stepfunctions.parser")
-        if parser_logger.level == logging.NOTSET:
-            parser_logger.setLevel(logging.CRITICAL)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        server = ThreadedMotoServer(ip_address=self.host, port=0, verbose=False)
-        server.start()
-        self._server = server
-        memoize_backend_lookup(getattr(server._server, "app", None))
-        memoize_action_lookup()
-        host, port = server.get_host_and_port()
+        if self.separate_process:
+            host, port = self.host, self._start_process()
+        else:
+            from moto.server import ThreadedMotoServer
+
+            quiet_moto_logs()
+            server = ThreadedMotoServer(ip_address=self.host, port=0, verbose=False)
+            server.start()
+            self._server = server
+            speed_up_moto(server)
+            host, port = server.get_host_and_port()
         endpoint_url = f"http://{host}:{port}"
         try:
             self._point_sdk_at(endpoint_url, port)
@@ -259,7 +303,9 @@ class Emulator:
         request the emulator receives, e.g. to count the lake bucket's S3 requests); it stays until
         `stop()`. Wrapping again wraps the wrapped app."""
         if self._server is None:
-            raise RuntimeError("the emulator is not started")
+            raise RuntimeError(
+                "the emulator runs in a separate process" if self._process else "the emulator is not started"
+            )
         # moto's ThreadedMotoServer offers no way to add middleware; its werkzeug server (`_server`,
         # the one `stop()` closes) serves whatever `app` holds at each request.
         wsgi_server = self._server._server
@@ -269,6 +315,9 @@ class Emulator:
 
     def stop(self) -> None:
         """Stop moto (all state is lost) and restore the environment."""
+        process, self._process = self._process, None
+        if process is not None:
+            _stop_process(process)
         server, self._server = self._server, None
         if server is not None:
             server.stop()
@@ -279,6 +328,26 @@ class Emulator:
         self.environment.restore()
         reset_settings_cache()
         self.resources = None
+
+    def _start_process(self) -> int:
+        """Start moto in a child process; returns the port it listens on."""
+        command = [sys.executable, "-m", "reviva_dev.local.emulator_process"]
+        if self.invoke_endpoint:
+            command += ["--invoke-endpoint", self.invoke_endpoint]
+        if self.forwarded_functions:
+            command += ["--functions", ",".join(self.forwarded_functions)]
+        # Its standard input is its lifeline: closed when this process stops it or exits.
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self._process = process
+        assert process.stdout is not None
+        selector = selectors.DefaultSelector()
+        selector.register(process.stdout, selectors.EVENT_READ)
+        line = process.stdout.readline() if selector.select(EMULATOR_PROCESS_START_SECONDS) else ""
+        selector.close()
+        if not line.startswith("port "):
+            self.stop()
+            raise RuntimeError(f"the emulator process did not start: {line!r}")
+        return int(line.split()[1])
 
     def _point_sdk_at(self, endpoint_url: str, port: int) -> None:
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
@@ -370,6 +439,20 @@ def _create_lake_table(settings: Settings) -> None:
     from reviva.adapters.lake.catalog import ensure_events_table, load_lake_catalog
 
     ensure_events_table(load_lake_catalog(settings), settings)
+
+
+def _stop_process(process: subprocess.Popen[str]) -> None:
+    """Close the child's lifeline and wait for it; kill it if it does not go."""
+    with contextlib.suppress(OSError):
+        if process.stdin is not None:
+            process.stdin.close()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 # Distinct hosts moto's dispatcher resolves: a few per service and region the stack uses.

@@ -35,6 +35,7 @@ from typing import Any
 
 from reviva.topology import FUNCTIONS, FunctionSpec, RouteSpec
 from reviva_dev.fakes.lambda_context import FakeLambdaContext
+from reviva_dev.local.router_isolation import isolate_powertools_routers
 
 logger = logging.getLogger("reviva_dev.local.gateway")
 
@@ -225,6 +226,8 @@ class FunctionInvoker:
         *,
         concurrency: Mapping[str, int] | None = None,
     ) -> None:
+        # Handlers built on Powertools' resolver must not read each other's events.
+        isolate_powertools_routers()
         self.resolver = resolver
         self.specs: dict[str, FunctionSpec] = {spec.name: spec for spec in specs}
         self.region = region

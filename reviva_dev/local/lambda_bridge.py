@@ -19,7 +19,9 @@ import json
 import logging
 import threading
 import traceback
+import urllib.parse
 from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from reviva_dev.local.gateway import (
@@ -69,6 +71,7 @@ class LambdaBridge:
         }
         self._backend: Any = None
         self._moto_invoke: MotoInvoke | None = None
+        self._http_server: ThreadingHTTPServer | None = None
 
     @property
     def installed(self) -> bool:
@@ -87,8 +90,63 @@ class LambdaBridge:
         backend.invoke = self.invoke  # type: ignore[method-assign]
         self._backend = backend
 
+    def serve(self, host: str = "127.0.0.1") -> str:
+        """Serve Lambda's Invoke API (`POST /2015-03-31/functions/{name}/invocations`) on a free
+        port of `host` and return its URL: an emulator in another process forwards its Invoke calls
+        there (`reviva_dev.local.emulator_process`). Answers as `invoke` does; stops on `uninstall()`."""
+        if self._http_server is not None:
+            return _server_url(self._http_server)
+        bridge = self
+
+        class InvokeHandler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                parts = self.path.split("/")
+                if len(parts) != 5 or parts[1:3] != ["2015-03-31", "functions"] or parts[4] != "invocations":
+                    self._answer(404, b"not an Invoke path")
+                    return
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                invocation_type = self.headers.get("X-Amz-Invocation-Type") or "RequestResponse"
+                response_headers: dict[str, str] = {}
+                try:
+                    payload = bridge.invoke(
+                        urllib.parse.unquote(parts[3]),
+                        None,
+                        body,
+                        {"X-Amz-Invocation-Type": invocation_type},
+                        response_headers,
+                    )
+                except Exception as error:  # moto's LambdaClientError: refused before any code ran
+                    self._answer(400, str(error).encode())
+                    return
+                payload_bytes = payload.encode() if isinstance(payload, str) else (payload or b"")
+                self._answer(200, payload_bytes, response_headers)
+
+            def _answer(self, status: int, body: bytes, headers: Mapping[str, str] | None = None) -> None:
+                self.send_response(status)
+                for name, value in (headers or {}).items():
+                    if name.lower() != "content-length":
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                logger.debug("invoke endpoint: " + format, *args)
+
+        server = ThreadingHTTPServer((host, 0), InvokeHandler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, name="lambda-invoke-endpoint", daemon=True).start()
+        self._http_server = server
+        return _server_url(server)
+
     def uninstall(self) -> None:
-        """Give Invoke back to moto."""
+        """Give Invoke back to moto and stop the invoke endpoint, if it serves one."""
+        server, self._http_server = self._http_server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
         backend, self._backend = self._backend, None
         if backend is not None and backend.__dict__.get("invoke") == self.invoke:
             del backend.invoke
@@ -158,3 +216,8 @@ class LambdaBridge:
     def _finish(payload: bytes, response_headers: dict[str, str]) -> bytes:
         response_headers["Content-Length"] = str(len(payload))
         return payload
+
+
+def _server_url(server: ThreadingHTTPServer) -> str:
+    host, port = server.server_address[:2]
+    return f"http://{host!s}:{port}"

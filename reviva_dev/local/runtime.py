@@ -171,6 +171,7 @@ class LocalRuntime:
         resolver: HandlerResolver | None = None,
         poll_interval_seconds: float = 0.15,
         warm_up: bool = True,
+        emulator_process: bool = False,
     ) -> None:
         self.port = port
         self.data_dir = data_dir
@@ -188,7 +189,10 @@ class LocalRuntime:
         self.warm_up = warm_up
         self.environment = EnvironmentOverlay()
         self.data_lock = DataDirectoryLock(data_dir)
-        self.emulator = Emulator(data_dir)
+        # moto in a process of its own (as `reviva dev` runs it): a second interpreter, so the
+        # emulator's half of every AWS call does not queue for this interpreter's lock.
+        self.emulator_process = emulator_process
+        self.emulator = Emulator(data_dir, separate_process=emulator_process)
         self.resources: EmulatedResources | None = None
         self.invoker: FunctionInvoker | None = None
         self.lambda_bridge: LambdaBridge | None = None
@@ -224,14 +228,22 @@ class LocalRuntime:
         self.port = self.server.port
 
         self.environment.set(self._secrets_environment())
+        if self.emulator_process:
+            # State machines call their functions through the emulator's Lambda: the emulator's
+            # process forwards those calls here, where the handlers run.
+            region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+            self.lambda_bridge = LambdaBridge(self.invoker, region)
+            self.emulator.invoke_endpoint = self.lambda_bridge.serve()
+            self.emulator.forwarded_functions = tuple(self.lambda_bridge.functions)
         self.resources = self.emulator.start()
         reset_settings_cache()
         settings = load_settings()
         self.invoker.region = settings.aws_region
         gateway.region = settings.aws_region
-        # State machines call their functions through the emulator's Lambda: run those here.
-        self.lambda_bridge = LambdaBridge(self.invoker, settings.aws_region)
-        self.lambda_bridge.install()
+        if self.lambda_bridge is None:
+            # State machines call their functions through the emulator's Lambda: run those here.
+            self.lambda_bridge = LambdaBridge(self.invoker, settings.aws_region)
+            self.lambda_bridge.install()
         if self.warm_up:
             self._import_handlers()
 

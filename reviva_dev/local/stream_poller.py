@@ -40,6 +40,9 @@ logger = logging.getLogger("reviva_dev.local.stream")
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 # Rough size of one record's envelope in the event, besides its base64 data.
 _RECORD_OVERHEAD_BYTES = 512
+# The longest wait between GetRecords on an idle shard: Lambda's own poller reads an idle shard
+# about once a second, so a developer's first event after a pause waits no longer than in AWS.
+IDLE_POLL_INTERVAL_SECONDS = 1.0
 
 KinesisEvent = dict[str, Any]
 Invoke = Callable[[KinesisEvent], Any]
@@ -376,6 +379,7 @@ class ShardPoller(threading.Thread):
         function_arn: str,
         invoke_identity_arn: str,
         poll_interval_seconds: float = 0.15,
+        idle_poll_interval_seconds: float = IDLE_POLL_INTERVAL_SECONDS,
         cursor: ShardCursor | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -391,6 +395,7 @@ class ShardPoller(threading.Thread):
         self.function_arn = function_arn
         self.invoke_identity_arn = invoke_identity_arn
         self.poll_interval_seconds = poll_interval_seconds
+        self.idle_poll_interval_seconds = max(idle_poll_interval_seconds, poll_interval_seconds)
         self.cursor = cursor or ShardCursor.for_mapping(mapping)
         self.clock = clock
         self.invocations = 0
@@ -407,14 +412,30 @@ class ShardPoller(threading.Thread):
             self.join(timeout)
 
     def run(self) -> None:
+        idle_steps = 0
         while not self._stop_requested.is_set():
             try:
                 busy = self.step()
             except Exception:  # keep polling: a transient emulator error must not kill the shard
                 logger.exception("poller for %s failed a step", self.shard_id)
                 busy = False
-            if not busy:
-                self._stop_requested.wait(self.poll_interval_seconds)
+            if busy:
+                idle_steps = 0
+                continue
+            # Records waiting (for the batching window or a retry) keep the short interval.
+            idle_steps = 0 if self.cursor.pending else idle_steps + 1
+            self._stop_requested.wait(self.wait_after_idle_steps(idle_steps))
+
+    def wait_after_idle_steps(self, idle_steps: int) -> float:
+        """Seconds to wait before the next GetRecords after `idle_steps` empty polls in a row.
+
+        The interval doubles with each empty poll, from `poll_interval_seconds` up to
+        `idle_poll_interval_seconds`: an idle `reviva dev` then costs a few GetRecords a second
+        instead of 27, and a shard that has records is polled at the short interval again.
+        """
+        if idle_steps <= 1:
+            return self.poll_interval_seconds
+        return min(self.poll_interval_seconds * 2 ** (idle_steps - 1), self.idle_poll_interval_seconds)
 
     def step(self) -> bool:
         """Fetch, deliver at most one batch; returns whether there is more work right away."""
@@ -514,6 +535,7 @@ class StreamPollers:
         function_arn: str,
         invoke_identity_arn: str,
         poll_interval_seconds: float = 0.15,
+        idle_poll_interval_seconds: float = IDLE_POLL_INTERVAL_SECONDS,
         cursor_overrides: dict[str, Any] | None = None,
     ) -> None:
         summary = kinesis.describe_stream_summary(StreamName=stream_name)["StreamDescriptionSummary"]
@@ -532,6 +554,7 @@ class StreamPollers:
                 function_arn=function_arn,
                 invoke_identity_arn=invoke_identity_arn,
                 poll_interval_seconds=poll_interval_seconds,
+                idle_poll_interval_seconds=idle_poll_interval_seconds,
                 cursor=ShardCursor.for_mapping(mapping, **(cursor_overrides or {})),
             )
             for shard_id in shard_ids

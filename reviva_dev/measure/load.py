@@ -223,10 +223,24 @@ def wait_for_profiles(
     return time.monotonic() - started
 
 
-def process_cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds a process has used so far (Linux), None where unknown."""
+def process_cpu_seconds(pid: int, *, children: bool = True) -> float | None:
+    """User + system CPU seconds a process and (unless `children` is false) its running child
+    processes, such as the emulator's, have used so far (Linux), None where unknown."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    if not children:
+        return own
+    return own + sum(process_cpu_seconds(child) or 0.0 for child in _child_pids(pid))
+
+
+def _child_pids(pid: int) -> list[int]:
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return children

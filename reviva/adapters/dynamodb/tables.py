@@ -19,6 +19,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.models import Model
 
+from reviva.aws_clients import MAX_POOL_CONNECTIONS
 from reviva.settings import Settings
 
 
@@ -146,9 +147,17 @@ def bind_tables(settings: Settings) -> None:
     """Point every model at the configured table names, region and endpoint."""
     for logical, name in _table_names(settings).items():
         model: Any = TABLE_MODELS[logical]
+        meta = model.Meta
+        bound = (meta.table_name, getattr(meta, "region", None), getattr(meta, "host", None))
+        if model._connection is not None and bound == (name, settings.aws_region, settings.aws_endpoint_url):
+            # Already bound there: keep the connection (a new one is a new botocore client, which
+            # loads the service's model files again; each repository built would otherwise do that).
+            continue
         model.Meta.table_name = name
         model.Meta.region = settings.aws_region
         model.Meta.host = settings.aws_endpoint_url
+        # Shared by concurrent invocations locally: the same pool size as every other client.
+        model.Meta.max_pool_connections = MAX_POOL_CONNECTIONS
         # pynamodb caches a connection per model; drop it so the new endpoint takes effect.
         model._connection = None
 

@@ -334,8 +334,13 @@ class LakeFileIO(PyArrowFileIO):
             client = _s3_clients.get(key)
             if client is None:
                 import boto3
+                from botocore.config import Config
 
-                client = boto3.client("s3", **dict(key))
+                from reviva.aws_clients import MAX_POOL_CONNECTIONS
+
+                # One client per endpoint, shared by every concurrent lake write: pool as wide.
+                pool = Config(max_pool_connections=MAX_POOL_CONNECTIONS)
+                client = boto3.client("s3", config=pool, **dict(key))
                 _s3_clients[key] = client
             return client
 

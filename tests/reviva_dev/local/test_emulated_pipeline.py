@@ -248,3 +248,44 @@ def test_poison_record_goes_to_the_dead_letter_queue_and_the_shard_moves_on(emul
     other_shards = [(i["visitor"], i["n"]) for i in sent if i["shard"] != info["shardId"]]
     assert all(delivered.count(key) == 1 for key in other_shards)
     assert ("a:poison", 2) not in delivered and {("a:poison", 0), ("a:poison", 1)} <= set(delivered)
+
+
+def test_an_idle_shard_is_polled_less_often_and_still_delivers(emulator: Emulator) -> None:
+    assert emulator.resources is not None
+    settings = load_settings()
+    kinesis = client("kinesis", settings)
+    polls: list[float] = []
+    kinesis.meta.events.register("before-call.kinesis.GetRecords", lambda **_: polls.append(time.monotonic()))
+    delivered: list[float] = []
+    mapping = StreamMappingSpec(
+        stream="events", function="enrich", batch_size=10, max_batching_window_seconds=0
+    )
+    pollers = StreamPollers(
+        kinesis=kinesis,
+        stream_name=emulator.resources.streams["events"],
+        mapping=mapping,
+        invoke=lambda event: delivered.extend(time.monotonic() for _ in event["Records"]),
+        on_failure=lambda message: None,
+        region=settings.aws_region,
+        function_arn="arn:aws:lambda:us-east-1:123456789012:function:reviva-enrich",
+        invoke_identity_arn="arn:aws:iam::123456789012:role/reviva-enrich",
+        poll_interval_seconds=0.05,
+        idle_poll_interval_seconds=0.8,
+    )
+    shards = len(pollers.pollers)
+    pollers.start()
+    try:
+        time.sleep(3.0)
+        idle_polls = len(polls)
+        sent_at = time.monotonic()
+        put_events(kinesis, emulator.resources.streams["events"], per_key=1, keys=["a:after-a-pause"])
+        wait_until(lambda: bool(delivered))
+    finally:
+        pollers.stop()
+
+    # At a fixed 0.05 s, 3 s idle would be 60 polls a shard; backing off to 0.8 s, at most ~8.
+    assert idle_polls <= shards * 10
+    # The first record after the pause waits at most one idle interval (plus a busy machine's slack).
+    assert delivered[0] - sent_at < 0.8 + 1.5
+    interval = pollers.pollers[0].wait_after_idle_steps
+    assert [interval(steps) for steps in (0, 1, 2, 3, 4, 5, 50)] == [0.05, 0.05, 0.1, 0.2, 0.4, 0.8, 0.8]

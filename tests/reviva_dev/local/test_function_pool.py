@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -83,3 +84,41 @@ def test_many_clients_connecting_at_once_are_all_served() -> None:
             connection.close()
         server.stop()
     assert len(answers) == 64 and all(answer.startswith(b"HTTP/1.1 201") for answer in answers)
+
+
+ROUTER_SPECS = (FunctionSpec("ingest", "tests.reviva_dev.local.handler_slow_router", reserved_concurrency=8),)
+ROUTER_ROUTES = (
+    RouteSpec("POST", "/slow/{name}", "ingest", "public"),
+    RouteSpec("GET", "/routed/{name}", "ingest", "public"),
+)
+
+
+def test_concurrent_invocations_of_a_powertools_resolver_each_read_their_own_event() -> None:
+    """Powertools keeps the current event on a class; each invocation must still see its own."""
+    gateway_server = GatewayServer(
+        Gateway(ROUTER_ROUTES, FunctionInvoker(import_handler_resolver(ROUTER_SPECS), ROUTER_SPECS)), port=0
+    )
+    gateway_server.start()
+
+    def post(n: int) -> tuple[int, str]:
+        connection = http.client.HTTPConnection("127.0.0.1", gateway_server.port, timeout=10)
+        try:
+            connection.request("POST", f"/slow/{n}", body=f"body-{n}")
+            response = connection.getresponse()
+            return response.status, response.read().decode()
+        finally:
+            connection.close()
+
+    try:
+        with ThreadPoolExecutor(16) as pool:
+            posted = list(pool.map(post, range(32)))
+            routed = list(pool.map(lambda n: get(gateway_server, f"/routed/{n}"), range(32)))
+    finally:
+        gateway_server.stop()
+
+    bodies = [json.loads(answer) for status, answer in posted if status == 200]
+    assert [(body["name"], body["body"]) for body in bodies] == [(str(n), f"body-{n}") for n in range(32)]
+    assert len({body["request_id"] for body in bodies}) == 32
+    assert [json.loads(answer) for _, answer in routed] == [
+        {"name": str(n), "path": f"/routed/{n}"} for n in range(32)
+    ]

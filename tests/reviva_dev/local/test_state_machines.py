@@ -28,9 +28,14 @@ def aws_test_environment() -> Iterator[None]:
     yield
 
 
-@pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
+@pytest.fixture(scope="module", params=[False, True], ids=["moto-in-process", "moto-in-its-own-process"])
+def runtime(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalRuntime]:
+    # Every test runs with moto in this process and with moto in a child process (as `reviva dev`
+    # runs it), where the Lambda calls of the state machines come back over HTTP.
     local = LocalRuntime(
+        emulator_process=request.param,
         port=0,
         data_dir=tmp_path_factory.mktemp("reviva"),
         write_key="state-machine-test",

@@ -214,13 +214,14 @@ export class Tracker {
     };
     if (anonymousId) record.anonymousId = anonymousId;
     if (userId) record.userId = userId;
-    // text/plain keeps it a simple request (no preflight), as the batches are sent.
-    void fetch(endpoint + "/v1/privacy/consent", {
-      method: "POST",
-      body: JSON.stringify(record),
-      headers: { "Content-Type": "text/plain" },
-      keepalive: true,
-    }).catch(() => this.debug("consent record not sent"));
+    // A beacon outlives the page (a decision is often followed at once by a navigation); text/plain
+    // keeps it a simple request (no preflight), as the batches are sent.
+    const url = endpoint + "/v1/privacy/consent";
+    const body = JSON.stringify(record);
+    if (typeof navigator.sendBeacon === "function" && navigator.sendBeacon(url, new Blob([body], { type: "text/plain" }))) return;
+    void fetch(url, { method: "POST", body, headers: { "Content-Type": "text/plain" }, keepalive: true }).catch(() =>
+      this.debug("consent record not sent"),
+    );
   }
 
   private grantStorage(): void {

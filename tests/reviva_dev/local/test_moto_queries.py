@@ -3,41 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from reviva.aws_clients import client
-from reviva.settings import load_settings
-from reviva_dev.local.emulator import Emulator
 from reviva_dev.local.moto_queries import install_partition_query, uninstall_partition_query
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_REGION": "us-east-1",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "REVIVA_PSEUDONYMIZATION_KEY": "test-pseudonymization-key",
-        }.items():
-            patch.setenv(name, value)
-        emulated = Emulator(Path(tmp_path_factory.mktemp("data")))
-        emulated.start()
-        yield emulated
-        emulated.stop()
-
-
-@pytest.fixture
-def dynamodb(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint_url)
-    return client("dynamodb", load_settings())
 
 
 def make_table(dynamodb: Any) -> str:

@@ -17,27 +17,25 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from reviva_dev.local.moto_patching import is_replaced, owned_lock, replace_methods, restore_methods
+
 _MARK = "__reviva_shard_lock__"
 _LOCK_ATTRIBUTE = "_reviva_lock"
-_LOCK_CREATION = threading.Lock()
+_METHODS = ("put_record", "get_records")
 
 
 def shard_lock(shard: Any) -> threading.Lock:
     """The lock of one shard (created on first use)."""
-    lock = shard.__dict__.get(_LOCK_ATTRIBUTE)
-    if lock is None:
-        with _LOCK_CREATION:
-            lock = shard.__dict__.setdefault(_LOCK_ATTRIBUTE, threading.Lock())
-    return lock  # type: ignore[no-any-return]
+    lock: threading.Lock = owned_lock(shard, _LOCK_ATTRIBUTE, threading.Lock)
+    return lock
 
 
 def install_shard_locks() -> None:
     """Replace moto's `Shard.put_record` and `Shard.get_records` (idempotent)."""
     from moto.kinesis.models import Record, Shard
 
-    if getattr(Shard.put_record, _MARK, None) is not None:
+    if is_replaced(Shard, "put_record", _MARK):
         return
-    moto_put_record = Shard.put_record
     moto_get_records = Shard.get_records
 
     def put_record(self: Any, partition_key: str, data: bytes, explicit_hash_key: str) -> str:
@@ -64,17 +62,11 @@ def install_shard_locks() -> None:
             behind = (records[last].created_at - results[-1].created_at).total_seconds()
             return results, results[-1].sequence_number, int(behind * 1000)
 
-    setattr(put_record, _MARK, moto_put_record)
-    setattr(get_records, _MARK, moto_get_records)
-    Shard.put_record = put_record  # type: ignore[method-assign]
-    Shard.get_records = get_records  # type: ignore[method-assign]
+    replace_methods(Shard, _MARK, {"put_record": put_record, "get_records": get_records})
 
 
 def uninstall_shard_locks() -> None:
     """Give moto its own methods back (for tests that compare the two)."""
     from moto.kinesis.models import Shard
 
-    for name in ("put_record", "get_records"):
-        original = getattr(getattr(Shard, name), _MARK, None)
-        if original is not None:
-            setattr(Shard, name, original)
+    restore_methods(Shard, _MARK, _METHODS)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from reviva_dev.local.moto_patching import is_replaced, replace_methods, restore_methods
+
 # The attribute marking a moto method as already replaced by this module.
 _MARK = "__reviva_partition_query__"
 _current = threading.local()
@@ -23,7 +25,7 @@ def install_partition_query() -> None:
     """Make moto's base-table Query read one partition (idempotent)."""
     from moto.dynamodb.models.table import Table
 
-    if getattr(Table.query, _MARK, None) is not None:
+    if is_replaced(Table, "query", _MARK):
         return
     moto_query = Table.query
     moto_all_items = Table.all_items
@@ -73,17 +75,11 @@ def install_partition_query() -> None:
         # moto's own sort key: its filter of the whole sorted table keeps exactly this order.
         return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
 
-    setattr(query, _MARK, moto_query)
-    setattr(all_items, _MARK, moto_all_items)
-    Table.query = query  # type: ignore[method-assign]
-    Table.all_items = all_items  # type: ignore[method-assign]
+    replace_methods(Table, _MARK, {"query": query, "all_items": all_items})
 
 
 def uninstall_partition_query() -> None:
     """Give moto its own methods back (for tests that compare the two)."""
     from moto.dynamodb.models.table import Table
 
-    for name in ("query", "all_items"):
-        original = getattr(getattr(Table, name), _MARK, None)
-        if original is not None:
-            setattr(Table, name, original)
+    restore_methods(Table, _MARK, ("query", "all_items"))

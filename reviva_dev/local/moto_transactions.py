@@ -23,10 +23,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from reviva_dev.local.moto_patching import is_replaced, owned_lock, replace_methods, restore_methods
+
 # The attribute marking a moto method as already replaced by this module.
 _MARK = "__reviva_undo_log__"
 _LOCK_ATTRIBUTE = "_reviva_write_lock"
-_LOCK_CREATION = threading.Lock()
+_SERIALIZED_WRITES = ("put_item", "update_item", "delete_item")
 
 # An undo entry: the table, the item's keys, and the item as it was before (None: it did not exist).
 UndoEntry = tuple[Any, Any, Any, Any]
@@ -34,11 +36,8 @@ UndoEntry = tuple[Any, Any, Any, Any]
 
 def backend_write_lock(backend: Any) -> threading.RLock:
     """The one re-entrant lock every write of `backend` takes (created on first use)."""
-    lock = backend.__dict__.get(_LOCK_ATTRIBUTE)
-    if lock is None:
-        with _LOCK_CREATION:
-            lock = backend.__dict__.setdefault(_LOCK_ATTRIBUTE, threading.RLock())
-    return lock  # type: ignore[no-any-return]
+    lock: threading.RLock = owned_lock(backend, _LOCK_ATTRIBUTE, threading.RLock)
+    return lock
 
 
 def _serialized(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -47,7 +46,6 @@ def _serialized(method: Callable[..., Any]) -> Callable[..., Any]:
         with backend_write_lock(self):
             return method(self, *args, **kwargs)
 
-    setattr(locked, _MARK, method)
     return locked
 
 
@@ -55,11 +53,14 @@ def install_transaction_undo_log() -> None:
     """Replace moto's DynamoDB `transact_write_items` and serialize its item writes (idempotent)."""
     from moto.dynamodb.models import DynamoDBBackend
 
-    if getattr(DynamoDBBackend.transact_write_items, _MARK, None) is not None:
+    if is_replaced(DynamoDBBackend, "transact_write_items", _MARK):
         return
     moto_transaction = DynamoDBBackend.transact_write_items
-    for name in ("put_item", "update_item", "delete_item"):
-        setattr(DynamoDBBackend, name, _serialized(getattr(DynamoDBBackend, name)))
+    replace_methods(
+        DynamoDBBackend,
+        _MARK,
+        {name: _serialized(getattr(DynamoDBBackend, name)) for name in _SERIALIZED_WRITES},
+    )
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         with backend_write_lock(self):
@@ -67,18 +68,14 @@ def install_transaction_undo_log() -> None:
                 return moto_transaction(self, transact_items)
             return _transact_with_undo_log(self, transact_items)
 
-    setattr(transact_write_items, _MARK, moto_transaction)
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    replace_methods(DynamoDBBackend, _MARK, {"transact_write_items": transact_write_items})
 
 
 def uninstall_transaction_undo_log() -> None:
     """Give moto its own methods back (for tests that compare the two)."""
     from moto.dynamodb.models import DynamoDBBackend
 
-    for name in ("transact_write_items", "put_item", "update_item", "delete_item"):
-        original = getattr(getattr(DynamoDBBackend, name), _MARK, None)
-        if original is not None:
-            setattr(DynamoDBBackend, name, original)
+    restore_methods(DynamoDBBackend, _MARK, ("transact_write_items", *_SERIALIZED_WRITES))
 
 
 def _touches_a_streamed_table(backend: Any, transact_items: list[dict[str, Any]]) -> bool:

@@ -37,3 +37,22 @@ export function replaceChildren(parent: Element, ...children: (Child | Child[])[
   parent.replaceChildren();
   append(parent, children);
 }
+
+/** A one-field search form (the panels' lookups): `submit` gets the trimmed text. */
+export function searchForm(
+  input: HTMLInputElement,
+  buttonLabel: string,
+  submit: (value: string) => void,
+): HTMLFormElement {
+  const form = h(
+    "form",
+    { className: "inline-form", role: "search" },
+    input,
+    h("button", { type: "submit", className: "button primary small" }, buttonLabel),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submit(input.value.trim());
+  });
+  return form;
+}

@@ -1,7 +1,7 @@
 /** People: visitors of the period, most recent first, with their key figures; a search by id or e-mail. */
 
 import { DEFINITIONS, term } from "../definitions";
-import { h, replaceChildren } from "../dom";
+import { h, replaceChildren, searchForm } from "../dom";
 import { ago, gbp, label, num } from "../format";
 import { openVisitor } from "../navigation";
 import { Panel, type PanelContext } from "../panel";
@@ -32,15 +32,8 @@ export class PeoplePanel extends Panel<People> {
       spellcheck: "false",
       "aria-label": "Search people",
     });
-    const form = h(
-      "form",
-      { className: "inline-form", role: "search" },
-      this.input,
-      h("button", { type: "submit", className: "button primary small" }, "Search"),
-    );
-    form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      this.search = this.input.value.trim();
+    const form = searchForm(this.input, "Search", (text) => {
+      this.search = text;
       void this.refresh();
     });
     // Clearing the box (its × or by hand) goes back to the list.

@@ -1,7 +1,7 @@
 /** Visitor lookup: one person's merged profile and their journey timeline, by anonymous id or user id. */
 
 import { ApiError } from "../api";
-import { h, replaceChildren } from "../dom";
+import { h, replaceChildren, searchForm } from "../dom";
 import { dateTime, decimal, duration, gbp, label, num, pct } from "../format";
 import { openVisitor } from "../navigation";
 import { Panel, type PanelContext } from "../panel";
@@ -33,15 +33,7 @@ export class VisitorPanel extends Panel<Visitor | null> {
       spellcheck: "false",
       "aria-label": "Visitor id",
     });
-    const form = h(
-      "form",
-      { className: "inline-form", role: "search" },
-      this.input,
-      h("button", { type: "submit", className: "button primary small" }, "Look up"),
-    );
-    form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      const id = this.input.value.trim();
+    const form = searchForm(this.input, "Look up", (id) => {
       if (id) openVisitor(id); // the page's URL then opens this visitor again
     });
     this.controls.hidden = false;

@@ -81,15 +81,15 @@ class QueryAdapters:
 
     def pseudonymize_user_id(self, user_id: str) -> str:
         """The stored pseudonym of a raw user id, to look a customer up."""
-        from reviva.privacy.pseudonymize import pseudonymize_user_id
+        from reviva.privacy.pseudonymize import KeyedPseudonyms
 
-        return pseudonymize_user_id(user_id, self.hmac_key)
+        return KeyedPseudonyms(self.hmac_key).user_id(user_id)
 
     def pseudonymize_email(self, email: str) -> str:
         """The pseudonym ingest stores for an e-mail address (normalised as ingest does), to search by it."""
-        from reviva.privacy.pseudonymize import normalize_email, pseudonymize
+        from reviva.privacy.pseudonymize import KeyedPseudonyms
 
-        return pseudonymize(normalize_email(email), self.hmac_key)
+        return KeyedPseudonyms(self.hmac_key).email(email)
 
     @property
     def analytics(self) -> AnalyticsService:
